@@ -124,10 +124,11 @@ class UnknownModelError(ValueError):
 
 
 def resolve_model(name: str) -> ModelInfo:
-    """Find a model by key or alias (case-insensitive); raise with the choices if there is none."""
+    """Find a model by key, alias or hub id (case-insensitive); raise with the choices if there is none."""
     wanted = name.strip().lower()
     for info in REGISTRY.values():
-        if wanted == info.key or wanted in info.aliases:
+        # The hub id too: the design's example is VIDEOBOT_MODEL=THUDM/CogVideoX-2b.
+        if wanted == info.key or wanted in info.aliases or (info.hub_id and wanted == info.hub_id.lower()):
             return info
     choices = ", ".join(sorted({*REGISTRY, *(a for i in REGISTRY.values() for a in i.aliases)}))
     raise UnknownModelError(f"I don't know the model '{name}'. Choose one of: {choices}.")

@@ -152,7 +152,9 @@ class JobSpec:
                 f"The number of steps must be between 1 and {MAX_STEPS}, not {self.num_inference_steps}."
             )
         if not 0.0 <= self.guidance_scale <= MAX_GUIDANCE:
-            problems.append(f"The guidance scale must be between 0 and {MAX_GUIDANCE:g}, not {self.guidance_scale}.")
+            problems.append(
+                f"The guidance scale must be between 0 and {MAX_GUIDANCE:g}, not {self.guidance_scale}."
+            )
         if not 0 <= self.seed <= MAX_SEED:
             problems.append(f"The seed must be between 0 and {MAX_SEED}, not {self.seed}.")
         if self.speed not in SPEEDS:
@@ -195,7 +197,7 @@ def _prompt_problems(prompt: str, negative_prompt: str) -> list[str]:
         problems.append("The prompt is empty: describe the video you want.")
     if len(prompt) > MAX_PROMPT_CHARS:
         problems.append(
-            f"The prompt is {len(prompt)} characters long; the limit is {MAX_PROMPT_CHARS}. Please shorten it."
+            f"The prompt is {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}. Please shorten it."
         )
     if len(negative_prompt) > MAX_PROMPT_CHARS:
         problems.append(f"The negative prompt is longer than {MAX_PROMPT_CHARS} characters.")

@@ -1,0 +1,149 @@
+"""The `/video` command's text: an idea plus optional inline flags, parsed and bounded here.
+
+`/video a corgi surfing at sunset --model 5b --seconds 4 --seed 7 --draft`
+Every value is checked before anything starts; a mistake gets a sentence saying what was expected.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from bot.sessions import DraftOptions
+from processing_job.models import UnknownModelError, resolve_model
+from processing_job.spec import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED, MAX_STEPS
+
+MAX_COMMAND_CHARS = 4000
+Number = TypeVar("Number", int, float)
+
+
+class CommandError(ValueError):
+    """A mistake in the command's text, explained for the person who typed it."""
+
+
+@dataclass(frozen=True)
+class VideoCommand:
+    action: str  # "video", "help" or "status"
+    idea: str = ""
+    options: DraftOptions = field(default_factory=DraftOptions)
+
+
+HELP_TEXT = (
+    "*Make a video:* `/video a corgi surfing at sunset`\n"
+    "I'll write a detailed prompt in a thread; reply there to refine it, then press *Generate*.\n"
+    "*Options* (all optional): `--model 2b|5b` · `--seconds S` or `--frames N` · `--seed N` · "
+    '`--steps N` · `--guidance X` · `--negative "what to avoid"` · `--draft` (a quick preview)\n'
+    "*Also:* `/video status` shows your renders · `/video help` shows this."
+)
+
+_VALUE_FLAGS = {"--model", "--frames", "--seconds", "--seed", "--steps", "--guidance", "--negative"}
+
+
+def parse_video_command(text: str) -> VideoCommand:
+    text = text.strip()
+    if len(text) > MAX_COMMAND_CHARS:
+        raise CommandError(f"That's {len(text)} characters; please keep a request under {MAX_COMMAND_CHARS}.")
+    if not text or text.lower() in ("help", "--help", "-h"):
+        return VideoCommand(action="help")
+    if text.lower() == "status":
+        return VideoCommand(action="status")
+    try:
+        words = _split_words(text)
+    except ValueError:
+        raise CommandError(
+            'A quote isn\'t closed. Put quotes in pairs, e.g. `--negative "blurry"`.'
+        ) from None
+    idea_words: list[str] = []
+    values: dict[str, str] = {}
+    draft = False
+    position = 0
+    while position < len(words):
+        word = words[position]
+        flag, _, inline = word.partition("=") if word.startswith("--") else (word, "", "")
+        if flag == "--draft":
+            draft = True
+        elif flag in _VALUE_FLAGS:
+            if inline:
+                values[flag] = inline
+            elif position + 1 < len(words) and not words[position + 1].startswith("--"):
+                position += 1
+                values[flag] = words[position]
+            else:
+                raise CommandError(f"`{flag}` needs a value, e.g. `{flag} {_example(flag)}`.")
+        elif word.startswith("--"):
+            raise CommandError(f"I don't know the option `{flag}`. Try `/video help` for the list.")
+        else:
+            idea_words.append(word)
+        position += 1
+    idea = " ".join(idea_words)
+    if not idea:
+        raise CommandError(
+            "Tell me what the video should show, e.g. `/video a red fox running through snow`."
+        )
+    if len(idea) > MAX_PROMPT_CHARS:
+        raise CommandError(f"The idea is {len(idea)} characters; please keep it under {MAX_PROMPT_CHARS}.")
+    return VideoCommand(action="video", idea=idea, options=_options(values, draft))
+
+
+def _split_words(text: str) -> list[str]:
+    """Whitespace-separated words; only double quotes group (Slack's curly ones too), so apostrophes
+    in "a dog's day" stay ordinary letters."""
+    lexer = shlex.shlex(text.replace("“", '"').replace("”", '"'), posix=True)
+    lexer.whitespace_split = True
+    lexer.quotes = '"'
+    lexer.escape = ""
+    lexer.commenters = ""
+    return list(lexer)
+
+
+def _example(flag: str) -> str:
+    return {
+        "--model": "5b",
+        "--frames": "49",
+        "--seconds": "6",
+        "--seed": "42",
+        "--steps": "50",
+        "--guidance": "6",
+        "--negative": '"blurry, low quality"',
+    }[flag]
+
+
+def _options(values: dict[str, str], draft: bool) -> DraftOptions:
+    model = None
+    if "--model" in values:
+        try:
+            model = resolve_model(values["--model"]).key
+        except UnknownModelError as error:
+            raise CommandError(str(error)) from None
+    if "--frames" in values and "--seconds" in values:
+        raise CommandError("Use `--frames` or `--seconds`, not both.")
+    negative = values.get("--negative")
+    if negative is not None and len(negative) > MAX_PROMPT_CHARS:
+        raise CommandError(f"The negative prompt must be under {MAX_PROMPT_CHARS} characters.")
+    return DraftOptions(
+        model=model,
+        num_frames=_number(values, "--frames", int, 1, 1000),
+        seconds=_number(values, "--seconds", float, 0.5, 60.0),
+        seed=_number(values, "--seed", int, 0, MAX_SEED),
+        num_inference_steps=_number(values, "--steps", int, 1, MAX_STEPS),
+        guidance_scale=_number(values, "--guidance", float, 0.0, MAX_GUIDANCE),
+        negative_prompt=negative,
+        speed="draft" if draft else None,
+    )
+
+
+def _number(
+    values: dict[str, str], flag: str, kind: type[Number], low: Number, high: Number
+) -> Number | None:
+    if flag not in values:
+        return None
+    raw = values[flag]
+    try:
+        number = kind(raw)
+    except ValueError:
+        wanted = "a whole number" if kind is int else "a number"
+        raise CommandError(f"`{flag}` takes {wanted}, not `{raw}`.") from None
+    if not low <= number <= high:
+        raise CommandError(f"`{flag}` must be between {low:g} and {high:g}, not {raw}.")
+    return number

@@ -1,0 +1,203 @@
+"""Job events → Slack: progress in place, the finished video in the thread, or an explanation.
+
+This is the completion Lambda's logic, and the local runner reports through it too. Events may come
+twice, late or out of order: every step is a conditional transition of the job, so a duplicate
+`Completed` finds the job already delivering/delivered and posts nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from bot import blocks
+from bot.blobs import render_key
+from bot.chat import ChatError
+from bot.job_events import JobProgress, JobStateChange, parse_job_event
+from bot.ports import BlobNotFound
+from bot.services import Services
+from bot.sessions import TERMINAL, InvalidTransition, Job, advance
+from bot.store import change_job
+
+log = logging.getLogger(__name__)
+
+# A delivery claimed longer ago than this is presumed dead (the Lambda died mid-upload) and retried.
+DELIVERY_LEASE_S = 300
+
+
+def handle_job_event(event: Mapping[str, Any], services: Services) -> None:
+    JobEventHandler(services).handle(event)
+
+
+class JobEventHandler:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.store = services.store
+        self.chat = services.chat
+
+    def handle(self, event: Mapping[str, Any]) -> None:
+        parsed = parse_job_event(event)
+        if parsed is None:
+            log.info("ignoring an event that isn't one of our jobs")
+            return
+        job = self.store.get_job(parsed.job_id)
+        if job is None:
+            log.warning("event for unknown job %s", parsed.job_id)
+            return
+        if isinstance(parsed, JobProgress):
+            self.on_progress(job, parsed)
+        elif parsed.status == "InProgress":
+            self._start(job)
+        elif parsed.status == "Completed":
+            self.on_completed(job)
+        elif parsed.status == "Failed":
+            self.on_failed(job, parsed)
+        elif parsed.status == "Stopped":
+            self.on_stopped(job)
+
+    def _start(self, job: Job) -> Job:
+        if job.status != "queued":
+            return job
+        try:
+            return change_job(self.store, job, self._advance_if("queued", "rendering"))
+        except InvalidTransition:
+            return self.store.get_job(job.job_id) or job
+
+    def _advance_if(self, current: str, status: str, **changes: Any):  # noqa: ANN202
+        def change(job: Job) -> Job:
+            if job.status != current:
+                raise InvalidTransition(f"{job.job_id} is {job.status}, not {current}")
+            return advance(job, status, now=self.services.clock(), **changes)
+
+        return change
+
+    def on_progress(self, job: Job, progress: JobProgress) -> None:
+        job = self._start(job)
+        if job.status != "rendering" or not job.progress_ts:
+            return
+        text, progress_blocks = blocks.progress_message(
+            job, phase=progress.phase, step=progress.step, total=progress.total, elapsed_s=progress.elapsed_s
+        )
+        try:
+            self.chat.update(job.channel, job.progress_ts, text=text, blocks=progress_blocks)
+        except ChatError as error:
+            log.warning("progress update for %s failed: %s", job.job_id, error)
+
+    def on_completed(self, job: Job) -> None:
+        job = self._claim_delivery(job)
+        if job is None:
+            return
+        try:
+            result = self._read_result(job.job_id)
+            video_key = render_key(job.job_id, "video.mp4")
+            with self.services.blobs.open(video_key) as video:
+                file_id = self.chat.upload_video(
+                    job.channel,
+                    job.thread_ts,
+                    data=video,
+                    filename="video.mp4",
+                    title=job.spec["prompt"][:200],
+                    comment=blocks.video_caption(job, result),
+                    alt_text=blocks.video_alt_text(job),
+                )
+        except BlobNotFound:
+            self._finish_failed(job, "The render finished, but its video is missing. Please try again.")
+            return
+        job = change_job(
+            self.store,
+            job,
+            self._advance_if("delivering", "delivered", file_id=file_id, result=result),
+        )
+        seconds = float(
+            result.get("timings", {}).get("total_s") or (job.finished_at or 0) - (job.started_at or 0)
+        )
+        self._update_progress(job, *blocks.done_message(job, seconds))
+
+    def _claim_delivery(self, job: Job) -> Job | None:
+        """Take the job into `delivering`, unless it's done or someone else is delivering it right now."""
+        now = self.services.clock()
+
+        def claim(current: Job) -> Job:
+            if current.status == "queued":
+                current = advance(current, "rendering", now=now)
+            if current.status == "rendering":
+                return advance(current, "delivering", now=now)
+            if current.status == "delivering" and now - current.updated_at > DELIVERY_LEASE_S:
+                return replace(current, updated_at=now)  # the last attempt died mid-delivery: take over
+            raise InvalidTransition(f"{current.job_id} is {current.status}")
+
+        try:
+            return change_job(self.store, job, claim)
+        except InvalidTransition as reason:
+            log.info("not delivering again: %s", reason)
+            return None
+
+    def _read_result(self, job_id: str) -> dict[str, Any]:
+        try:
+            with self.services.blobs.open(render_key(job_id, "result.json")) as stream:
+                result = json.load(stream)
+        except (BlobNotFound, ValueError):
+            return {}
+        return result if isinstance(result, dict) else {}
+
+    def on_failed(self, job: Job, change: JobStateChange) -> None:
+        explanation = _explain_failure(change)
+        self._finish_failed(job, explanation)
+
+    def _finish_failed(self, job: Job, explanation: str) -> None:
+        def fail(current: Job) -> Job:
+            if current.status in TERMINAL:
+                raise InvalidTransition(f"{current.job_id} already {current.status}")
+            return advance(current, "failed", now=self.services.clock(), failure=explanation)
+
+        try:
+            job = change_job(self.store, job, fail)
+        except InvalidTransition:
+            return
+        text, failed_blocks = blocks.failed_message(job, explanation)
+        self._post_or_update(job, text, failed_blocks)
+
+    def on_stopped(self, job: Job) -> None:
+        def cancel(current: Job) -> Job:
+            if current.status in TERMINAL or current.status == "delivering":
+                raise InvalidTransition(f"{current.job_id} is {current.status}")
+            return advance(current, "cancelled", now=self.services.clock())
+
+        try:
+            job = change_job(self.store, job, cancel)
+        except InvalidTransition:
+            return
+        self._post_or_update(job, *blocks.cancelled_message(job, None))
+
+    def _update_progress(self, job: Job, text: str, message_blocks: list[dict[str, Any]]) -> None:
+        if not job.progress_ts:
+            return
+        try:
+            self.chat.update(job.channel, job.progress_ts, text=text, blocks=message_blocks)
+        except ChatError as error:
+            log.warning("final update for %s failed: %s", job.job_id, error)
+
+    def _post_or_update(self, job: Job, text: str, message_blocks: list[dict[str, Any]]) -> None:
+        """An outcome must reach the thread: update the progress message, or post anew if that fails."""
+        if job.progress_ts:
+            try:
+                self.chat.update(job.channel, job.progress_ts, text=text, blocks=message_blocks)
+                return
+            except ChatError as error:
+                log.warning("could not update progress of %s (%s); posting instead", job.job_id, error)
+        self.chat.post(job.channel, text=text, blocks=message_blocks, thread_ts=job.thread_ts)
+
+
+def _explain_failure(change: JobStateChange) -> str:
+    """The job's own sentence when it wrote one; otherwise SageMaker's reason in plain words."""
+    if change.exit_message.strip():
+        return change.exit_message.strip()
+    reason = change.failure_reason
+    if "CapacityError" in reason or "InsufficientInstanceCapacity" in reason:
+        return "There was no GPU capacity available. Please try again in a little while."
+    if "MaxRuntimeInSeconds" in reason or "timed out" in reason.lower():
+        return "The render took longer than its time limit and was stopped."
+    return "The renderer stopped with an error. Please try again; if it keeps happening, tell your admin."

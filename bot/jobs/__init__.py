@@ -1,0 +1,1 @@
+"""JobLauncher adapters: `local` (runs processing_job beside the bot) and `sagemaker`."""

@@ -1,0 +1,200 @@
+"""The local job runner: runs `processing_job` beside the bot, the way SageMaker runs the container.
+
+Each render gets a folder laid out like `/opt/ml/processing` and runs the job's own entry point in a
+child process (so torch never enters the bot, a crash can't take the bot down, and Cancel can stop
+it). Its progress comes back over a pipe; its outcome is reported as the same EventBridge-shaped
+events the cloud sends, to the same handler. Renders run one at a time by default, like one GPU.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from bot.blobs import RENDER_OUTPUTS, render_key
+from bot.job_events import progress_event, state_change_event
+from bot.ports import BlobStore, Launch
+from bot.sessions import Job
+from processing_job.spec import JobSpec
+
+log = logging.getLogger(__name__)
+
+# The ports of the job contract the child process reads (see processing_job/paths.py).
+PROCESSING_DIR_ENV = "VIDEOBOT_PROCESSING_DIR"
+FAILURE_FILE_ENV = "VIDEOBOT_FAILURE_FILE"
+MODEL_CACHE_ENV = "VIDEOBOT_MODEL_CACHE"
+PROGRESS_FD_ENV = "VIDEOBOT_PROGRESS_FD"
+
+
+class LocalJobLauncher:
+    def __init__(
+        self,
+        *,
+        root: Path,
+        blobs: BlobStore,
+        report: Callable[[dict[str, Any]], None],
+        model_cache: Path,
+        max_parallel: int = 1,
+        python: str = sys.executable,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._root = root
+        self._blobs = blobs
+        self._report = report
+        self._model_cache = model_cache
+        self._python = python
+        self._extra_env = dict(extra_env or {})
+        self._executor = ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="render")
+        self._max_parallel = max_parallel
+        self._lock = threading.Lock()
+        self._futures: dict[str, Future[None]] = {}
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._stopped: set[str] = set()
+
+    def launch(self, job: Job, spec: JobSpec) -> Launch:
+        with self._lock:
+            if job.job_id in self._futures:
+                return Launch(state="started")  # already running: launching is idempotent
+            ahead = sum(1 for f in self._futures.values() if not f.done())
+            self._futures[job.job_id] = self._executor.submit(self._run_reporting, job, spec)
+        if ahead >= self._max_parallel:
+            return Launch(state="queued", queue_position=ahead - self._max_parallel + 1)
+        return Launch(state="started")
+
+    def stop(self, job_id: str) -> None:
+        with self._lock:
+            self._stopped.add(job_id)
+            process = self._processes.get(job_id)
+        if process is not None and process.poll() is None:
+            process.terminate()
+
+    def wait_idle(self, timeout: float | None = None) -> None:
+        """Block until every launched render has finished and reported (for the demo and tests)."""
+        with self._lock:
+            futures = list(self._futures.values())
+        for future in futures:
+            future.result(timeout=timeout)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            for process in self._processes.values():
+                if process.poll() is None:
+                    process.terminate()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    # the worker
+
+    def _run_reporting(self, job: Job, spec: JobSpec) -> None:
+        try:
+            self._run(job, spec)
+        except Exception as error:  # the runner itself broke: the thread must still hear about it
+            log.exception("local render %s failed in the runner", job.job_id)
+            self._report(
+                state_change_event(
+                    job.job_id,
+                    "Failed",
+                    failure_reason=f"The local job runner failed ({type(error).__name__}).",
+                )
+            )
+
+    def _run(self, job: Job, spec: JobSpec) -> None:
+        if job.job_id in self._stopped:
+            self._report(
+                state_change_event(job.job_id, "Stopped", failure_reason="Cancelled before it started.")
+            )
+            return
+        folder = self._root / job.job_id
+        processing, message_file = self._prepare(folder, job, spec)
+        self._report(state_change_event(job.job_id, "InProgress"))
+        returncode = self._execute(job.job_id, processing, message_file, folder / "job.log")
+        if job.job_id in self._stopped:
+            self._report(state_change_event(job.job_id, "Stopped", failure_reason="Stopped on request."))
+        elif returncode == 0:
+            self._collect(job.job_id, processing / "output")
+            self._report(state_change_event(job.job_id, "Completed"))
+        else:
+            exit_message = message_file.read_text("utf-8", "replace") if message_file.is_file() else ""
+            self._report(
+                state_change_event(
+                    job.job_id,
+                    "Failed",
+                    failure_reason=f"AlgorithmError: the job exited with code {returncode}.",
+                    exit_message=exit_message,
+                )
+            )
+
+    def _prepare(self, folder: Path, job: Job, spec: JobSpec) -> tuple[Path, Path]:
+        if folder.exists():
+            shutil.rmtree(folder)
+        processing = folder / "processing"
+        inputs = processing / "input"
+        inputs.mkdir(parents=True)
+        (processing / "output").mkdir()
+        (inputs / "spec.json").write_text(spec.to_json(), "utf-8")
+        if spec.image and job.image_key:
+            with self._blobs.open(job.image_key) as source, (inputs / spec.image).open("wb") as target:
+                shutil.copyfileobj(source, target)
+        return processing, folder / "output" / "message"
+
+    def _execute(self, job_id: str, processing: Path, message_file: Path, log_path: Path) -> int:
+        read_fd, write_fd = os.pipe()
+        env = {
+            **os.environ,
+            **self._extra_env,
+            PROCESSING_DIR_ENV: str(processing),
+            FAILURE_FILE_ENV: str(message_file),
+            MODEL_CACHE_ENV: str(self._model_cache),
+            PROGRESS_FD_ENV: str(write_fd),
+        }
+        with log_path.open("wb") as job_log:
+            process = subprocess.Popen(
+                [self._python, "-m", "processing_job.inference"],
+                env=env,
+                pass_fds=(write_fd,),
+                stdin=subprocess.DEVNULL,
+                stdout=job_log,
+                stderr=subprocess.STDOUT,
+                cwd=Path(__file__).resolve().parents[2],
+            )
+            os.close(write_fd)
+            with self._lock:
+                self._processes[job_id] = process
+            with os.fdopen(read_fd, "rb") as progress:
+                for line in progress:
+                    self._forward_progress(job_id, line)
+            returncode = process.wait()
+        with self._lock:
+            self._processes.pop(job_id, None)
+        return returncode
+
+    def _forward_progress(self, job_id: str, line: bytes) -> None:
+        try:
+            event = json.loads(line)
+            self._report(
+                progress_event(
+                    job_id,
+                    phase=event["phase"],
+                    step=int(event.get("step", 0)),
+                    total=int(event.get("total", 0)),
+                    elapsed_s=float(event.get("elapsed_s", 0.0)),
+                )
+            )
+        except Exception:  # progress is a nicety; a bad line or a failed update must not stop the render
+            log.warning("could not forward progress for %s", job_id, exc_info=True)
+
+    def _collect(self, job_id: str, outputs: Path) -> None:
+        """Put the outputs where SageMaker would: the render's prefix in the blob store."""
+        for name in RENDER_OUTPUTS:
+            path = outputs / name
+            if path.is_file():
+                with path.open("rb") as data:
+                    self._blobs.put(render_key(job_id, name), data)

@@ -1,0 +1,1 @@
+"""Refiner port adapters: `offline` (the local default) and `bedrock` (Claude through Converse)."""

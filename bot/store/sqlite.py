@@ -1,0 +1,145 @@
+"""SessionStore on SQLite: the local twin of the DynamoDB store, with the same conditional writes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from bot.ports import Conflict
+from bot.sessions import Job, Session
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    key TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    session_key TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    status TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    updated_at REAL NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, updated_at);
+CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, status);
+"""
+
+
+class SqliteSessionStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
+        # One connection shared by the app's threads, serialised by a lock: writes are tiny.
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # sessions
+
+    def get_session(self, channel: str, thread_ts: str) -> Session | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT body FROM sessions WHERE key = ?", (f"{channel}:{thread_ts}",)
+            ).fetchone()
+        return Session.from_dict(json.loads(row[0])) if row else None
+
+    def create_session(self, session: Session) -> Session:
+        stored = replace(session, version=1)
+        with self._transaction() as db:
+            try:
+                db.execute(
+                    "INSERT INTO sessions (key, version, expires_at, body) VALUES (?, ?, ?, ?)",
+                    (stored.key, stored.version, stored.expires_at, json.dumps(stored.to_dict())),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"session {session.key} exists") from None
+        return stored
+
+    def save_session(self, session: Session) -> Session:
+        stored = replace(session, version=session.version + 1)
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE sessions SET version = ?, expires_at = ?, body = ? WHERE key = ? AND version = ?",
+                (
+                    stored.version,
+                    stored.expires_at,
+                    json.dumps(stored.to_dict()),
+                    session.key,
+                    session.version,
+                ),
+            )
+            if cursor.rowcount != 1:
+                raise Conflict(f"session {session.key} changed since version {session.version}")
+        return stored
+
+    # jobs
+
+    def get_job(self, job_id: str) -> Job | None:
+        with self._lock:
+            row = self._db.execute("SELECT body FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+        return Job.from_dict(json.loads(row[0])) if row else None
+
+    def create_job(self, job: Job) -> Job:
+        stored = replace(job, version=1)
+        with self._transaction() as db:
+            try:
+                db.execute(
+                    "INSERT INTO jobs (job_id, session_key, owner, status, version, updated_at, body)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        stored.job_id,
+                        stored.session_key,
+                        stored.owner,
+                        stored.status,
+                        stored.version,
+                        stored.updated_at,
+                        json.dumps(stored.to_dict()),
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"job {job.job_id} exists") from None
+        return stored
+
+    def save_job(self, job: Job) -> Job:
+        stored = replace(job, version=job.version + 1)
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE jobs SET status = ?, version = ?, updated_at = ?, body = ?"
+                " WHERE job_id = ? AND version = ?",
+                (
+                    stored.status,
+                    stored.version,
+                    stored.updated_at,
+                    json.dumps(stored.to_dict()),
+                    job.job_id,
+                    job.version,
+                ),
+            )
+            if cursor.rowcount != 1:
+                raise Conflict(f"job {job.job_id} changed since version {job.version}")
+        return stored

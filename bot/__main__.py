@@ -1,7 +1,7 @@
 """The local runtime.
 
-    python -m bot demo   the whole flow offline against a local Slack stand-in (make demo)
-    python -m bot dev    Socket Mode against a real workspace, with the local backends (make dev)
+python -m bot demo   the whole flow offline against a local Slack stand-in (make demo)
+python -m bot dev    Socket Mode against a real workspace, with the local backends (make dev)
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="run the whole flow offline and print the thread")
     demo.add_argument("--idea", default="a red fox running through snow")
     demo.add_argument("--refinement", default="make it night, with a slower camera")
-    demo.add_argument("--model", default=TINY_MODEL, help="a registry model; real ones need a GPU and weights")
+    demo.add_argument(
+        "--model", default=TINY_MODEL, help="a registry model; real ones need a GPU and weights"
+    )
     demo.add_argument("--home", type=Path, default=Path("var/demo"))
     demo.add_argument("--model-cache", type=Path, default=Path("var/models"))
     commands.add_parser("dev", help="Socket Mode against a real workspace (SLACK_BOT_TOKEN, SLACK_APP_TOKEN)")
@@ -55,7 +57,10 @@ def run_dev() -> int:
         return 2
     missing = [
         name
-        for name, value in (("SLACK_BOT_TOKEN", settings.slack_bot_token), ("SLACK_APP_TOKEN", settings.slack_app_token))
+        for name, value in (
+            ("SLACK_BOT_TOKEN", settings.slack_bot_token),
+            ("SLACK_APP_TOKEN", settings.slack_app_token),
+        )
         if not value
     ]
     if missing:

@@ -174,12 +174,19 @@ def cancelled_message(job: Job, by: str | None) -> Message:
     return text, [_section(text)]
 
 
+def render_seconds(result: dict[str, Any]) -> float | None:
+    """The job's own wall time, from its result.json."""
+    timings = result.get("timings_s")
+    total = timings.get("total") if isinstance(timings, dict) else None
+    return float(total) if isinstance(total, int | float) else None
+
+
 def video_caption(job: Job, result: dict[str, Any]) -> str:
     """The comment posted with the mp4: what it is and how it was made."""
     spec = job.spec
     info = resolve_model(spec["model"])
-    seconds = result.get("timings", {}).get("total_s")
-    took = f" · rendered in {seconds:.0f} s" if isinstance(seconds, int | float) else ""
+    seconds = render_seconds(result)
+    took = f" · rendered in {seconds:.0f} s" if seconds is not None else ""
     excerpt = spec["prompt"] if len(spec["prompt"]) <= 280 else spec["prompt"][:277] + "…"
     return (
         f"🎬 <@{job.owner}>, here is your video.\n{quote(excerpt)}\n"

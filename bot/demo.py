@@ -71,7 +71,9 @@ def run_demo(
     info = resolve_model(model)
     if info.built_locally:
         step(f"Model: {info.name} — built on this machine on first use, so the video is random noise.")
-    slack = SlackStandIn(signing_secret=signing_secret, files_dir=home / "slack-files", users={ALICE: "alice"})
+    slack = SlackStandIn(
+        signing_secret=signing_secret, files_dir=home / "slack-files", users={ALICE: "alice"}
+    )
     with slack:
         settings = Settings(
             slack_bot_token=slack.bot_token,
@@ -123,7 +125,12 @@ def _converse(slack: SlackStandIn, idea: str, refinement: str, step: Callable[[s
     slack.say(CHANNEL, refinement, user=ALICE, thread_ts=root.ts)
     card = slack.wait_until(
         lambda: next(
-            (m for m in filter(_has_button(GENERATE), slack.thread(CHANNEL, root.ts)) if m.ts != first_card.ts), None
+            (
+                m
+                for m in filter(_has_button(GENERATE), slack.thread(CHANNEL, root.ts))
+                if m.ts != first_card.ts
+            ),
+            None,
         ),
         timeout=30,
         what="the second draft card",

@@ -111,9 +111,7 @@ class JobEventHandler:
             job,
             self._advance_if("delivering", "delivered", file_id=file_id, result=result),
         )
-        seconds = float(
-            result.get("timings", {}).get("total_s") or (job.finished_at or 0) - (job.started_at or 0)
-        )
+        seconds = blocks.render_seconds(result) or (job.finished_at or 0) - (job.started_at or 0)
         self._update_progress(job, *blocks.done_message(job, seconds))
 
     def _claim_delivery(self, job: Job) -> Job | None:

@@ -24,15 +24,12 @@ from bot.blobs import RENDER_OUTPUTS, render_key
 from bot.job_events import progress_event, state_change_event
 from bot.ports import BlobStore, Launch
 from bot.sessions import Job
+from processing_job.paths import JobPaths
+from processing_job.progress import PROGRESS_FD_ENV
 from processing_job.spec import JobSpec
+from processing_job.weights import MODEL_CACHE_ENV
 
 log = logging.getLogger(__name__)
-
-# The ports of the job contract the child process reads (see processing_job/paths.py).
-PROCESSING_DIR_ENV = "VIDEOBOT_PROCESSING_DIR"
-FAILURE_FILE_ENV = "VIDEOBOT_FAILURE_FILE"
-MODEL_CACHE_ENV = "VIDEOBOT_MODEL_CACHE"
-PROGRESS_FD_ENV = "VIDEOBOT_PROGRESS_FD"
 
 
 class LocalJobLauncher:
@@ -113,15 +110,16 @@ class LocalJobLauncher:
             )
             return
         folder = self._root / job.job_id
-        processing, message_file = self._prepare(folder, job, spec)
+        paths = self._prepare(folder, job, spec)
         self._report(state_change_event(job.job_id, "InProgress"))
-        returncode = self._execute(job.job_id, processing, message_file, folder / "job.log")
+        returncode = self._execute(job.job_id, paths, folder / "job.log")
         if job.job_id in self._stopped:
             self._report(state_change_event(job.job_id, "Stopped", failure_reason="Stopped on request."))
         elif returncode == 0:
-            self._collect(job.job_id, processing / "output")
+            self._collect(job.job_id, paths.output_dir)
             self._report(state_change_event(job.job_id, "Completed"))
         else:
+            message_file = paths.failure_file
             exit_message = message_file.read_text("utf-8", "replace") if message_file.is_file() else ""
             self._report(
                 state_change_event(
@@ -132,26 +130,24 @@ class LocalJobLauncher:
                 )
             )
 
-    def _prepare(self, folder: Path, job: Job, spec: JobSpec) -> tuple[Path, Path]:
+    def _prepare(self, folder: Path, job: Job, spec: JobSpec) -> JobPaths:
         if folder.exists():
             shutil.rmtree(folder)
-        processing = folder / "processing"
-        inputs = processing / "input"
-        inputs.mkdir(parents=True)
-        (processing / "output").mkdir()
-        (inputs / "spec.json").write_text(spec.to_json(), "utf-8")
+        paths = JobPaths.in_folder(folder)
+        paths.input_dir.mkdir(parents=True)
+        paths.output_dir.mkdir()
+        paths.spec_file.write_text(spec.to_json(), "utf-8")
         if spec.image and job.image_key:
-            with self._blobs.open(job.image_key) as source, (inputs / spec.image).open("wb") as target:
+            with self._blobs.open(job.image_key) as source, paths.image_file(spec.image).open("wb") as target:
                 shutil.copyfileobj(source, target)
-        return processing, folder / "output" / "message"
+        return paths
 
-    def _execute(self, job_id: str, processing: Path, message_file: Path, log_path: Path) -> int:
+    def _execute(self, job_id: str, paths: JobPaths, log_path: Path) -> int:
         read_fd, write_fd = os.pipe()
         env = {
             **os.environ,
             **self._extra_env,
-            PROCESSING_DIR_ENV: str(processing),
-            FAILURE_FILE_ENV: str(message_file),
+            **paths.env(),
             MODEL_CACHE_ENV: str(self._model_cache),
             PROGRESS_FD_ENV: str(write_fd),
         }

@@ -17,7 +17,7 @@ def test_empty_text_and_help_show_help():
 
 
 def test_flags_set_the_options_and_stay_out_of_the_idea():
-    command = parse_video_command('a corgi --model 5b --seconds 4 --seed 7 --steps 30 --guidance 7.5 --draft')
+    command = parse_video_command("a corgi --model 5b --seconds 4 --seed 7 --steps 30 --guidance 7.5 --draft")
     assert command.idea == "a corgi"
     options = command.options
     assert (options.model, options.seconds, options.seed) == ("cogvideox-5b", 4.0, 7)

@@ -21,12 +21,20 @@ def session(**changes):
 
 
 def draft(**options):
-    return new_draft(DraftOptions(**options), prompt="A fox in snow.", default_model="cogvideox-2b", seed=5, refined_by="x")
+    return new_draft(
+        DraftOptions(**options), prompt="A fox in snow.", default_model="cogvideox-2b", seed=5, refined_by="x"
+    )
 
 
 def test_a_new_draft_takes_the_models_defaults():
     d = draft()
-    assert (d.model, d.num_frames, d.num_inference_steps, d.guidance_scale, d.seed) == ("cogvideox-2b", 49, 50, 6.0, 5)
+    assert (d.model, d.num_frames, d.num_inference_steps, d.guidance_scale, d.seed) == (
+        "cogvideox-2b",
+        49,
+        50,
+        6.0,
+        5,
+    )
 
 
 def test_seconds_become_the_nearest_allowed_frame_count():

@@ -1,0 +1,1 @@
+"""The CDK app that deploys videobot: one stack, one construct per concern."""

@@ -1,0 +1,34 @@
+"""What the bot imports from processing_job stays light: no torch, diffusers or transformers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BOT_FACING = (
+    "processing_job",
+    "processing_job.models",
+    "processing_job.spec",
+    "processing_job.paths",
+    "processing_job.progress",
+    "processing_job.export",
+    "processing_job.weights",
+    "processing_job.inference",
+)
+
+
+def test_the_bot_facing_modules_load_without_torch():
+    script = (
+        f"import importlib, sys\nfor name in {BOT_FACING!r}:\n    importlib.import_module(name)\n"
+        "print(sorted(m for m in ('torch', 'diffusers', 'transformers', 'numpy') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -1,0 +1,15 @@
+"""The Slack side stays light: importing the app never pulls in the generation stack."""
+
+import subprocess
+import sys
+
+HEAVY = ("torch", "diffusers", "transformers", "numpy", "PIL")
+
+
+def test_importing_the_bot_never_imports_torch_diffusers_or_transformers():
+    code = (
+        "import sys, bot.app, bot.services, bot.events, bot.conversation, bot.jobs.local;"
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == ""

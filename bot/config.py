@@ -6,8 +6,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from bot.limits import Limits, LimitsError
 from processing_job.models import TINY_MODEL, resolve_model
+
+if TYPE_CHECKING:
+    from bot.aws_config import AwsSettings
+
+DEFAULT_BEDROCK_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 
 class ConfigError(ValueError):
@@ -32,7 +39,12 @@ class Settings:
     command: str = "/video"
     default_model: str = TINY_MODEL
     refiner: str = "offline"  # "offline" or "bedrock"
+    bedrock_model_id: str = DEFAULT_BEDROCK_MODEL
+    guardrail_id: str | None = None
+    guardrail_version: str | None = None
     admins: frozenset[str] = frozenset()
+    limits: Limits = field(default_factory=Limits)
+    aws: AwsSettings | None = None  # set when backend == "aws"
     # Lambda mode: ack and slow work are separate invocations (lazy listeners).
     process_before_response: bool = False
 
@@ -43,6 +55,18 @@ class Settings:
         if backend not in ("local", "aws"):
             raise ConfigError(f"VIDEOBOT_BACKEND must be 'local' or 'aws', not '{backend}'.")
         default_model = env.get("VIDEOBOT_MODEL", TINY_MODEL if backend == "local" else "cogvideox-5b")
+        try:
+            limits = Limits.from_env(env)
+        except LimitsError as error:
+            raise ConfigError(str(error)) from None
+        aws = None
+        if backend == "aws":
+            from bot.aws_config import AwsConfigError, AwsSettings
+
+            try:
+                aws = AwsSettings.from_env(env)
+            except AwsConfigError as error:
+                raise ConfigError(str(error)) from None
         settings = cls(
             backend=backend,
             slack_bot_token=env.get("SLACK_BOT_TOKEN", ""),
@@ -54,7 +78,12 @@ class Settings:
             command=env.get("VIDEOBOT_COMMAND", "/video"),
             default_model=default_model,
             refiner=env.get("VIDEOBOT_REFINER", "offline"),
+            bedrock_model_id=env.get("VIDEOBOT_BEDROCK_MODEL_ID") or DEFAULT_BEDROCK_MODEL,
+            guardrail_id=env.get("VIDEOBOT_GUARDRAIL_ID") or None,
+            guardrail_version=env.get("VIDEOBOT_GUARDRAIL_VERSION") or None,
             admins=_split(env.get("VIDEOBOT_ADMINS", "")),
+            limits=limits,
+            aws=aws,
             process_before_response=backend == "aws",
         )
         settings.validate()

@@ -41,6 +41,14 @@ class SessionStore(Protocol):
         Returns the job with its new version."""
         ...
 
+    def jobs_for_owner(self, owner: str, *, since: float = 0.0) -> list[Job]:
+        """One person's jobs created at or after `since`, newest first (quotas, `/video status`)."""
+        ...
+
+    def active_jobs(self) -> list[Job]:
+        """Every job not yet delivered, failed or cancelled, oldest first (caps, the queue, the sweeper)."""
+        ...
+
 
 class BlobNotFound(KeyError):
     pass

@@ -40,7 +40,9 @@ class Services:
 
 def build_services(settings: Settings, **overrides: Any) -> Services:
     if settings.backend == "aws":
-        raise NotImplementedError("The AWS backend is not wired yet.")
+        from bot.aws_services import build_aws_services
+
+        return build_aws_services(settings, **overrides)
     return build_local_services(settings, **overrides)
 
 
@@ -54,7 +56,7 @@ def build_local_services(
     from bot.blobs.filesystem import FilesystemBlobStore
     from bot.events import handle_job_event
     from bot.jobs.local import LocalJobLauncher
-    from bot.refiner.offline import OfflineRefiner
+    from bot.refiner import build_refiner
     from bot.store.sqlite import SqliteSessionStore
 
     home = settings.home
@@ -77,7 +79,7 @@ def build_local_services(
         store=store,
         blobs=blobs,
         launcher=launcher,
-        refiner=refiner or OfflineRefiner(),
+        refiner=refiner or build_refiner(settings),
         closers=[store.close, launcher.shutdown],
         **overrides,
     )

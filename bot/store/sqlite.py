@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.ports import Conflict
-from bot.sessions import Job, Session
+from bot.sessions import ACTIVE, Job, Session
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -26,11 +26,12 @@ CREATE TABLE IF NOT EXISTS jobs (
     owner TEXT NOT NULL,
     status TEXT NOT NULL,
     version INTEGER NOT NULL,
+    created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     body TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, updated_at);
-CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, status);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
+CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, created_at);
 """
 
 
@@ -109,14 +110,15 @@ class SqliteSessionStore:
         with self._transaction() as db:
             try:
                 db.execute(
-                    "INSERT INTO jobs (job_id, session_key, owner, status, version, updated_at, body)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO jobs (job_id, session_key, owner, status, version, created_at, updated_at,"
+                    " body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         stored.job_id,
                         stored.session_key,
                         stored.owner,
                         stored.status,
                         stored.version,
+                        stored.created_at,
                         stored.updated_at,
                         json.dumps(stored.to_dict()),
                     ),
@@ -143,3 +145,20 @@ class SqliteSessionStore:
             if cursor.rowcount != 1:
                 raise Conflict(f"job {job.job_id} changed since version {job.version}")
         return stored
+
+    def jobs_for_owner(self, owner: str, *, since: float = 0.0) -> list[Job]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT body FROM jobs WHERE owner = ? AND created_at >= ? ORDER BY created_at DESC",
+                (owner, since),
+            ).fetchall()
+        return [Job.from_dict(json.loads(row[0])) for row in rows]
+
+    def active_jobs(self) -> list[Job]:
+        placeholders = ",".join("?" * len(ACTIVE))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT body FROM jobs WHERE status IN ({placeholders}) ORDER BY created_at",  # noqa: S608
+                tuple(sorted(ACTIVE)),
+            ).fetchall()
+        return [Job.from_dict(json.loads(row[0])) for row in rows]

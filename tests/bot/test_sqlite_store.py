@@ -54,3 +54,19 @@ def test_two_writers_of_one_job_version_only_one_wins(store):
     with pytest.raises(Conflict):
         store.save_job(replace(job, status="failed"))
     assert store.get_job(job.job_id).status == "rendering"
+
+
+def test_a_persons_jobs_are_listed_newest_first(store):
+    older = plan_job(a_session(), user="U1", admins=frozenset(), now=2)
+    newer = replace(older, job_id="other-job", created_at=5)
+    store.create_job(older)
+    store.create_job(newer)
+    assert [j.job_id for j in store.jobs_for_owner("U1")] == ["other-job", older.job_id]
+    assert [j.job_id for j in store.jobs_for_owner("U1", since=3)] == ["other-job"]
+
+
+def test_finished_jobs_are_not_active(store):
+    job = store.create_job(plan_job(a_session(), user="U1", admins=frozenset(), now=2))
+    assert [j.job_id for j in store.active_jobs()] == [job.job_id]
+    store.save_job(replace(job, status="failed"))
+    assert store.active_jobs() == []

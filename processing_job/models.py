@@ -39,6 +39,10 @@ class ModelInfo:
     aliases: tuple[str, ...] = field(default_factory=tuple)
     # Built locally with random weights instead of downloaded (the offline test model).
     built_locally: bool = False
+    # Text-to-video models name the model that animates a picture in their family (image sessions).
+    image_model: str | None = None
+    # Denoising steps for a quick draft preview (speed="draft").
+    draft_steps: int | None = None
 
     @property
     def default_seconds(self) -> float:
@@ -132,3 +136,13 @@ def resolve_model(name: str) -> ModelInfo:
             return info
     choices = ", ".join(sorted({*REGISTRY, *(a for i in REGISTRY.values() for a in i.aliases)}))
     raise UnknownModelError(f"I don't know the model '{name}'. Choose one of: {choices}.")
+
+
+def image_model_for(name: str) -> ModelInfo:
+    """The image-to-video model to use when a person picked `name` and then shared a picture."""
+    info = resolve_model(name)
+    if info.mode == "i2v":
+        return info
+    if info.image_model is None:
+        raise UnknownModelError(f"{info.name} has no image-to-video variant.")
+    return resolve_model(info.image_model)

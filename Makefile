@@ -34,6 +34,38 @@ format: $(READY)
 dev: $(READY)
 	$(BIN)/python -m bot dev
 
+## AWS: the CDK app in infra/, deployed with the aws-cdk CLI from npm (pinned in package-lock.json).
+CDK := node_modules/.bin/cdk
+CDK_ARGS ?=
+# jsii (the CDK's bridge to Node) prints a banner on Node 20 at every start; it works, so keep it quiet.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+$(CDK): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+## The CloudFormation template, offline (no AWS account, Docker or PyPI): cdk.out/Videobot.template.json.
+synth: $(READY)
+	CDK_OUTDIR=cdk.out CDK_CONTEXT_JSON='{"aws:cdk:bundling-stacks":[]}' $(BIN)/python -m infra.app
+	@echo "Wrote cdk.out/Videobot.template.json; cdk-nag's AwsSolutions checks passed."
+
+## Deploy to the account and region of your AWS credentials (Docker builds the job image; see README).
+deploy: $(READY) $(CDK)
+	$(CDK) bootstrap $(CDK_ARGS)
+	$(CDK) deploy --require-approval broadening $(CDK_ARGS)
+
+destroy: $(READY) $(CDK)
+	$(CDK) destroy $(CDK_ARGS)
+
+## Copy a model's weights from the Hugging Face hub into the project's bucket, once:
+## make stage-model MODEL=5b [BUCKET=...] (default: $VIDEOBOT_BUCKET; needs AWS credentials).
+MODEL ?=
+BUCKET ?= $(VIDEOBOT_BUCKET)
+stage-model: $(READY)
+	@test -n "$(MODEL)" || { echo "usage: make stage-model MODEL=2b|5b|5b-i2v|1.5|1.5-i2v [BUCKET=...]"; exit 2; }
+	$(BIN)/python -m processing_job.stage $(MODEL) $(if $(BUCKET),--bucket $(BUCKET))
+
 ## Regenerate constraints.txt from the current environment.
 lock: $(READY)
 	@{ echo "# Exact versions for dev, CI and the demo (pip install --constraint constraints.txt)."; \

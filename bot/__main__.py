@@ -1,23 +1,29 @@
 """The local runtime.
 
-python -m bot demo   the whole flow offline against a local Slack stand-in (make demo)
-python -m bot dev    Socket Mode against a real workspace, with the local backends (make dev)
+python -m bot demo       the whole flow offline against a local Slack stand-in (make demo)
+python -m bot dev        Socket Mode against a real workspace, with the local backends (make dev)
+python -m bot manifest   the Slack app manifest, with your request URL (or Socket Mode) filled in
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from processing_job.models import TINY_MODEL
+
+MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
+PLACEHOLDER_URL = "https://SlackRequestUrl.invalid/slack/events"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="videobot's local runtime")
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="run the whole flow offline and print the thread")
+    demo = commands.add_parser("demo", help="run the whole flow offline and print the threads")
     demo.add_argument("--idea", default="a red fox running through snow")
     demo.add_argument("--refinement", default="make it night, with a slower camera")
     demo.add_argument(
@@ -26,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--home", type=Path, default=Path("var/demo"))
     demo.add_argument("--model-cache", type=Path, default=Path("var/models"))
     commands.add_parser("dev", help="Socket Mode against a real workspace (SLACK_BOT_TOKEN, SLACK_APP_TOKEN)")
+    manifest = commands.add_parser("manifest", help="print manifest.yml, ready to paste into Slack")
+    where = manifest.add_mutually_exclusive_group(required=True)
+    where.add_argument("--request-url", help="the deployment's SlackRequestUrl (https://...)")
+    where.add_argument("--socket-mode", action="store_true", help="for make dev: no public URL needed")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
@@ -40,7 +50,33 @@ def main(argv: list[str] | None = None) -> int:
             model_cache=args.model_cache,
         )
         return 0
+    if args.command == "manifest":
+        try:
+            print(filled_manifest(request_url=args.request_url, socket_mode=args.socket_mode), end="")
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        return 0
     return run_dev()
+
+
+def filled_manifest(*, request_url: str | None = None, socket_mode: bool = False) -> str:
+    """manifest.yml with the request URLs set (HTTP mode) or Socket Mode switched on."""
+    text = MANIFEST.read_text("utf-8")
+    if socket_mode:
+        return text.replace("socket_mode_enabled: false", "socket_mode_enabled: true")
+    if not request_url or not request_url.startswith("https://"):
+        raise ValueError("the request URL must start with https:// (Slack only calls HTTPS URLs)")
+    return text.replace(PLACEHOLDER_URL, request_url)
+
+
+def bedrock_credentials_present() -> bool:
+    """Whether boto3 finds AWS credentials here (env, profile, SSO...): then `make dev` uses Bedrock."""
+    try:
+        import boto3
+    except ImportError:
+        return False
+    return boto3.Session().get_credentials() is not None
 
 
 def run_dev() -> int:
@@ -69,6 +105,14 @@ def run_dev() -> int:
             file=sys.stderr,
         )
         return 2
+    if "VIDEOBOT_REFINER" not in os.environ and bedrock_credentials_present():
+        settings = replace(settings, refiner="bedrock")
+    refiner = (
+        f"{settings.bedrock_model_id} on Bedrock (the offline refiner if it can't answer)"
+        if settings.refiner == "bedrock"
+        else "the offline refiner"
+    )
+    print(f"videobot: Socket Mode · renders with {settings.default_model} · prompts by {refiner}", flush=True)
     logging.getLogger("bot").setLevel(logging.INFO)
     services = build_services(settings)
     try:

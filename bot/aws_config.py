@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from processing_job.models import REGISTRY, ModelInfo
+
 # Environment variable names: the contract between infra/ and the Lambda functions.
 TABLE_ENV = "VIDEOBOT_TABLE"
 BUCKET_ENV = "VIDEOBOT_BUCKET"
@@ -24,11 +26,36 @@ SUBNETS_ENV = "VIDEOBOT_JOB_SUBNETS"  # comma-separated; empty: no VPC
 SECURITY_GROUPS_ENV = "VIDEOBOT_JOB_SECURITY_GROUPS"
 MODELS_PREFIX_ENV = "VIDEOBOT_MODELS_PREFIX"  # staged weights: s3://<bucket>/<prefix>/<model key>/
 EVENT_BUS_ENV = "VIDEOBOT_EVENT_BUS"  # where the job puts its progress events
+# Added with the AWS backends (issue 5); all optional.
+SWEEP_STALE_AFTER_ENV = "VIDEOBOT_SWEEP_STALE_AFTER_S"  # a render this long without news is checked
+MAX_QUEUE_WAIT_ENV = "VIDEOBOT_MAX_QUEUE_WAIT_S"  # a render waiting longer for capacity is given up
+CAPACITY_RETRY_ENV = "VIDEOBOT_CAPACITY_RETRY_S"  # first back-off of a render waiting for capacity
+
+MAX_SQS_DELAY_S = 900
 
 DEFAULT_INSTANCE_TYPES = {
     "cogvideox-2b": "ml.g5.2xlarge",
     "cogvideox-5b": "ml.g6e.2xlarge",
 }
+# For a model no setting names: the random-weight test model on CPU (a cheap end-to-end smoke test),
+# a 24 GB A10G where the registry says that is enough, else a 48 GB L40S.
+CPU_INSTANCE, GPU_24GB_INSTANCE, GPU_48GB_INSTANCE = "ml.m5.xlarge", "ml.g5.2xlarge", "ml.g6e.2xlarge"
+
+
+def instance_type_for(info: ModelInfo, chosen: Mapping[str, str]) -> str:
+    """The instance a model's renders run on: the configured one, else one that fits it."""
+    if chosen.get(info.key):
+        return chosen[info.key]
+    if info.built_locally:
+        return CPU_INSTANCE
+    # 22 GB: some headroom on a 24 GB card for the VAE decode and CUDA itself.
+    return GPU_24GB_INSTANCE if 0 < info.min_gpu_memory_gb <= 22 else GPU_48GB_INSTANCE
+
+
+def instance_types_in_use(chosen: Mapping[str, str] | None = None) -> list[str]:
+    """Every instance type a render may ask for (what the stack's IAM condition must allow)."""
+    merged = {**DEFAULT_INSTANCE_TYPES, **(chosen or {})}
+    return sorted({instance_type_for(info, merged) for info in REGISTRY.values()})
 
 
 class AwsConfigError(ValueError):
@@ -50,6 +77,9 @@ class AwsSettings:
     security_groups: tuple[str, ...] = ()
     models_prefix: str = "models"
     event_bus: str = "default"
+    sweep_stale_after_s: int = 900
+    max_queue_wait_s: int = 6 * 3600
+    capacity_retry_s: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AwsSettings:
@@ -66,18 +96,39 @@ class AwsSettings:
         if missing:
             raise AwsConfigError(f"The AWS backend needs {', '.join(missing)} (set by the CDK stack).")
         try:
-            instance_types = {**DEFAULT_INSTANCE_TYPES, **json.loads(env.get(INSTANCE_TYPES_ENV) or "{}")}
+            chosen_types = json.loads(env.get(INSTANCE_TYPES_ENV) or "{}")
             max_runtime = int(env.get(MAX_RUNTIME_ENV) or 3600)
             volume = int(env.get(VOLUME_SIZE_ENV) or 100)
+            stale_after = int(env.get(SWEEP_STALE_AFTER_ENV) or cls.sweep_stale_after_s)
+            max_queue_wait = int(env.get(MAX_QUEUE_WAIT_ENV) or cls.max_queue_wait_s)
+            capacity_retry = int(env.get(CAPACITY_RETRY_ENV) or cls.capacity_retry_s)
         except ValueError as error:
             raise AwsConfigError(f"Bad job setting: {error}") from None
+        if not isinstance(chosen_types, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in chosen_types.items()
+        ):
+            raise AwsConfigError(f"{INSTANCE_TYPES_ENV} must be a JSON object of model key -> instance type.")
+        instance_types = {**DEFAULT_INSTANCE_TYPES, **chosen_types}
+        subnets = tuple(s for s in (env.get(SUBNETS_ENV) or "").split(",") if s)
+        security_groups = tuple(s for s in (env.get(SECURITY_GROUPS_ENV) or "").split(",") if s)
+        if subnets and not security_groups:
+            raise AwsConfigError(f"{SUBNETS_ENV} needs {SECURITY_GROUPS_ENV} too (a VPC job needs both).")
+        if min(max_runtime, volume) < 1 or min(stale_after, max_queue_wait, capacity_retry) < 0:
+            raise AwsConfigError("Job runtime and volume must be positive; waiting times can't be negative.")
+        if capacity_retry > MAX_SQS_DELAY_S:
+            raise AwsConfigError(
+                f"{CAPACITY_RETRY_ENV} can be at most {MAX_SQS_DELAY_S} (SQS's longest delay)."
+            )
         return cls(
             **{attr: env[name] for attr, name in required.items()},
             instance_types=instance_types,
             max_runtime_s=max_runtime,
             volume_gb=volume,
-            subnets=tuple(s for s in (env.get(SUBNETS_ENV) or "").split(",") if s),
-            security_groups=tuple(s for s in (env.get(SECURITY_GROUPS_ENV) or "").split(",") if s),
+            subnets=subnets,
+            security_groups=security_groups,
             models_prefix=env.get(MODELS_PREFIX_ENV) or "models",
             event_bus=env.get(EVENT_BUS_ENV) or "default",
+            sweep_stale_after_s=stale_after,
+            max_queue_wait_s=max_queue_wait,
+            capacity_retry_s=capacity_retry,
         )

@@ -1,7 +1,7 @@
 """Block Kit builders: what people see, as pure functions of the conversation's state.
 
-Each builder returns `(text, blocks)`: the text is the notification / screen-reader fallback Slack
-asks for, the blocks are the message.
+Each message builder returns `(text, blocks)`: the text is the notification / screen-reader fallback
+Slack asks for, the blocks are the message. `settings_view` builds the settings modal.
 """
 
 from __future__ import annotations
@@ -9,16 +9,36 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.limits import Limits
 from bot.sessions import Draft, Job, Session
-from processing_job.models import resolve_model
+from processing_job.models import REGISTRY, ModelInfo, resolve_model
+from processing_job.spec import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED
 
 Blocks = list[dict[str, Any]]
 Message = tuple[str, Blocks]
 
+# action_ids (buttons) and the modal's callback_id
 GENERATE = "generate"
+OPEN_SETTINGS = "open_settings"
 CANCEL_DRAFT = "cancel_draft"
 CANCEL_JOB = "cancel_job"
+REROLL = "reroll"
+REFINE = "refine"
+FINAL_RENDER = "final_render"
+RETRY = "retry_render"
+SETTINGS_VIEW = "draft_settings"
+# the modal's inputs: (block_id, action_id)
+MODEL_INPUT = ("model", "model")
+SECONDS_INPUT = ("length", "seconds")
+SEED_INPUT = ("seed", "seed")
+STEPS_INPUT = ("steps", "steps")
+GUIDANCE_INPUT = ("guidance", "guidance")
+NEGATIVE_INPUT = ("negative", "negative")
+QUALITY_INPUT = ("quality", "quality")
+
 SECTION_LIMIT = 3000  # characters in a section's text
+CAPTION_PROMPT_CHARS = 280
+REFINE_HINT = 'Reply in this thread to change it ("make it night", "slower camera").'
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -29,16 +49,19 @@ def _context(*parts: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": p} for p in parts if p]}
 
 
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
 def _button(text: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": text, "emoji": True},
-        "action_id": action_id,
-        "value": value,
-    }
+    button: dict[str, Any] = {"type": "button", "text": _plain(text), "action_id": action_id, "value": value}
     if style:
         button["style"] = style
     return button
+
+
+def _actions(block_id: str, *buttons: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "actions", "block_id": block_id, "elements": list(buttons)}
 
 
 def escape(text: str) -> str:
@@ -50,6 +73,10 @@ def quote(text: str) -> str:
     return "\n".join(f">{line}" for line in escape(text).splitlines() or [""])
 
 
+def excerpt(text: str, limit: int = CAPTION_PROMPT_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def draft_ref(session: Session, revision: int) -> str:
     """The button value that names a draft: which thread, which revision."""
     return json.dumps({"c": session.channel, "t": session.thread_ts, "r": revision}, separators=(",", ":"))
@@ -59,15 +86,23 @@ def job_ref(job: Job) -> str:
     return json.dumps({"j": job.job_id}, separators=(",", ":"))
 
 
+def written_by(refiner: str) -> str:
+    return refiner[:1].upper() + refiner[1:]
+
+
+# drafts
+
+
 def describe_draft(draft: Draft) -> str:
     info = resolve_model(draft.model)
+    width, height = draft.size
     parts = [
         f"*{info.name}*",
         f"{draft.num_frames} frames ({draft.seconds:.1f} s at {info.fps} fps)",
-        f"{info.width}×{info.height}",
+        f"{width}×{height}",
         f"seed {draft.seed}",
         f"{draft.num_inference_steps} steps",
-        "draft quality" if draft.speed == "draft" else "final quality",
+        "draft quality (a quick preview)" if draft.speed == "draft" else "final quality",
     ]
     return " · ".join(parts)
 
@@ -83,38 +118,62 @@ def root_message(owner: str, idea: str) -> Message:
     return text, blocks
 
 
-def refined_prompt_message(prompt: str, refiner: str, note: str = "") -> Message:
-    text = f"Prompt by the {refiner}: {prompt}"
-    return text, [
-        _section(f"✍️ *Prompt*\n{quote(prompt)}"),
-        _context(f"Written by the {refiner}. {note}".strip()),
-    ]
+def writing_message(mode: str = "t2v") -> str:
+    return (
+        "✍️ Looking at your picture and writing a motion prompt…" if mode == "i2v" else "✍️ Writing the prompt…"
+    )
 
 
-def draft_card(session: Session) -> Message:
+def picture_received(owner: str) -> str:
+    return f"🖼️ Got your picture, <@{owner}>. I'll describe it and write a prompt that brings it to life."
+
+
+def draft_card(session: Session, *, with_prompt: bool = True, note: str = "") -> Message:
+    """The draft: its prompt (unless it was streamed into the same message above the blocks), its
+    settings, and Generate · Settings · Cancel."""
     assert session.draft is not None
     draft = session.draft
     ref = draft_ref(session, draft.revision)
-    text = f"Draft {draft.revision} ready: {describe_draft(draft)}"
-    blocks = [
-        _section(f"*Draft {draft.revision}* · {describe_draft(draft)}"),
-        _context('Reply in this thread to change the prompt ("make it night", "slower camera").'),
-        {
-            "type": "actions",
-            "block_id": f"draft-{draft.revision}",
-            "elements": [
-                _button("▶️ Generate", GENERATE, ref, style="primary"),
-                _button("Cancel", CANCEL_DRAFT, ref),
-            ],
-        },
+    picture = " · 🖼️ animates the shared picture" if session.mode == "i2v" else ""
+    details = f"*Draft {draft.revision}*{picture} · {describe_draft(draft)}"
+    if draft.negative_prompt:
+        details += f"\nAvoiding: {escape(draft.negative_prompt)}"
+    blocks: Blocks = []
+    if with_prompt:
+        blocks.append(_section(f"✍️ *Prompt*\n{quote(draft.prompt)}"))
+    blocks += [
+        _section(details),
+        _context(f"Written by {draft.refined_by}. {note}".strip(), REFINE_HINT),
+        _actions(
+            f"draft-{draft.revision}",
+            _button("▶️ Generate", GENERATE, ref, style="primary"),
+            _button("⚙️ Settings", OPEN_SETTINGS, ref),
+            _button("Cancel", CANCEL_DRAFT, ref),
+        ),
     ]
+    text = f"Draft {draft.revision} ready: {escape(excerpt(draft.prompt, 200))}"
     return text, blocks
 
 
 def closed_draft_card(draft: Draft, outcome: str) -> Message:
-    """The draft card once it has been used or replaced: its buttons are gone."""
+    """The draft card once it has been used, replaced or cancelled: its buttons are gone."""
     text = f"Draft {draft.revision}: {outcome}"
-    return text, [_section(f"*Draft {draft.revision}* · {describe_draft(draft)}"), _context(outcome)]
+    return text, [
+        _section(f"✍️ *Prompt*\n{quote(draft.prompt)}"),
+        _section(f"*Draft {draft.revision}* · {describe_draft(draft)}"),
+        _context(outcome),
+    ]
+
+
+def cant_render_message(problems: list[str]) -> str:
+    return "⚠️ I can't render that draft: " + " ".join(problems)
+
+
+def blocked_message(explanation: str) -> Message:
+    return explanation, [_section(f"🙅 {explanation}")]
+
+
+# rendering
 
 
 def progress_bar(fraction: float, width: int = 10) -> str:
@@ -122,16 +181,24 @@ def progress_bar(fraction: float, width: int = 10) -> str:
     return "▓" * filled + "░" * (width - filled)
 
 
+def clock(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
 def progress_message(
     job: Job, *, phase: str, step: int = 0, total: int = 0, elapsed_s: float = 0.0, queue_position: int = 0
 ) -> Message:
+    """The render's progress, updated in place: phase, a bar, step k/N, time so far and left; Cancel."""
+    elapsed = f" · {clock(elapsed_s)} elapsed" if elapsed_s >= 1 else ""
     if queue_position:
-        headline = f"⏳ Queued: number {queue_position} in line. I'll start as soon as the renderer is free."
+        headline = f"⏳ Queued: number {queue_position} in line. I'll start as soon as a renderer is free."
     elif phase == "denoising" and total:
         fraction = step / total
+        # The job's clock includes loading the model, so this leans long; it settles as steps go by.
         left = elapsed_s / step * (total - step) if step else 0
-        eta = f" · ~{left:.0f} s left" if step and left >= 1 else ""
-        headline = f"🎞️ Rendering {progress_bar(fraction)} {fraction:.0%} · step {step}/{total}{eta}"
+        eta = f" · ~{clock(left)} left" if step and left >= 1 else ""
+        headline = f"🎞️ Rendering {progress_bar(fraction)} {fraction:.0%} · step {step}/{total}{elapsed}{eta}"
     else:
         headline = {
             "queued": "⏳ Starting the renderer…",
@@ -142,36 +209,61 @@ def progress_message(
             "decoding": "🖼️ Decoding frames…",
             "writing": "💾 Writing the video…",
             "done": "📤 Uploading the video…",
-        }.get(phase, "🎞️ Rendering…")
-    spec = job.spec
+        }.get(phase, "🎞️ Rendering…") + elapsed
     blocks = [
         _section(headline),
-        _context(f"{resolve_model(spec['model']).name} · {spec['num_frames']} frames · seed {spec['seed']}"),
-        {
-            "type": "actions",
-            "block_id": "progress",
-            "elements": [_button("Cancel", CANCEL_JOB, job_ref(job), style="danger")],
-        },
+        _context(describe_spec(job.spec)),
+        _actions("progress", _button("Cancel", CANCEL_JOB, job_ref(job), style="danger")),
     ]
     return headline, blocks
 
 
+def describe_spec(spec: dict[str, Any]) -> str:
+    info = resolve_model(spec["model"])
+    quality = "draft quality" if spec.get("speed") == "draft" else "final quality"
+    return (
+        f"{info.name} · {spec['num_frames']} frames · {spec['width']}×{spec['height']} · "
+        f"seed {spec['seed']} · {spec['num_inference_steps']} steps · {quality}"
+    )
+
+
 def done_message(job: Job, render_seconds: float) -> Message:
+    """The progress message once the video is in the thread: what it was, and what to do next."""
     text = f"✅ Done in {render_seconds:.0f} s · seed {job.spec['seed']}"
-    return text, [_section(text)]
+    ref = job_ref(job)
+    buttons = [
+        _button("🎲 Reroll", REROLL, ref),
+        _button("✏️ Refine", REFINE, ref),
+    ]
+    if job.spec.get("speed") == "draft":
+        buttons.append(_button("🎬 Final render", FINAL_RENDER, ref, style="primary"))
+    hint = "*Reroll* renders again with a new seed · *Refine* goes back to the prompt"
+    if job.spec.get("speed") == "draft":
+        hint += " · *Final render* makes this one at full quality"
+    return text, [
+        _section(text),
+        _context(describe_spec(job.spec), hint),
+        _actions("result", *buttons),
+    ]
 
 
 def failed_message(job: Job, explanation: str) -> Message:
     text = f"❌ The render didn't finish: {explanation}"
+    ref = job_ref(job)
     return text, [
         _section(text),
-        _context("Nothing was charged against your quota. Press Generate to try again."),
+        _context("It didn't count against your quota."),
+        _actions("failed", _button("🔁 Try again", RETRY, ref), _button("✏️ Refine", REFINE, ref)),
     ]
 
 
 def cancelled_message(job: Job, by: str | None) -> Message:
     text = f"🛑 Render cancelled by <@{by}>." if by else "🛑 Render cancelled."
-    return text, [_section(text)]
+    return text, [
+        _section(text),
+        _context("It didn't count against your quota."),
+        _actions("cancelled", _button("✏️ Refine", REFINE, job_ref(job))),
+    ]
 
 
 def render_seconds(result: dict[str, Any]) -> float | None:
@@ -187,18 +279,161 @@ def video_caption(job: Job, result: dict[str, Any]) -> str:
     info = resolve_model(spec["model"])
     seconds = render_seconds(result)
     took = f" · rendered in {seconds:.0f} s" if seconds is not None else ""
-    excerpt = spec["prompt"] if len(spec["prompt"]) <= 280 else spec["prompt"][:277] + "…"
+    quality = " · draft quality" if spec.get("speed") == "draft" else ""
     return (
-        f"🎬 <@{job.owner}>, here is your video.\n{quote(excerpt)}\n"
+        f"🎬 <@{job.owner}>, here is your video.\n{quote(excerpt(spec['prompt']))}\n"
         f"{info.name} · {spec['num_frames']} frames · {spec['width']}×{spec['height']} · "
-        f"seed {spec['seed']}{took}"
+        f"seed {spec['seed']}{quality}{took}"
     )
 
 
 def video_alt_text(job: Job) -> str:
-    prompt = job.spec["prompt"]
-    return ("AI-generated video: " + prompt)[:1000]
+    kind = (
+        "AI video animated from a shared picture" if job.spec.get("mode") == "i2v" else "AI-generated video"
+    )
+    return f"{kind}: {job.spec['prompt']}"[:1000]
 
 
 def notice(text: str) -> Message:
     return text, [_section(text)]
+
+
+# the settings modal
+
+
+def model_choices(current: str, mode: str) -> list[ModelInfo]:
+    """The models offered in settings: the ones that render this session's mode, and (so nobody is
+    offered a model this installation can't run) only the offline test models when one is in use."""
+    offline = resolve_model(current).built_locally
+    return [info for info in REGISTRY.values() if info.mode == mode and info.built_locally == offline]
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": _plain(text[:75]), "value": value}
+
+
+def _input(
+    block_id: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str = ""
+) -> dict:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": _plain(label),
+        "element": element,
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = _plain(hint)
+    return block
+
+
+def _number(action_id: str, value: float | int, *, decimal: bool, low: float, high: float) -> dict[str, Any]:
+    def text(number: float) -> str:
+        return f"{number:g}" if decimal else str(int(number))  # never "4.29497e+09" for a seed
+
+    return {
+        "type": "number_input",
+        "action_id": action_id,
+        "is_decimal_allowed": decimal,
+        "initial_value": text(value),
+        "min_value": text(low),
+        "max_value": text(high),
+    }
+
+
+def settings_metadata(session: Session) -> str:
+    """What the submission needs to validate on its own: the draft it edits, as it was."""
+    assert session.draft is not None
+    d = session.draft
+    return json.dumps(
+        {
+            "c": session.channel,
+            "t": session.thread_ts,
+            "r": d.revision,
+            "mode": session.mode,
+            "model": d.model,
+            "steps": d.num_inference_steps,
+            "guidance": d.guidance_scale,
+            "speed": d.speed,
+            "seconds": round(d.seconds, 3),
+        },
+        separators=(",", ":"),
+    )
+
+
+def settings_view(session: Session, limits: Limits) -> dict[str, Any]:
+    """The settings modal for the session's current draft, filled in with its values."""
+    assert session.draft is not None
+    draft = session.draft
+    models = model_choices(draft.model, session.mode)
+    current = next((_option(i.name, i.key) for i in models if i.key == draft.model), None)
+    model_select: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": MODEL_INPUT[1],
+        "options": [_option(info.name, info.key) for info in models],
+    }
+    if current:
+        model_select["initial_option"] = current
+    qualities = [
+        _option("Final: full quality", "final"),
+        _option("Draft: a quick preview", "draft"),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": SETTINGS_VIEW,
+        "private_metadata": settings_metadata(session),
+        "title": _plain("Video settings"),
+        "submit": _plain("Save"),
+        "close": _plain("Cancel"),
+        "blocks": [
+            _section(f"*Draft {draft.revision}*\n{quote(excerpt(draft.prompt, 500))}"),
+            _input(MODEL_INPUT[0], "Model", model_select),
+            _input(
+                SECONDS_INPUT[0],
+                "Length (seconds)",
+                _number(
+                    SECONDS_INPUT[1], round(draft.seconds, 2), decimal=True, low=0.5, high=limits.max_seconds
+                ),
+                hint="Rounded to the nearest length the model can render.",
+            ),
+            _input(
+                SEED_INPUT[0], "Seed", _number(SEED_INPUT[1], draft.seed, decimal=False, low=0, high=MAX_SEED)
+            ),
+            _input(
+                STEPS_INPUT[0],
+                "Denoising steps",
+                _number(
+                    STEPS_INPUT[1], draft.num_inference_steps, decimal=False, low=1, high=limits.max_steps
+                ),
+                hint="More steps: finer detail, longer render.",
+            ),
+            _input(
+                GUIDANCE_INPUT[0],
+                "Guidance",
+                _number(GUIDANCE_INPUT[1], draft.guidance_scale, decimal=True, low=0, high=MAX_GUIDANCE),
+                hint="How closely the video follows the prompt (6 is the model's default).",
+            ),
+            _input(
+                NEGATIVE_INPUT[0],
+                "Avoid (negative prompt)",
+                {
+                    "type": "plain_text_input",
+                    "action_id": NEGATIVE_INPUT[1],
+                    "multiline": True,
+                    "max_length": MAX_PROMPT_CHARS,
+                    **({"initial_value": draft.negative_prompt} if draft.negative_prompt else {}),
+                },
+                optional=True,
+            ),
+            _input(
+                QUALITY_INPUT[0],
+                "Quality",
+                {
+                    "type": "radio_buttons",
+                    "action_id": QUALITY_INPUT[1],
+                    "options": qualities,
+                    "initial_option": qualities[1] if draft.speed == "draft" else qualities[0],
+                },
+            ),
+        ],
+    }

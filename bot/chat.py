@@ -7,8 +7,17 @@ retry handlers, configured once in `make_slack_client`.
 
 from __future__ import annotations
 
+import io
 import logging
+import shutil
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, BinaryIO
+from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -21,6 +30,9 @@ from slack_sdk.http_retry.builtin_handlers import (
 log = logging.getLogger(__name__)
 
 Blocks = list[dict[str, Any]]
+UPLOAD_ATTEMPTS = 4
+SPOOL_IN_MEMORY_BYTES = 4 << 20  # a non-seekable stream is copied aside: in memory up to this, then disk
+MAX_RETRY_AFTER_S = 60.0
 
 
 class ChatError(Exception):
@@ -94,17 +106,91 @@ class SlackChat:
         comment: str,
         alt_text: str,
     ) -> str:
-        """Upload an mp4 into a thread (files.getUploadURLExternal → POST → completeUploadExternal)."""
-        response = _call(
-            "files.upload_v2",
-            self.client.files_upload_v2,
-            channel=channel,
+        """Upload an mp4 into a thread (files.getUploadURLExternal → POST → completeUploadExternal).
+
+        slack_sdk's `files_upload_v2` reads the whole file into memory; these are its three steps with
+        the body streamed instead, from `data` if it can rewind (for retries) or from a spooled copy
+        (in memory up to a few MB, then on disk). Returns the file's id.
+        """
+        with _rewindable(data) as (body, length):
+            ticket = _call(
+                "files.getUploadURLExternal",
+                self.client.files_getUploadURLExternal,
+                filename=filename,
+                length=length,
+                alt_txt=alt_text,
+            )
+            file_id = str(ticket["file_id"])
+            self._post_file(str(ticket["upload_url"]), body, length)
+        _call(
+            "files.completeUploadExternal",
+            self.client.files_completeUploadExternal,
+            files=[{"id": file_id, "title": title}],
+            channel_id=channel,
             thread_ts=thread_ts,
-            file=data.read(),
-            filename=filename,
-            title=title,
             initial_comment=comment,
-            alt_txt=alt_text,
         )
-        files = response.get("files") or [response.get("file") or {}]
-        return str(files[0].get("id", ""))
+        return file_id
+
+    def _post_file(self, url: str, body: BinaryIO, length: int) -> None:
+        """POST the bytes to the upload URL Slack issued, waiting out 429s and retrying 5xx answers."""
+        if not _trusted_upload_url(url, self.client.base_url):
+            raise ChatError("upload_url", "untrusted_upload_url")
+        start = body.tell()
+        for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+            body.seek(start)
+            request = urllib.request.Request(  # noqa: S310 - the URL was checked above
+                url,
+                data=body,
+                method="POST",
+                headers={"Content-Type": "application/octet-stream", "Content-Length": str(length)},
+            )
+            try:
+                timeout, ssl = self.client.timeout, self.client.ssl
+                with urllib.request.urlopen(request, timeout=timeout, context=ssl) as answer:  # noqa: S310
+                    answer.read()
+                return
+            except urllib.error.HTTPError as error:
+                retryable = error.code == 429 or error.code >= 500
+                if not retryable or attempt == UPLOAD_ATTEMPTS:
+                    raise ChatError("upload_url", f"http_{error.code}") from None
+                wait = _retry_after(error.headers.get("Retry-After"), default=2.0 ** (attempt - 1))
+                log.warning("upload answered %s; trying again in %.0f s", error.code, wait)
+            except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+                if attempt == UPLOAD_ATTEMPTS:
+                    raise ChatError("upload_url", "connection_failed") from error
+                wait = 2.0 ** (attempt - 1)
+                log.warning("upload failed (%s); trying again in %.0f s", type(error).__name__, wait)
+            time.sleep(wait)
+
+
+@contextmanager
+def _rewindable(data: BinaryIO) -> Iterator[tuple[BinaryIO, int]]:
+    """`data` and its length, where a retry can seek back to the start."""
+    if data.seekable():
+        start = data.tell()
+        length = data.seek(0, io.SEEK_END) - start
+        data.seek(start)
+        yield data, length
+        return
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES) as spool:
+        shutil.copyfileobj(data, spool, 1 << 20)
+        length = spool.tell()
+        spool.seek(0)
+        yield spool, length  # type: ignore[misc]
+
+
+def _trusted_upload_url(url: str, api_base: str) -> bool:
+    """Slack's file host, or the host of the Web API we were configured with (a local stand-in)."""
+    parts, base = urlsplit(url), urlsplit(api_base)
+    if parts.scheme == "https" and (parts.hostname or "").endswith(".slack.com"):
+        return True
+    return (parts.scheme, parts.netloc) == (base.scheme, base.netloc)
+
+
+def _retry_after(value: str | None, *, default: float) -> float:
+    try:
+        seconds = float(value) if value is not None else default
+    except ValueError:
+        seconds = default
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)

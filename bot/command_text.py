@@ -31,10 +31,13 @@ class VideoCommand:
 
 HELP_TEXT = (
     "*Make a video:* `/video a corgi surfing at sunset`\n"
-    "I'll write a detailed prompt in a thread; reply there to refine it, then press *Generate*.\n"
-    "*Options* (all optional): `--model 2b|5b` · `--seconds S` or `--frames N` · `--seed N` · "
+    'I\'ll write a detailed prompt in a thread; reply there to refine it ("make it night", "slower camera"), '
+    "then press *Generate*. *Settings* on the draft changes the model, length, seed and more.\n"
+    "*Animate a picture:* share it in a channel I'm in, in a DM with me, or in a video's thread.\n"
+    "*Options* (all optional): `--model 2b|5b|1.5` · `--seconds S` or `--frames N` · `--seed N` · "
     '`--steps N` · `--guidance X` · `--negative "what to avoid"` · `--draft` (a quick preview)\n'
-    "*Also:* `/video status` shows your renders · `/video help` shows this."
+    "*After a render:* 🎲 *Reroll* (new seed) · ✏️ *Refine* · 🎬 *Final render* (after a draft)\n"
+    "*Also:* `/video status` shows your renders and the queue · `/video help` shows this."
 )
 
 _VALUE_FLAGS = {"--model", "--frames", "--seconds", "--seed", "--steps", "--guidance", "--negative"}

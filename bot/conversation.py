@@ -1,134 +1,339 @@
-"""The conversation's use cases: start a session, refine it, render a draft, cancel.
+"""The conversation's use cases: start a session (from words or a picture), refine it, change its
+settings, render a draft (or reroll, finish or retry a render), cancel, and report status.
 
-Each takes plain values (no Slack payloads) and works through the ports in `Services`; the rules
-themselves live in `sessions`, the messages in `blocks`. Anything refused is explained to the person
-as an ephemeral note in the thread.
+Each takes plain values (no Slack payloads) and works through the ports in `Services`; the rules live
+in `sessions` and `quotas`, the messages in `blocks`. Anything refused is explained to the person as an
+ephemeral note in the thread; every accepted request ends in a draft, a video or an explanation.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from bot import blocks
 from bot.chat import ChatError
-from bot.ports import Conflict, RefineRequest
+from bot.images import PictureRejected, SharedFile, SlackPictures, allowed_file_hosts
+from bot.ports import BlobNotFound, Conflict, Refinement, RefineRequest
+from bot.prompt_stream import PromptStreams
+from bot.quotas import DAY_S, access_refusal, render_refusal, usage, within_limits
+from bot.refiner import RefinementBlocked
 from bot.services import Services
 from bot.sessions import (
     TERMINAL,
+    AlreadyDone,
     ConversationError,
+    Draft,
     DraftOptions,
     Job,
     Session,
     add_user_turn,
     advance,
+    as_final,
     check_controller,
+    draft_from_spec,
+    fitted_to_picture,
+    for_mode,
     new_draft,
     plan_job,
+    rerolled,
     set_draft,
     start_session,
+    use_action,
+    use_image,
+    with_options,
 )
+from bot.settings_form import EditedDraft
+from bot.status import status_message
 from bot.store import change_job, change_session
+from processing_job.models import UnknownModelError
 from processing_job.spec import SpecError
 
 log = logging.getLogger(__name__)
 
-STREAM_UPDATE_INTERVAL_S = 1.0
+PICTURE_IDEA = "(a shared picture)"
 
 
 class Conversation:
-    def __init__(self, services: Services) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        pictures: SlackPictures | None = None,
+        streams: PromptStreams | None = None,
+    ) -> None:
         self.services = services
         self.store = services.store
         self.chat = services.chat
+        self.settings = services.settings
+        self.limits = services.settings.limits
+        self.pictures = pictures or SlackPictures(
+            services.chat.client, self.limits, allowed_file_hosts(self.settings.slack_api_url)
+        )
+        self.streams = streams or PromptStreams(services.chat)
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return self.settings.admins
 
     # starting and refining
 
-    def start(self, *, channel: str, user: str, idea: str, options: DraftOptions) -> Session:
+    def start(
+        self, *, channel: str, user: str, idea: str, options: DraftOptions, team: str = ""
+    ) -> Session | None:
         """`/video <idea>`: the root message becomes the thread, then the first draft follows in it."""
+        refusal = access_refusal(self.limits, user=user, channel=channel)
+        if refusal:
+            self._tell(channel, user, None, refusal)
+            return None
         text, root_blocks = blocks.root_message(user, idea)
         thread_ts = self.chat.post(channel, text=text, blocks=root_blocks)
         session = start_session(
-            channel=channel, thread_ts=thread_ts, owner=user, idea=idea, now=self.services.clock()
+            channel=channel, thread_ts=thread_ts, owner=user, idea=idea, now=self._now(), team=team
         )
         session = self.store.create_session(session)
-        return self._offer_draft(session, options)
+        return self._offer_draft(session, options, requester=user)
 
-    def reply(self, *, channel: str, thread_ts: str, user: str, text: str) -> Session | None:
+    def reply(
+        self, *, channel: str, thread_ts: str, user: str, text: str, team: str = "", ts: str | None = None
+    ) -> Session | None:
         """A reply in a session's thread is a refinement turn; replies elsewhere are not ours."""
         session = self.store.get_session(channel, thread_ts)
         if session is None:
             return None
-        session = change_session(
-            self.store, session, lambda s: add_user_turn(s, text, user, self.services.clock())
-        )
-        return self._offer_draft(session, DraftOptions())
+        try:
+            session = change_session(
+                self.store, session, lambda s: add_user_turn(s, text, user, self._now(), ts=ts)
+            )
+        except AlreadyDone:
+            return None  # Slack delivered the same reply again; the first delivery answers it
+        return self._offer_draft(session, DraftOptions(), requester=user, team=team)
 
-    def _offer_draft(self, session: Session, options: DraftOptions) -> Session:
-        prompt_ts = self.chat.post(session.channel, text="✍️ Writing the prompt…", thread_ts=session.thread_ts)
+    def share_picture(
+        self,
+        *,
+        channel: str,
+        user: str,
+        message_ts: str,
+        thread_ts: str | None,
+        file: dict[str, Any],
+        text: str = "",
+        team: str = "",
+    ) -> Session | None:
+        """A picture shared in a conversation with the bot starts an image-to-video session in the
+        picture's thread; shared into a session's thread, it becomes that session's picture."""
+        try:
+            shared = self.pictures.complete(SharedFile.from_event(file))
+        except PictureRejected:
+            return None
+        if not shared.is_picture:
+            return None  # other files (documents, videos) aren't requests
+        in_thread = thread_ts is not None and thread_ts != message_ts
+        session = self.store.get_session(channel, thread_ts) if in_thread and thread_ts else None
+        if in_thread and session is None:
+            return None  # a picture in somebody else's thread is their conversation
+        where = thread_ts if in_thread and thread_ts else message_ts
+        if session is None and not self.limits.allows_channel(channel):
+            return None  # pictures in channels the bot doesn't serve are simply not for us
+        refusal = access_refusal(self.limits, user=user, channel=channel)
+        if refusal:
+            self._tell(channel, user, where, refusal)
+            return None
+        if session is not None:
+            try:
+                check_controller(session, user, self.admins)
+            except ConversationError as error:
+                self._tell(channel, user, where, f"{error} Reply with words to suggest changes instead.")
+                return None
+        try:
+            picture = self.pictures.fetch(shared)
+        except PictureRejected as rejected:
+            self._tell(channel, user, where, f"🖼️ {rejected}")
+            return None
+        key = picture.blob_key(channel, where, shared.id or message_ts)
+        self.services.blobs.put(key, picture.data, content_type=picture.media_type)
+
+        def adopt(s: Session) -> Session:
+            return use_image(
+                s,
+                image_key=key,
+                media_type=picture.media_type,
+                size=(picture.width, picture.height),
+                text=text,
+                user=user,
+                now=self._now(),
+                ts=message_ts,
+            )
+
+        if session is None:
+            fresh = start_session(
+                channel=channel,
+                thread_ts=message_ts,
+                owner=user,
+                idea=text or PICTURE_IDEA,
+                now=self._now(),
+                team=team,
+            )
+            try:
+                session = self.store.create_session(adopt(replace(fresh, turns=())))
+            except Conflict:
+                return None  # the same share delivered twice: the first delivery answers it
+            self._quietly(
+                lambda: self.chat.post(channel, text=blocks.picture_received(user), thread_ts=message_ts)
+            )
+        else:
+            try:
+                session = change_session(self.store, session, adopt)
+            except AlreadyDone:
+                return None
+        return self._offer_draft(session, DraftOptions(), requester=user, team=team, image=picture.data)
+
+    def _offer_draft(
+        self,
+        session: Session,
+        options: DraftOptions,
+        *,
+        requester: str,
+        team: str = "",
+        image: bytes | None = None,
+    ) -> Session:
+        """Write the prompt into the thread as it comes, then make that message the new draft's card."""
+        stream = self.streams.open(
+            channel=session.channel,
+            thread_ts=session.thread_ts,
+            recipient=requester,
+            team=team or session.team,
+            placeholder=blocks.writing_message(session.mode),
+        )
         request = RefineRequest(
             turns=session.turns,
             mode=session.mode,
             current_prompt=session.draft.prompt if session.draft else None,
+            image=image if image is not None else self._picture_of(session),
+            image_media_type=session.image_media_type,
         )
-        refinement = self.services.refiner.refine(request, on_text=self._streamer(session.channel, prompt_ts))
-        text, prompt_blocks = blocks.refined_prompt_message(
-            refinement.prompt, refinement.refiner, refinement.note
+        try:
+            refinement = self.services.refiner.refine(request, on_text=stream.show)
+        except RefinementBlocked as blocked:
+            stream.finish_notice(*blocks.blocked_message(str(blocked)))
+            return session
+        before = session
+        try:
+            draft = self._next_draft(session, refinement, options)
+            session = change_session(self.store, session, lambda s: set_draft(s, draft, self._now()))
+        except (SpecError, UnknownModelError) as error:
+            stream.finish_notice(*blocks.notice(blocks.cant_render_message([str(error)])))
+            return session
+        drafted = session
+        card_ts = stream.finish(
+            lambda with_prompt: blocks.draft_card(drafted, with_prompt=with_prompt, note=refinement.note)
         )
-        self.chat.update(session.channel, prompt_ts, text=text, blocks=prompt_blocks)
+        return self._adopt_card(before, session, card_ts)
 
+    def _adopt_card(self, before: Session, session: Session, card_ts: str) -> Session:
+        """`card_ts` is the session's draft card now; the card it replaces loses its buttons."""
+        session = change_session(self.store, session, lambda s: replace(s, draft_card_ts=card_ts))
+        old_ts, old_draft = before.draft_card_ts, before.draft
+        if old_ts and old_draft and old_ts != card_ts and session.draft:
+            self._close_card(
+                session.channel, old_ts, old_draft, f"Replaced by draft {session.draft.revision}."
+            )
+        return session
+
+    def _next_draft(self, session: Session, refinement: Refinement, options: DraftOptions) -> Draft:
         previous = session.draft
         if previous is None:
             draft = new_draft(
                 options,
                 prompt=refinement.prompt,
-                default_model=self.services.settings.default_model,
+                default_model=self.settings.default_model,
                 seed=self.services.new_seed(),
                 refined_by=refinement.refiner,
+                mode=session.mode,
             )
         else:
-            draft = replace(previous, prompt=refinement.prompt, refined_by=refinement.refiner)
+            draft = for_mode(
+                replace(previous, prompt=refinement.prompt, refined_by=refinement.refiner), session.mode
+            )
+        if session.mode == "i2v":
+            draft = fitted_to_picture(draft, session)
+        return within_limits(draft, self.limits)
+
+    def _picture_of(self, session: Session) -> bytes | None:
+        if session.mode != "i2v" or not session.image_key:
+            return None
         try:
-            session = change_session(
-                self.store, session, lambda s: set_draft(s, draft, self.services.clock())
-            )
-        except SpecError as error:
-            self.chat.post(
-                session.channel,
-                text=f"I can't render that: {error}",
-                thread_ts=session.thread_ts,
-            )
-            return session
-        card_text, card_blocks = blocks.draft_card(session)
-        card_ts = self.chat.post(
-            session.channel, text=card_text, blocks=card_blocks, thread_ts=session.thread_ts
-        )
-        old_card_ts = session.draft_card_ts
-        session = change_session(self.store, session, lambda s: replace(s, draft_card_ts=card_ts))
-        if previous is not None and old_card_ts:
-            self._close_card(
-                session.channel, old_card_ts, previous, f"Replaced by draft {previous.revision + 1}."
-            )
-        return session
+            with self.services.blobs.open(session.image_key) as stream:
+                return stream.read()
+        except BlobNotFound:
+            log.warning("the picture of %s is gone", session.key)
+            return None
 
-    def _streamer(self, channel: str, ts: str) -> Callable[[str], None]:
-        """Show the prompt as it is written, at most once a second (chat.update is rate limited)."""
-        last = 0.0
+    # settings
 
-        def show(text_so_far: str) -> None:
-            nonlocal last
-            now = time.monotonic()
-            if now - last < STREAM_UPDATE_INTERVAL_S:
-                return
-            last = now
+    def settings_view(
+        self, *, channel: str, thread_ts: str, revision: int, user: str
+    ) -> dict[str, Any] | None:
+        """The settings modal for a draft, or None (and a note) when this person can't change it."""
+        session = self.store.get_session(channel, thread_ts)
+        if session is None or session.draft is None:
+            self._tell(
+                channel, user, thread_ts, "This draft is no longer available. Start again with `/video`."
+            )
+            return None
+        try:
+            check_controller(session, user, self.admins)
+        except ConversationError as error:
+            self._tell(channel, user, thread_ts, str(error))
+            return None
+        return blocks.settings_view(session, self.limits)
+
+    def apply_settings(self, edited: EditedDraft, *, user: str) -> Session | None:
+        """The settings modal was saved: a new revision of the draft, written back to its card."""
+        session = self.store.get_session(edited.channel, edited.thread_ts)
+        if session is None or session.draft is None:
+            return None
+        try:
+            check_controller(session, user, self.admins)
+        except ConversationError as error:
+            self._tell(session.channel, user, session.thread_ts, str(error))
+            return None
+        draft = with_options(session.draft, edited.options, mode=session.mode)
+        if session.mode == "i2v":
+            draft = fitted_to_picture(draft, session)
+        try:
+            session = change_session(self.store, session, lambda s: set_draft(s, draft, self._now()))
+        except (SpecError, UnknownModelError) as error:
+            self._tell(session.channel, user, session.thread_ts, blocks.cant_render_message([str(error)]))
+            return None
+        text, card = blocks.draft_card(session, note=f"Settings changed by <@{user}>.")
+        if session.draft_card_ts:
             try:
-                self.chat.update(channel, ts, text=f"✍️ {text_so_far}…")
+                self.chat.update(session.channel, session.draft_card_ts, text=text, blocks=card)
+                return session
             except ChatError:
-                log.warning("could not stream the prompt into %s", ts)
+                log.warning("could not update the card of %s; posting it anew", session.key)
+        card_ts = self.chat.post(session.channel, text=text, blocks=card, thread_ts=session.thread_ts)
+        return change_session(self.store, session, lambda s: replace(s, draft_card_ts=card_ts))
 
-        return show
+    def cancel_draft(self, *, channel: str, thread_ts: str, revision: int, user: str) -> None:
+        session = self.store.get_session(channel, thread_ts)
+        if session is None or session.draft is None or session.draft.revision != revision:
+            return
+        try:
+            check_controller(session, user, self.admins)
+        except ConversationError as error:
+            self._tell(channel, user, thread_ts, str(error))
+            return
+        if session.draft_card_ts:
+            self._close_card(
+                channel,
+                session.draft_card_ts,
+                session.draft,
+                f"Cancelled by <@{user}>. Reply here to start over.",
+            )
 
     # rendering
 
@@ -148,12 +353,103 @@ class Conversation:
                 f"That draft was replaced by draft {session.draft.revision}; use the newest card's Generate.",
             )
             return None
+        return self._render(session, user, close_card=True)
+
+    def reroll(self, *, job_id: str, user: str) -> Job | None:
+        """🎲 Reroll on a result: the same draft with a new seed, rendered straight away."""
+        return self._render_from(job_id, user, "reroll", lambda d: rerolled(d, self.services.new_seed()))
+
+    def final_render(self, *, job_id: str, user: str) -> Job | None:
+        """🎬 Final render on a draft-quality result: the same prompt and seed at full quality."""
+        return self._render_from(job_id, user, "final", as_final)
+
+    def retry(self, *, job_id: str, user: str) -> Job | None:
+        """🔁 Try again on a failed render: the same draft once more."""
+        return self._render_from(job_id, user, "retry", lambda d: d)
+
+    def refine_from(self, *, job_id: str, user: str) -> Session | None:
+        """✏️ Refine on a result: back to drafting with that render's prompt and settings."""
+        found = self._job_and_session(job_id, user)
+        if found is None:
+            return None
+        job, session = found
+        before = session
+        draft = draft_from_spec(job.job_spec, refined_by=session.draft.refined_by if session.draft else "")
         try:
-            job = plan_job(
-                session, user=user, admins=self.services.settings.admins, now=self.services.clock()
+            session = change_session(self.store, session, lambda s: set_draft(s, draft, self._now()))
+        except (SpecError, UnknownModelError) as error:
+            self._tell(session.channel, user, session.thread_ts, blocks.cant_render_message([str(error)]))
+            return None
+        note = f"Back to the render with seed {draft.seed}, for <@{user}> to refine."
+        text, card = blocks.draft_card(session, note=note)
+        card_ts = self.chat.post(session.channel, text=text, blocks=card, thread_ts=session.thread_ts)
+        return self._adopt_card(before, session, card_ts)
+
+    def _render_from(
+        self, job_id: str, user: str, action: str, change: Callable[[Draft], Draft]
+    ) -> Job | None:
+        found = self._job_and_session(job_id, user)
+        if found is None:
+            return None
+        job, session = found
+        refusal = self._refusal(session)
+        if refusal:  # before the button is used up, so it still works once the quota frees up
+            self._tell(session.channel, user, session.thread_ts, refusal)
+            return None
+        refined_by = session.draft.refined_by if session.draft else ""
+        draft = change(draft_from_spec(job.job_spec, refined_by=refined_by))
+        try:
+            session = change_session(
+                self.store,
+                session,
+                lambda s: set_draft(use_action(s, f"{action}:{job_id}", self._now()), draft, self._now()),
             )
+        except ConversationError as error:
+            self._tell(session.channel, user, session.thread_ts, str(error))
+            return None
+        except (SpecError, UnknownModelError) as error:
+            self._tell(session.channel, user, session.thread_ts, blocks.cant_render_message([str(error)]))
+            return None
+        return self._render(session, user, close_card=False)
+
+    def _refusal(self, session: Session) -> str | None:
+        """Why the session's owner can't start a render now (allow-lists, then quotas), or None."""
+        now = self._now()
+        refusal = access_refusal(self.limits, user=session.owner, channel=session.channel) or render_refusal(
+            self.limits,
+            usage(
+                session.owner,
+                self.store.jobs_for_owner(session.owner, since=now - DAY_S),
+                self.store.active_jobs(),
+                now=now,
+            ),
+        )
+        return f"⏸️ {refusal}" if refusal else None
+
+    def _job_and_session(self, job_id: str, user: str) -> tuple[Job, Session] | None:
+        job = self.store.get_job(job_id)
+        session = self.store.get_session(job.channel, job.thread_ts) if job else None
+        if job is None or session is None:
+            return None
+        try:
+            check_controller(session, user, self.admins)
+        except ConversationError as error:
+            self._tell(job.channel, user, job.thread_ts, str(error))
+            return None
+        return job, session
+
+    def _render(self, session: Session, user: str, *, close_card: bool) -> Job | None:
+        """Checks, then the job: planned from the current draft, counted, launched, shown."""
+        channel, thread_ts = session.channel, session.thread_ts
+        now = self._now()
+        try:
+            job = plan_job(session, user=user, admins=self.admins, now=now)
         except (ConversationError, SpecError) as error:
             self._tell(channel, user, thread_ts, str(error))
+            return None
+        refusal = self._refusal(session)
+        if refusal:
+            self._tell(channel, user, thread_ts, refusal)
             return None
         try:
             job = self.store.create_job(job)
@@ -161,7 +457,7 @@ class Conversation:
             self._tell(channel, user, thread_ts, "This draft is already rendering (or has been rendered).")
             return None
         session = change_session(self.store, session, lambda s: replace(s, job_ids=(*s.job_ids, job.job_id)))
-        if session.draft_card_ts:
+        if close_card and session.draft_card_ts and session.draft:
             self._close_card(
                 channel, session.draft_card_ts, session.draft, f"▶️ <@{user}> started the render."
             )
@@ -176,9 +472,8 @@ class Conversation:
             text, progress_blocks = blocks.progress_message(
                 job, phase="queued", queue_position=launch.queue_position
             )
-            self._quietly(
-                lambda: self.chat.update(channel, job.progress_ts, text=text, blocks=progress_blocks)
-            )
+            progress_ts = job.progress_ts
+            self._quietly(lambda: self.chat.update(channel, progress_ts, text=text, blocks=progress_blocks))
         return job
 
     def _post_progress(self, job: Job) -> Job:
@@ -192,10 +487,16 @@ class Conversation:
 
     def _fail_unlaunched(self, job: Job, error: Exception) -> None:
         explanation = "I couldn't start the renderer. Please try again in a few minutes."
-        change_job(
-            self.store, job, lambda j: advance(j, "failed", now=self.services.clock(), failure=explanation)
+        job = change_job(
+            self.store, job, lambda j: advance(j, "failed", now=self._now(), failure=explanation)
         )
         text, failed_blocks = blocks.failed_message(job, explanation)
+        if job.progress_ts:
+            try:
+                self.chat.update(job.channel, job.progress_ts, text=text, blocks=failed_blocks)
+                return
+            except ChatError:
+                log.warning("could not update the progress of %s", job.job_id)
         self.chat.post(job.channel, text=text, blocks=failed_blocks, thread_ts=job.thread_ts)
 
     def cancel_job(self, *, job_id: str, user: str) -> None:
@@ -205,41 +506,40 @@ class Conversation:
         session = self.store.get_session(job.channel, job.thread_ts)
         try:
             if session is not None:
-                check_controller(session, user, self.services.settings.admins)
+                check_controller(session, user, self.admins)
         except ConversationError as error:
             self._tell(job.channel, user, job.thread_ts, str(error))
             return
         if job.status in TERMINAL:
             self._tell(job.channel, user, job.thread_ts, "That render has already finished.")
             return
-        self.services.launcher.stop(job_id)
+        # "Cancelling…" first: a launcher may report the render stopped before stop() returns.
         if job.progress_ts:
-            self._quietly(lambda: self.chat.update(job.channel, job.progress_ts, text="🛑 Cancelling…"))
-
-    def cancel_draft(self, *, channel: str, thread_ts: str, revision: int, user: str) -> None:
-        session = self.store.get_session(channel, thread_ts)
-        if session is None or session.draft is None or session.draft.revision != revision:
-            return
-        try:
-            check_controller(session, user, self.services.settings.admins)
-        except ConversationError as error:
-            self._tell(channel, user, thread_ts, str(error))
-            return
-        if session.draft_card_ts:
-            self._close_card(
-                channel,
-                session.draft_card_ts,
-                session.draft,
-                f"Cancelled by <@{user}>. Reply here to start over.",
+            progress_ts = job.progress_ts
+            self._quietly(
+                lambda: self.chat.update(job.channel, progress_ts, text=f"🛑 Cancelling… (<@{user}>)")
             )
+        self.services.launcher.stop(job_id)
+
+    # status
+
+    def status(self, *, user: str) -> blocks.Message:
+        """`/video status`: my renders of the last day, the queue, my quota."""
+        now = self._now()
+        mine = self.store.jobs_for_owner(user, since=now - DAY_S)
+        active = self.store.active_jobs()
+        return status_message(user, mine, active, usage(user, mine, active, now=now), self.limits)
 
     # helpers
 
-    def _close_card(self, channel: str, ts: str, draft: object, outcome: str) -> None:
-        text, card_blocks = blocks.closed_draft_card(draft, outcome)  # type: ignore[arg-type]
+    def _now(self) -> float:
+        return self.services.clock()
+
+    def _close_card(self, channel: str, ts: str, draft: Draft, outcome: str) -> None:
+        text, card_blocks = blocks.closed_draft_card(draft, outcome)
         self._quietly(lambda: self.chat.update(channel, ts, text=text, blocks=card_blocks))
 
-    def _tell(self, channel: str, user: str, thread_ts: str, text: str) -> None:
+    def _tell(self, channel: str, user: str, thread_ts: str | None, text: str) -> None:
         self._quietly(lambda: self.chat.ephemeral(channel, user, text, thread_ts=thread_ts))
 
     @staticmethod

@@ -17,6 +17,7 @@ from bot import blocks
 from bot.blobs import render_key
 from bot.chat import ChatError
 from bot.job_events import JobProgress, JobStateChange, parse_job_event
+from bot.logs import log_context
 from bot.ports import BlobNotFound
 from bot.services import Services
 from bot.sessions import TERMINAL, InvalidTransition, Job, advance
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # A delivery claimed longer ago than this is presumed dead (the Lambda died mid-upload) and retried.
 DELIVERY_LEASE_S = 300
+# Slack answers that no retry will change: the video can't go into that conversation.
+UNDELIVERABLE = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
 
 
 def handle_job_event(event: Mapping[str, Any], services: Services) -> None:
@@ -47,6 +50,11 @@ class JobEventHandler:
         if job is None:
             log.warning("event for unknown job %s", parsed.job_id)
             return
+        with log_context(job_id=job.job_id, session=job.session_key):
+            self._dispatch(job, parsed)
+
+    def _dispatch(self, job: Job, parsed: JobStateChange | JobProgress) -> None:
+        log.info("job event: %s", parsed.phase if isinstance(parsed, JobProgress) else parsed.status)
         if isinstance(parsed, JobProgress):
             self.on_progress(job, parsed)
         elif parsed.status == "InProgress":
@@ -106,6 +114,16 @@ class JobEventHandler:
         except BlobNotFound:
             self._finish_failed(job, "The render finished, but its video is missing. Please try again.")
             return
+        except ChatError as error:
+            if error.error not in UNDELIVERABLE:
+                self._release_delivery(job)
+                raise
+            log.warning("the video can't be posted in %s: %s", job.channel, error.error)
+            self._finish_failed(job, f"I couldn't post the video here ({error.error}).")
+            return
+        except Exception:
+            self._release_delivery(job)  # so a retry of this event (or the sweeper) delivers it
+            raise
         job = change_job(
             self.store,
             job,
@@ -133,6 +151,20 @@ class JobEventHandler:
             log.info("not delivering again: %s", reason)
             return None
 
+    def _release_delivery(self, job: Job) -> None:
+        """Give up our claim now instead of at the end of the lease: the next attempt needn't wait."""
+        expired = self.services.clock() - DELIVERY_LEASE_S - 1
+
+        def release(current: Job) -> Job:
+            if current.status != "delivering":
+                raise InvalidTransition(f"{current.job_id} is {current.status}")
+            return replace(current, updated_at=expired)
+
+        try:
+            change_job(self.store, job, release)
+        except Exception:  # the lease still runs out on its own
+            log.warning("could not release the delivery of %s", job.job_id, exc_info=True)
+
     def _read_result(self, job_id: str) -> dict[str, Any]:
         try:
             with self.services.blobs.open(render_key(job_id, "result.json")) as stream:
@@ -144,6 +176,24 @@ class JobEventHandler:
     def on_failed(self, job: Job, change: JobStateChange) -> None:
         explanation = _explain_failure(change)
         self._finish_failed(job, explanation)
+
+    def fail(self, job: Job, explanation: str) -> None:
+        """End a render that no event will end (the sweeper's verdict), with `explanation` in its thread."""
+        with log_context(job_id=job.job_id, session=job.session_key):
+            self._finish_failed(job, explanation)
+
+    def show_queue_position(self, job: Job, position: int) -> None:
+        """A waiting render's place in line changed (0: it has just been started)."""
+        if not job.progress_ts:
+            return
+        if position:
+            text, message_blocks = blocks.progress_message(job, phase="queued", queue_position=position)
+        else:
+            text, message_blocks = blocks.progress_message(job, phase="starting")
+        try:
+            self.chat.update(job.channel, job.progress_ts, text=text, blocks=message_blocks)
+        except ChatError as error:
+            log.warning("queue update for %s failed: %s", job.job_id, error)
 
     def _finish_failed(self, job: Job, explanation: str) -> None:
         def fail(current: Job) -> Job:
@@ -196,6 +246,8 @@ def _explain_failure(change: JobStateChange) -> str:
     reason = change.failure_reason
     if "CapacityError" in reason or "InsufficientInstanceCapacity" in reason:
         return "There was no GPU capacity available. Please try again in a little while."
+    if "No S3 objects found" in reason:
+        return "The renderer's model weights aren't in place yet. Please ask your admin to stage them."
     if "MaxRuntimeInSeconds" in reason or "timed out" in reason.lower():
         return "The render took longer than its time limit and was stopped."
     return "The renderer stopped with an error. Please try again; if it keeps happening, tell your admin."

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from processing_job.models import resolve_model
+from processing_job.models import ModelInfo, image_model_for, resolve_model
 from processing_job.spec import JobSpec
 
 SESSION_TTL_SECONDS = 30 * 24 * 3600
+PICTURE_TURN = "Animate this picture."  # the turn a picture shared without words stands for
 JOB_FLOW: dict[str, tuple[str, ...]] = {
     "queued": ("rendering", "failed", "cancelled"),
     "rendering": ("delivering", "failed", "cancelled"),
@@ -40,11 +41,16 @@ class InvalidTransition(ConversationError):
     pass
 
 
+class AlreadyDone(ConversationError):
+    pass
+
+
 @dataclass(frozen=True)
 class Turn:
     role: str  # "user" or "assistant"
     text: str
     user: str | None = None
+    ts: str | None = None  # the Slack message it came from: a redelivered event finds its turn taken
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,9 @@ class Draft:
     speed: str = "final"
     revision: int = 1
     refined_by: str = "offline"
+    # The video's size when it isn't the model's default (a picture's shape, for models that allow it).
+    height: int | None = None
+    width: int | None = None
 
     def to_spec(self, job_id: str, *, mode: str = "t2v", image: str | None = None) -> JobSpec:
         """The render this draft asks for; raises SpecError with every problem."""
@@ -90,7 +99,15 @@ class Draft:
             speed=self.speed,
             mode=mode,
             image=image,
+            height=self.height,
+            width=self.width,
         )
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the video."""
+        info = resolve_model(self.model)
+        return (self.width or info.width, self.height or info.height)
 
     @property
     def seconds(self) -> float:
@@ -107,10 +124,16 @@ class Session:
     updated_at: float
     mode: str = "t2v"
     image_key: str | None = None
+    image_media_type: str | None = None
+    image_width: int | None = None
+    image_height: int | None = None
+    team: str = ""  # the workspace, which Slack's streaming API asks for outside DMs
     turns: tuple[Turn, ...] = ()
     draft: Draft | None = None
     draft_card_ts: str | None = None
     job_ids: tuple[str, ...] = ()
+    # Result buttons that start a render (Reroll, Final render, Try again) work once per result.
+    used_actions: tuple[str, ...] = ()
     version: int = 0  # bumped by the store on every write; writes are conditional on it
 
     @property
@@ -129,6 +152,7 @@ class Session:
         values = dict(data)
         values["turns"] = tuple(Turn(**t) for t in values.get("turns", ()))
         values["job_ids"] = tuple(values.get("job_ids", ()))
+        values["used_actions"] = tuple(values.get("used_actions", ()))
         if values.get("draft") is not None:
             values["draft"] = Draft(**values["draft"])
         return cls(**values)
@@ -169,20 +193,46 @@ class Job:
         return cls(**data)
 
 
-def new_draft(options: DraftOptions, *, prompt: str, default_model: str, seed: int, refined_by: str) -> Draft:
+def draft_steps(info: ModelInfo, speed: str | None) -> int:
+    """Denoising steps for a render of `speed`: a draft is a quick preview with fewer steps."""
+    if speed != "draft":
+        return info.num_inference_steps
+    if info.draft_steps is not None:
+        return info.draft_steps
+    return max(1, round(info.num_inference_steps * 0.4))
+
+
+def model_for_mode(model: str, mode: str) -> ModelInfo:
+    """The model that renders `mode`: a picture needs the image-to-video model of the chosen family.
+    Raises UnknownModelError (a ValueError written for people) when there is none."""
+    return image_model_for(model) if mode == "i2v" else resolve_model(model)
+
+
+def seconds_problem(info: ModelInfo, seconds: float) -> str | None:
+    """Why a clip of `seconds` is too long for the model (rounding to its frame rule aside), or None."""
+    longest = (info.max_frames - 1) / info.fps
+    if seconds > longest + info.frame_step / info.fps / 2:
+        return f"{info.name} renders clips of up to {longest:g} seconds, not {seconds:g}."
+    return None
+
+
+def new_draft(
+    options: DraftOptions,
+    *,
+    prompt: str,
+    default_model: str,
+    seed: int,
+    refined_by: str,
+    mode: str = "t2v",
+) -> Draft:
     """A draft with the person's choices, and the model's defaults for the rest."""
-    info = resolve_model(options.model or default_model)
+    info = model_for_mode(options.model or default_model, mode)
     num_frames = options.num_frames
     if num_frames is None and options.seconds is not None:
         num_frames = info.frames_for_seconds(options.seconds)
     steps = options.num_inference_steps
     if steps is None:
-        # A draft is a quick preview: fewer denoising steps (caches come with the job's speed plans).
-        steps = (
-            max(1, round(info.num_inference_steps * 0.4))
-            if options.speed == "draft"
-            else info.num_inference_steps
-        )
+        steps = draft_steps(info, options.speed)
     return Draft(
         prompt=prompt,
         model=info.key,
@@ -196,6 +246,70 @@ def new_draft(options: DraftOptions, *, prompt: str, default_model: str, seed: i
     )
 
 
+def for_mode(draft: Draft, mode: str) -> Draft:
+    """The draft moved to the model that renders `mode`. A new model starts from its own length, steps
+    and guidance (another family's values may not be valid for it); prompt, seed and quality stay."""
+    info = model_for_mode(draft.model, mode)
+    if info.key == draft.model:
+        return draft
+    options = DraftOptions(
+        model=info.key, seed=draft.seed, negative_prompt=draft.negative_prompt, speed=draft.speed
+    )
+    return replace(
+        new_draft(options, prompt=draft.prompt, default_model=info.key, seed=draft.seed, refined_by=""),
+        refined_by=draft.refined_by,
+    )
+
+
+def with_options(draft: Draft, options: DraftOptions, *, mode: str) -> Draft:
+    """The draft with the settings a person chose (the settings modal sends every field)."""
+    return new_draft(
+        options,
+        prompt=draft.prompt,
+        default_model=draft.model,
+        seed=draft.seed,
+        refined_by=draft.refined_by,
+        mode=mode,
+    )
+
+
+def fitted_to_picture(draft: Draft, session: Session) -> Draft:
+    """An image session's draft at the allowed size closest to the picture's shape."""
+    if session.mode != "i2v" or not session.image_width or not session.image_height:
+        return replace(draft, height=None, width=None)
+    info = resolve_model(draft.model)
+    height, width = info.size_for_aspect(session.image_width, session.image_height)
+    if (height, width) == (info.height, info.width):
+        return replace(draft, height=None, width=None)
+    return replace(draft, height=height, width=width)
+
+
+def rerolled(draft: Draft, seed: int) -> Draft:
+    return replace(draft, seed=seed)
+
+
+def as_final(draft: Draft) -> Draft:
+    """The full-quality render of a draft preview: same prompt and seed, the model's own steps."""
+    return replace(draft, speed="final", num_inference_steps=resolve_model(draft.model).num_inference_steps)
+
+
+def draft_from_spec(spec: JobSpec, *, refined_by: str) -> Draft:
+    """The draft a render was made from (Reroll, Refine and Final render start from a result)."""
+    return Draft(
+        prompt=spec.prompt,
+        model=spec.model,
+        num_frames=spec.num_frames,
+        seed=spec.seed,
+        num_inference_steps=spec.num_inference_steps,
+        guidance_scale=spec.guidance_scale,
+        negative_prompt=spec.negative_prompt,
+        speed=spec.speed,
+        refined_by=refined_by,
+        height=spec.height,
+        width=spec.width,
+    )
+
+
 def session_key(channel: str, thread_ts: str) -> str:
     return f"{channel}:{thread_ts}"
 
@@ -205,7 +319,10 @@ def job_id_for(session: Session, revision: int) -> str:
     return f"{session.channel}-{session.thread_ts.replace('.', '')}-r{revision}".lower()
 
 
-def start_session(*, channel: str, thread_ts: str, owner: str, idea: str, now: float) -> Session:
+def start_session(
+    *, channel: str, thread_ts: str, owner: str, idea: str, now: float, team: str = ""
+) -> Session:
+    turns = (Turn(role="user", text=idea, user=owner),) if idea.strip() else ()
     return Session(
         channel=channel,
         thread_ts=thread_ts,
@@ -213,12 +330,47 @@ def start_session(*, channel: str, thread_ts: str, owner: str, idea: str, now: f
         idea=idea,
         created_at=now,
         updated_at=now,
-        turns=(Turn(role="user", text=idea, user=owner),),
+        team=team,
+        turns=turns,
     )
 
 
-def add_user_turn(session: Session, text: str, user: str, now: float) -> Session:
-    return replace(session, turns=(*session.turns, Turn("user", text, user)), updated_at=now)
+def add_user_turn(session: Session, text: str, user: str, now: float, *, ts: str | None = None) -> Session:
+    """A person's reply as a turn; AlreadyDone when that message was already taken (Slack retried it)."""
+    _check_new_message(session, ts)
+    return replace(session, turns=(*session.turns, Turn("user", text, user, ts)), updated_at=now)
+
+
+def _check_new_message(session: Session, ts: str | None) -> None:
+    if ts is not None and any(turn.ts == ts for turn in session.turns):
+        raise AlreadyDone("That message is already part of the conversation.")
+
+
+def use_image(
+    session: Session,
+    *,
+    image_key: str,
+    media_type: str,
+    size: tuple[int, int] | None,
+    text: str,
+    user: str,
+    now: float,
+    ts: str | None = None,
+) -> Session:
+    """A picture shared into the session: from now on the session animates it. The words shared with
+    it (or a plain request) are the turn the next prompt answers."""
+    _check_new_message(session, ts)
+    turn = Turn("user", text.strip() or PICTURE_TURN, user, ts)
+    return replace(
+        session,
+        mode="i2v",
+        image_key=image_key,
+        image_media_type=media_type,
+        image_width=size[0] if size else None,
+        image_height=size[1] if size else None,
+        turns=(*session.turns, turn),
+        updated_at=now,
+    )
 
 
 def set_draft(session: Session, draft: Draft, now: float) -> Session:
@@ -226,12 +378,20 @@ def set_draft(session: Session, draft: Draft, now: float) -> Session:
     revision = (session.draft.revision + 1) if session.draft else 1
     draft = replace(draft, revision=revision)
     draft.to_spec(job_id_for(session, revision), mode=session.mode, image=_image_name(session))
-    return replace(
-        session,
-        draft=draft,
-        turns=(*session.turns, Turn("assistant", draft.prompt)),
-        updated_at=now,
+    said = [t.text for t in session.turns if t.role == "assistant"]
+    turns = (
+        session.turns
+        if said and said[-1] == draft.prompt
+        else (*session.turns, Turn("assistant", draft.prompt))
     )
+    return replace(session, draft=draft, turns=turns, updated_at=now)
+
+
+def use_action(session: Session, key: str, now: float) -> Session:
+    """Mark a one-time action (e.g. "reroll:<job id>") as done; AlreadyDone if it was."""
+    if key in session.used_actions:
+        raise AlreadyDone("That's already on its way.")
+    return replace(session, used_actions=(*session.used_actions, key), updated_at=now)
 
 
 def check_controller(session: Session, user: str, admins: frozenset[str]) -> None:

@@ -1,13 +1,16 @@
 """Load a CogVideoX pipeline and render a JobSpec with it, one timed phase at a time.
 
 The phases use the pipeline's own documented API, so a render equals a plain
-`pipe(prompt=..., generator=...)` call with the same seed (tests/processing_job checks this):
+`pipe(prompt=..., generator=...)` call with the same seed (tests/processing_job checks this for
+every family, text- and image-to-video):
 
 - encoding: `pipe.encode_prompt` (with the transformer's `max_text_seq_length`), after counting the
   prompt's tokens so a cut prompt is reported, never silent;
-- denoising: `pipe(prompt_embeds=..., output_type="latent", callback_on_step_end=...)`;
+- denoising: `pipe(prompt_embeds=..., [image=...,] output_type="latent", callback_on_step_end=...)`,
+  with a draft's cache enabled on the transformer for this call only;
 - decoding: `pipe.decode_latents` + `pipe.video_processor.postprocess_video(..., output_type="np")`.
 
+Loading picks a memory plan (memory.py) from the loaded weights and the GPU's free memory.
 torch and diffusers are imported inside the functions: `processing_job` stays cheap to import.
 """
 
@@ -21,9 +24,19 @@ from typing import Any
 
 import numpy as np
 
+from processing_job.memory import (
+    GPU,
+    GPU_TILED,
+    SEQUENTIAL_OFFLOAD,
+    MemoryNeeds,
+    MemoryPlan,
+    choose_plan,
+    estimate,
+)
 from processing_job.models import ModelInfo
 from processing_job.progress import DECODING, ENCODING, NullSink, ProgressReporter
 from processing_job.spec import JobSpec
+from processing_job.speed import SpeedOptions, SpeedReport, accelerate, transformer_cache
 from processing_job.weights import HUB, WeightsError, WeightsSource
 
 log = logging.getLogger(__name__)
@@ -42,8 +55,17 @@ class LoadedPipeline:
     weights: WeightsSource
     device: str  # "cuda" or "cpu"
     dtype: str  # torch dtype name the weights run in
-    offload: bool  # enable_model_cpu_offload(): parts wait in CPU memory until used
-    vae_tiling: bool
+    memory_plan: MemoryPlan
+    memory_needs: MemoryNeeds | None = None
+    speed: SpeedReport = field(default_factory=SpeedReport)
+
+    @property
+    def offload(self) -> bool:
+        return self.memory_plan.offload
+
+    @property
+    def vae_tiling(self) -> bool:
+        return self.memory_plan.vae_tiling
 
     @property
     def max_sequence_length(self) -> int:
@@ -88,19 +110,26 @@ def pick_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def needs_offload(info: ModelInfo, device: str) -> bool:
-    """Whether the whole pipeline won't fit the GPU's free memory: then its parts take turns on it
-    (model CPU offload) and the VAE decodes in tiles. A first rule; a real memory planner comes later."""
+def free_gpu_bytes(device: str) -> int | None:
     if device != "cuda":
-        return False
+        return None
     import torch
 
     free, _total = torch.cuda.mem_get_info()
-    return free < info.min_gpu_memory_gb * GIB
+    return int(free)
 
 
-def load_pipeline(info: ModelInfo, weights: WeightsSource, *, device: str | None = None) -> LoadedPipeline:
-    """`from_pretrained` the registry's pipeline class from `weights`, placed on `device`."""
+def load_pipeline(
+    info: ModelInfo,
+    weights: WeightsSource,
+    *,
+    device: str | None = None,
+    spec: JobSpec | None = None,
+    memory_plan: str | None = None,
+    speed: SpeedOptions | None = None,
+) -> LoadedPipeline:
+    """`from_pretrained` the registry's pipeline class from `weights`, then place it by a memory plan
+    chosen for `spec`'s shape (the model's defaults without one), or named by `memory_plan`."""
     import diffusers
     import torch
 
@@ -109,6 +138,7 @@ def load_pipeline(info: ModelInfo, weights: WeightsSource, *, device: str | None
     dtype_name = info.dtype if device == "cuda" else "float32"
     pipeline_class = getattr(diffusers, info.pipeline)
     try:
+        # Straight from the files: nothing is converted, re-saved or re-sharded.
         pipe = pipeline_class.from_pretrained(weights.location, dtype=getattr(torch, dtype_name))
     except OSError as error:
         if weights.kind != HUB:
@@ -119,20 +149,66 @@ def load_pipeline(info: ModelInfo, weights: WeightsSource, *, device: str | None
         ) from error
     # Our ProgressReporter reports the steps; tqdm's bars only clutter the job's log.
     pipe.set_progress_bar_config(disable=True)
-    offload = needs_offload(info, device)
-    if offload:
-        pipe.enable_model_cpu_offload()
-        pipe.vae.enable_tiling()
-    else:
-        pipe.to(device)
+    needs = memory_needs(pipe, info, spec) if device == "cuda" else None
+    plan = choose_plan(device, needs, free_gpu_bytes(device), memory_plan)
+    apply_memory_plan(pipe, plan, device)
+    log.info("Memory plan %s: %s", plan.name, plan.reason)
+    report = accelerate(pipe, speed or SpeedOptions(), device=device, offload=plan.offload)
     return LoadedPipeline(
         pipe=pipe,
         info=info,
         weights=weights,
         device=device,
         dtype=dtype_name,
-        offload=offload,
-        vae_tiling=offload,
+        memory_plan=plan,
+        memory_needs=needs,
+        speed=report,
+    )
+
+
+def apply_memory_plan(pipe: Any, plan: MemoryPlan, device: str) -> None:
+    if plan.name in (GPU, GPU_TILED) or device != "cuda":
+        pipe.to(device)
+    elif plan.name == SEQUENTIAL_OFFLOAD:
+        pipe.enable_sequential_cpu_offload()
+    else:
+        pipe.enable_model_cpu_offload()
+    if plan.vae_tiling:
+        pipe.vae.enable_tiling()
+    if plan.vae_slicing:
+        pipe.vae.enable_slicing()
+
+
+def memory_needs(pipe: Any, info: ModelInfo, spec: JobSpec | None) -> MemoryNeeds:
+    """The render's GPU memory needs: the weights as loaded (exact), the activations estimated."""
+    import torch
+
+    weights = {}
+    for name, component in pipe.components.items():
+        if isinstance(component, torch.nn.Module):
+            tensors = [*component.parameters(), *component.buffers()]
+            weights[name] = sum(t.numel() * t.element_size() for t in tensors)
+    frames = spec.num_frames if spec else info.num_frames
+    height = spec.height if spec else info.height
+    width = spec.width if spec else info.width
+    guidance = (spec.guidance_scale if spec else info.guidance_scale) > 1.0
+    config = pipe.transformer.config
+    latent_frames = (frames - 1) // pipe.vae_scale_factor_temporal + 1
+    patch_t = config.patch_size_t or 1
+    latent_frames += -latent_frames % patch_t
+    spatial = (height // pipe.vae_scale_factor_spatial // config.patch_size) * (
+        width // pipe.vae_scale_factor_spatial // config.patch_size
+    )
+    tokens = latent_frames // patch_t * spatial + config.max_text_seq_length
+    return estimate(
+        weights,
+        tokens=tokens,
+        hidden=config.num_attention_heads * config.attention_head_dim,
+        batch=2 if guidance else 1,
+        activation_bytes=pipe.transformer.dtype.itemsize,
+        frames=frames,
+        height=height,
+        width=width,
     )
 
 
@@ -146,14 +222,24 @@ def render(
     loaded: LoadedPipeline,
     spec: JobSpec,
     reporter: ProgressReporter | None = None,
+    *,
+    image: Any = None,
+    speed: SpeedOptions | None = None,
 ) -> Rendered:
-    """Render `spec` with `loaded`, reporting phases and steps to `reporter`."""
+    """Render `spec` with `loaded`, reporting phases and steps to `reporter`.
+
+    `image`: the prepared picture (a PIL image at the spec's size) for image-to-video.
+    `speed`: the draft cache to use; by default none, whatever the spec's speed (inference.py
+    reads the environment's choice)."""
     import torch
 
-    if spec.mode != "t2v" or loaded.info.pipeline != "CogVideoXPipeline":
-        raise RenderError(f"This job can't render {loaded.info.name} in {spec.mode} mode yet.")
-    reporter = reporter or ProgressReporter(NullSink(), spec.job_id)
     pipe, info = loaded.pipe, loaded.info
+    if spec.mode != info.mode:
+        raise RenderError(f"{info.name} can't render in {spec.mode} mode.")
+    if spec.mode == "i2v" and image is None:
+        raise RenderError("Image-to-video needs a picture, and none was given.")
+    reporter = reporter or ProgressReporter(NullSink(), spec.job_id)
+    speed = speed or SpeedOptions()
     max_len = loaded.max_sequence_length
     use_cfg = spec.guidance_scale > 1.0  # the pipeline's own rule for classifier-free guidance
     timings: dict[str, float] = {}
@@ -192,21 +278,24 @@ def render(
         "use_dynamic_cfg": info.use_dynamic_cfg,
         "max_sequence_length": max_len,
     }
-    latents = pipe(
-        prompt_embeds=prompt_embeds,
-        negative_prompt_embeds=negative_embeds,
-        generator=torch.Generator(device="cpu").manual_seed(spec.seed),
-        output_type="latent",
-        callback_on_step_end=_step_reporter(reporter),
-        callback_on_step_end_tensor_inputs=[],
-        **parameters,
-    ).frames
+    image_input = {"image": image} if spec.mode == "i2v" else {}
+    with transformer_cache(pipe, speed.cache, guidance=use_cfg) as cache:
+        latents = pipe(
+            prompt_embeds=prompt_embeds,
+            negative_prompt_embeds=negative_embeds,
+            generator=torch.Generator(device="cpu").manual_seed(spec.seed),
+            output_type="latent",
+            callback_on_step_end=_step_reporter(reporter),
+            callback_on_step_end_tensor_inputs=[],
+            **image_input,
+            **parameters,
+        ).frames
     timings["denoising"] = clock.lap()
 
     reporter.phase(DECODING)
     with torch.no_grad():
-        # CogVideoX 1.5 pads the latent frames to its temporal patch; the pipeline drops the
-        # padding before decoding, and so do we.
+        # CogVideoX 1.5 pads the latent frames to its temporal patch at the front; the pipeline
+        # drops the padding before decoding, and so do we.
         latent_frames = (spec.num_frames - 1) // pipe.vae_scale_factor_temporal + 1
         latents = latents[:, latents.shape[1] - latent_frames :]
         video = pipe.decode_latents(latents)
@@ -220,12 +309,18 @@ def render(
         generator_device="cpu",
         negative_prompt=spec.negative_prompt,
         fps=spec.fps,
+        mode=spec.mode,
+        speed=spec.speed,
+        cache=cache,
         pipeline=type(pipe).__name__,
         scheduler=type(pipe.scheduler).__name__,
         dtype=loaded.dtype,
         device=loaded.device,
+        memory_plan=loaded.memory_plan.name,
         offload=loaded.offload,
         vae_tiling=loaded.vae_tiling,
+        compiled=loaded.speed.compiled,
+        quantized=loaded.speed.quantized,
     )
     return Rendered(
         frames=np.asarray(frames, dtype=np.float32),

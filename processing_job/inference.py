@@ -43,14 +43,28 @@ def main(
     process-wide settings such as the libraries' progress bars."""
     paths = paths or JobPaths.from_env()
     spec: JobSpec | None = None
+    sink = sink if sink is not None else sink_from_env()
     try:
         spec = read_spec(paths)
-        run_job(spec, paths, sink if sink is not None else sink_from_env(), quiet_libraries=own_process)
+        run_job(spec, paths, sink, quiet_libraries=own_process)
     except Exception as error:
         log.exception("Job %s failed", spec.job_id if spec else "(no valid spec)")
         write_failure(paths.failure_file, failure_message(error, spec))
         return 1
+    finally:
+        close_sink(sink)
     return 0
+
+
+def close_sink(sink: ProgressSink) -> None:
+    """Let a sink that sends in the background deliver what it holds (bounded; never raises)."""
+    close = getattr(sink, "close", None)
+    if close is None:
+        return
+    try:
+        close()
+    except Exception:
+        log.exception("The progress sink failed to close; the job's outcome stands.")
 
 
 def read_spec(paths: JobPaths) -> JobSpec:
@@ -69,25 +83,30 @@ def run_job(
     """Render `spec` into `paths.output_dir`; returns what it wrote to result.json."""
     from processing_job.export import probe_video, write_mp4, write_poster
     from processing_job.generate import load_pipeline, pick_device, quiet_library_progress_bars, render
+    from processing_job.memory import plan_from_env
+    from processing_job.speed import SpeedOptions
     from processing_job.weights import resolve_weights
 
     started = time.perf_counter()
     reporter = ProgressReporter(sink, spec.job_id)
     info = spec.model_info
-    if spec.image is not None and not paths.image_file(spec.image).is_file():
-        raise JobInputError(f"The image {spec.image} was not found in the job's input folder.")
+    # Bad settings fail now, not after a minute of loading.
+    speed = SpeedOptions.for_speed(spec.speed)
+    memory_plan = plan_from_env()
 
     reporter.phase(LOADING)
+    # The picture is checked before any weights load: a bad one fails in a second, not a minute.
+    image, image_facts = _prepare_image(spec, paths)
     weights = resolve_weights(info, paths.model_dir)
     log.info("Job %s: %s from %s", spec.job_id, info.name, weights.describe())
     if quiet_libraries:
         quiet_library_progress_bars()
     device = pick_device()
     _reset_gpu_peak(device)
-    loaded = load_pipeline(info, weights, device=device)
+    loaded = load_pipeline(info, weights, device=device, spec=spec, memory_plan=memory_plan, speed=speed)
     loading_s = time.perf_counter() - started
 
-    rendered = render(loaded, spec, reporter)
+    rendered = render(loaded, spec, reporter, image=image, speed=speed)
 
     reporter.phase(WRITING)
     writing_started = time.perf_counter()
@@ -99,6 +118,7 @@ def run_job(
 
     timings = {"loading": loading_s, **rendered.timings, "writing": writing_s}
     timings["total"] = time.perf_counter() - started
+    needs = loaded.memory_needs
     result = {
         "result_version": RESULT_VERSION,
         "job_id": spec.job_id,
@@ -113,6 +133,7 @@ def run_job(
             "prompt": vars(rendered.prompt_tokens),
             "negative_prompt": vars(rendered.negative_prompt_tokens),
         },
+        "image": image_facts,
         "video": {
             "file": paths.video_file.name,
             "poster": paths.poster_file.name,
@@ -126,7 +147,13 @@ def run_job(
             "faststart": video.faststart,
             "size_bytes": video.size_bytes,
         },
-        "memory": {"peak_cpu_rss_bytes": peak_cpu_rss_bytes(), "peak_gpu_bytes": _gpu_peak(device)},
+        "memory": {
+            "peak_cpu_rss_bytes": peak_cpu_rss_bytes(),
+            "peak_gpu_bytes": _gpu_peak(device),
+            "plan": loaded.memory_plan.to_dict(),
+            "weights_bytes": needs.weights if needs else None,
+        },
+        "speed": {"speed": spec.speed, **loaded.speed.to_dict(), "cache": rendered.parameters["cache"]},
         "device": {"type": device, "name": device_name(device)},
         "versions": library_versions(),
         "warnings": rendered.warnings,
@@ -137,13 +164,47 @@ def run_job(
     return result
 
 
+def _prepare_image(spec: JobSpec, paths: JobPaths) -> tuple[Any, dict[str, Any] | None]:
+    """The spec's picture, checked and fitted to the video (None for text-to-video)."""
+    if spec.image is None:
+        return None, None
+    from processing_job.images import prepare
+
+    path = paths.image_file(spec.image)
+    if not path.is_file():
+        raise JobInputError(f"The image {spec.image} was not found in the job's input folder.")
+    prepared = prepare(path, spec.height, spec.width)
+    image, facts = prepared.image, prepared.facts
+    upright_width, upright_height = facts.upright_size
+    return image, {
+        "file": spec.image,
+        "format": facts.format,
+        "width": facts.width,
+        "height": facts.height,
+        "orientation": facts.orientation,
+        "upright_width": upright_width,
+        "upright_height": upright_height,
+        "had_transparency": facts.has_alpha,
+        "size_bytes": facts.size_bytes,
+        "fitted_width": image.width,
+        "fitted_height": image.height,
+    }
+
+
 def failure_message(error: BaseException, spec: JobSpec | None = None) -> str:
     """One or two sentences a person can act on; never a traceback."""
     from processing_job.generate import RenderError
+    from processing_job.images import ImageError
+    from processing_job.memory import MemoryPlanError
+    from processing_job.speed import SpeedSettingError
     from processing_job.weights import WeightsError
 
     if isinstance(error, SpecError):
         return "The job spec is invalid: " + " ".join(error.problems)
+    if isinstance(error, ImageError):
+        return f"The picture can't be used: {error}"
+    if isinstance(error, (MemoryPlanError, SpeedSettingError)):
+        return f"The job is misconfigured: {error}"
     if isinstance(error, (JobInputError, WeightsError, RenderError)):
         return str(error)
     if is_out_of_memory(error):
@@ -208,7 +269,7 @@ def device_name(device: str) -> str:
 
 def library_versions() -> dict[str, str | None]:
     versions: dict[str, str | None] = {"python": platform.python_version()}
-    for package in ("torch", "diffusers", "transformers", "accelerate", "imageio-ffmpeg", "numpy"):
+    for package in ("torch", "diffusers", "transformers", "accelerate", "imageio-ffmpeg", "numpy", "pillow"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

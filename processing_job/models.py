@@ -2,13 +2,22 @@
 
 One table, read by the bot (to validate a request before anything is launched) and by the job (to
 load and call the right pipeline). Nothing here imports torch, so the bot can share it.
+
+The real entries follow the CogVideo model table (THUDM/CogVideo README): 1.0 models render 8N+1
+frames (N ≤ 6) at 8 fps and 720×480; 1.5 models render 16N+1 frames (N ≤ 10) at 16 fps with the
+short side 768 and the long side up to 1360 (the pipeline's own 2400-px default is never used: the
+spec always carries a size). The `tiny*` entries are the same pipelines with a few thousand random
+weights, one per family, built locally so every family runs offline in tests.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 TINY_MODEL = "tiny"
+T2V_PIPELINE = "CogVideoXPipeline"
+I2V_PIPELINE = "CogVideoXImageToVideoPipeline"
 
 
 @dataclass(frozen=True)
@@ -30,18 +39,22 @@ class ModelInfo:
     num_inference_steps: int
     guidance_scale: float
     max_prompt_tokens: int
-    # Allowed (height, width) pairs; empty means any multiple of size_multiple up to max_pixels.
+    # Allowed (height, width) pairs; empty means the rule below.
     sizes: tuple[tuple[int, int], ...] = ()
     size_multiple: int = 16  # the VAE's 8x downsampling times the transformer's 2x2 patches
     max_pixels: int = 480 * 720
+    # With no `sizes`: the shorter side must be exactly `short_side` (when set) and neither side may
+    # exceed `max_side` (when set).
+    short_side: int | None = None
+    max_side: int | None = None
     min_gpu_memory_gb: int = 0
     use_dynamic_cfg: bool = False
     aliases: tuple[str, ...] = field(default_factory=tuple)
-    # Built locally with random weights instead of downloaded (the offline test model).
+    # Built locally with random weights instead of downloaded (the offline test models).
     built_locally: bool = False
     # Text-to-video models name the model that animates a picture in their family (image sessions).
     image_model: str | None = None
-    # Denoising steps for a quick draft preview (speed="draft").
+    # Denoising steps for a quick draft preview (speed="draft"); the job adds a cache on top.
     draft_steps: int | None = None
 
     @property
@@ -56,68 +69,229 @@ class ModelInfo:
     def allowed_frame_counts(self) -> list[int]:
         return list(range(self.frame_step + 1, self.max_frames + 1, self.frame_step))
 
+    def size_problems(self, height: int, width: int) -> list[str]:
+        """Why this model can't render `width`×`height`, one sentence per problem; [] when it can."""
+        if self.sizes:
+            if (height, width) in self.sizes:
+                return []
+            allowed = ", ".join(f"{w}×{h}" for h, w in self.sizes)
+            return [f"{self.name} renders at {allowed} (width×height), not {width}×{height}."]
+        problems = []
+        for label, value in (("height", height), ("width", width)):
+            if value <= 0 or value % self.size_multiple:
+                problems.append(
+                    f"The {label} must be a positive multiple of {self.size_multiple} pixels, not {value}."
+                )
+        if problems:
+            return problems
+        short = min(height, width)
+        if self.short_side is not None and short != self.short_side:
+            problems.append(f"{self.name} needs a shorter side of {self.short_side} pixels, not {short}.")
+        if self.max_side is not None and max(height, width) > self.max_side:
+            problems.append(
+                f"{self.name} renders sides up to {self.max_side} pixels, not {max(height, width)}."
+            )
+        if not problems and height * width > self.max_pixels:
+            problems.append(f"{width}×{height} is larger than {self.name} allows ({self.max_pixels} pixels).")
+        return problems
+
+    def allows_size(self, height: int, width: int) -> bool:
+        return not self.size_problems(height, width)
+
+    def candidate_sizes(self) -> list[tuple[int, int]]:
+        """The (height, width) pairs worth offering: every allowed one for a fixed list or a
+        short-side rule, else the default size and its transpose."""
+        if self.sizes:
+            return list(self.sizes)
+        if self.short_side is not None and self.max_side is not None:
+            longs = range(self.short_side, self.max_side + 1, self.size_multiple)
+            landscape = [(self.short_side, long) for long in longs]
+            portrait = [(long, self.short_side) for long in longs if long != self.short_side]
+            return [size for size in landscape + portrait if self.allows_size(*size)]
+        sizes = [(self.height, self.width), (self.width, self.height)]
+        return [size for size in dict.fromkeys(sizes) if self.allows_size(*size)]
+
+    def size_for_aspect(self, width: int, height: int) -> tuple[int, int]:
+        """The allowed (height, width) closest in shape to a `width`×`height` picture, so cropping it
+        to the video loses the least; the model's default size when nothing is closer."""
+        if width <= 0 or height <= 0:
+            return self.height, self.width
+        wanted = math.log(width / height)
+        best = (self.height, self.width)
+        best_gap = abs(math.log(best[1] / best[0]) - wanted)
+        for h, w in self.candidate_sizes():
+            gap = abs(math.log(w / h) - wanted)
+            if gap < best_gap - 1e-9:
+                best, best_gap = (h, w), gap
+        return best
+
+
+def _cogvideox_10(**values: object) -> ModelInfo:
+    """A CogVideoX 1.0 model: 8N+1 frames up to 49 at 8 fps, 720×480, 50 steps, guidance 6."""
+    defaults: dict[str, object] = {
+        "num_frames": 49,
+        "frame_step": 8,
+        "max_frames": 49,
+        "fps": 8,
+        "height": 480,
+        "width": 720,
+        "num_inference_steps": 50,
+        "guidance_scale": 6.0,
+        "max_prompt_tokens": 226,
+        "sizes": ((480, 720),),
+        "draft_steps": 20,
+    }
+    return ModelInfo(**{**defaults, **values})  # type: ignore[arg-type]
+
+
+def _cogvideox_15(**values: object) -> ModelInfo:
+    """A CogVideoX 1.5 model: 16N+1 frames up to 161 at 16 fps, short side 768, long side ≤ 1360."""
+    defaults: dict[str, object] = {
+        "dtype": "bfloat16",
+        "num_frames": 81,
+        "frame_step": 16,
+        "max_frames": 161,
+        "fps": 16,
+        "height": 768,
+        "width": 1360,
+        "num_inference_steps": 50,
+        "guidance_scale": 6.0,
+        "max_prompt_tokens": 224,
+        "short_side": 768,
+        "max_side": 1360,
+        "max_pixels": 768 * 1360,
+        "min_gpu_memory_gb": 40,
+        "use_dynamic_cfg": True,
+        "draft_steps": 20,
+    }
+    return ModelInfo(**{**defaults, **values})  # type: ignore[arg-type]
+
+
+def _tiny(**values: object) -> ModelInfo:
+    """An offline test model: built locally from a tiny config (see tiny.py), float32, 4 steps."""
+    defaults: dict[str, object] = {
+        "hub_id": None,
+        "dtype": "float32",
+        "num_inference_steps": 4,
+        "guidance_scale": 6.0,
+        "max_prompt_tokens": 226,
+        "built_locally": True,
+        "draft_steps": 2,
+    }
+    return ModelInfo(**{**defaults, **values})  # type: ignore[arg-type]
+
 
 REGISTRY: dict[str, ModelInfo] = {
     info.key: info
     for info in (
-        ModelInfo(
+        _tiny(
             key=TINY_MODEL,
             name="tiny CogVideoX (random weights, offline test model)",
-            hub_id=None,
             mode="t2v",
-            pipeline="CogVideoXPipeline",
-            dtype="float32",
+            pipeline=T2V_PIPELINE,
             num_frames=49,
             frame_step=8,
             max_frames=49,
             fps=8,
             height=128,
             width=192,
-            num_inference_steps=4,
-            guidance_scale=6.0,
-            max_prompt_tokens=226,
-            built_locally=True,
+            image_model="tiny-i2v",
         ),
-        ModelInfo(
+        _tiny(
+            key="tiny-i2v",
+            name="tiny CogVideoX image-to-video (random weights, offline test model)",
+            mode="i2v",
+            pipeline=I2V_PIPELINE,
+            num_frames=49,
+            frame_step=8,
+            max_frames=49,
+            fps=8,
+            height=128,
+            width=192,
+            # Like CogVideoX-5B-I2V, its learned positional embeddings fix the size.
+            sizes=((128, 192),),
+            use_dynamic_cfg=True,
+        ),
+        _tiny(
+            key="tiny-1.5",
+            name="tiny CogVideoX 1.5 (random weights, offline test model)",
+            mode="t2v",
+            pipeline=T2V_PIPELINE,
+            num_frames=33,
+            frame_step=16,
+            max_frames=81,
+            fps=16,
+            height=96,
+            width=160,
+            max_side=384,
+            use_dynamic_cfg=True,
+            image_model="tiny-1.5-i2v",
+        ),
+        _tiny(
+            key="tiny-1.5-i2v",
+            name="tiny CogVideoX 1.5 image-to-video (random weights, offline test model)",
+            mode="i2v",
+            pipeline=I2V_PIPELINE,
+            num_frames=33,
+            frame_step=16,
+            max_frames=81,
+            fps=16,
+            height=96,
+            width=160,
+            max_side=384,
+            use_dynamic_cfg=True,
+        ),
+        _cogvideox_10(
             key="cogvideox-2b",
             name="CogVideoX-2B",
             hub_id="THUDM/CogVideoX-2b",
             mode="t2v",
-            pipeline="CogVideoXPipeline",
-            dtype="float16",
-            num_frames=49,
-            frame_step=8,
-            max_frames=49,
-            fps=8,
-            height=480,
-            width=720,
-            num_inference_steps=50,
-            guidance_scale=6.0,
-            max_prompt_tokens=226,
-            sizes=((480, 720),),
+            pipeline=T2V_PIPELINE,
+            dtype="float16",  # trained in fp16
             min_gpu_memory_gb=18,
             aliases=("2b",),
+            # The 2B family has no image-to-video model; the 5B one animates pictures.
+            image_model="cogvideox-5b-i2v",
         ),
-        ModelInfo(
+        _cogvideox_10(
             key="cogvideox-5b",
             name="CogVideoX-5B",
             hub_id="THUDM/CogVideoX-5b",
             mode="t2v",
-            pipeline="CogVideoXPipeline",
+            pipeline=T2V_PIPELINE,
             dtype="bfloat16",
-            num_frames=49,
-            frame_step=8,
-            max_frames=49,
-            fps=8,
-            height=480,
-            width=720,
-            num_inference_steps=50,
-            guidance_scale=6.0,
-            max_prompt_tokens=226,
-            sizes=((480, 720),),
             min_gpu_memory_gb=26,
             use_dynamic_cfg=True,
             aliases=("5b",),
+            image_model="cogvideox-5b-i2v",
+        ),
+        _cogvideox_10(
+            key="cogvideox-5b-i2v",
+            name="CogVideoX-5B image-to-video",
+            hub_id="THUDM/CogVideoX-5b-I2V",
+            mode="i2v",
+            pipeline=I2V_PIPELINE,
+            dtype="bfloat16",
+            min_gpu_memory_gb=26,
+            use_dynamic_cfg=True,
+            aliases=("5b-i2v",),
+        ),
+        _cogvideox_15(
+            key="cogvideox1.5-5b",
+            name="CogVideoX1.5-5B",
+            hub_id="THUDM/CogVideoX1.5-5B",
+            mode="t2v",
+            pipeline=T2V_PIPELINE,
+            aliases=("1.5", "1.5-5b"),
+            image_model="cogvideox1.5-5b-i2v",
+        ),
+        _cogvideox_15(
+            key="cogvideox1.5-5b-i2v",
+            name="CogVideoX1.5-5B image-to-video",
+            hub_id="THUDM/CogVideoX1.5-5B-I2V",
+            mode="i2v",
+            pipeline=I2V_PIPELINE,
+            aliases=("1.5-i2v", "1.5-5b-i2v"),
         ),
     )
 }

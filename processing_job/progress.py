@@ -2,19 +2,23 @@
 
 A render reports its phases (loading → encoding → denoising → decoding → writing → done) and each
 denoising step. Where the events go is the sink's business: nowhere (`NullSink`), a Python callable
-(`CallbackSink`, in-process), or JSON lines on a file descriptor (`JsonLinesSink`, for a parent
-process reading a pipe). An EventBridge sink for SageMaker plugs into the same `ProgressSink`
-protocol and `sink_from_env`.
+(`CallbackSink`, in-process), JSON lines on a file descriptor (`JsonLinesSink`, for a parent
+process reading a pipe: the local runner), or Amazon EventBridge (`EventBridgeSink`, in SageMaker,
+where the bot's job-events function hears them).
 
-A progress report is never worth a failed render: `ProgressReporter` catches and logs whatever a
-sink raises, and the sinks themselves swallow their I/O errors.
+A progress report is never worth a failed render, nor a slower one: `ProgressReporter` catches and
+logs whatever a sink raises, the sinks swallow their I/O errors, and the EventBridge sink sends from
+a background thread so the denoising loop never waits on the network.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -24,7 +28,15 @@ log = logging.getLogger(__name__)
 
 PROGRESS_FD_ENV = "VIDEOBOT_PROGRESS_FD"
 PROGRESS_INTERVAL_ENV = "VIDEOBOT_PROGRESS_INTERVAL_S"
+PROGRESS_ENV = "VIDEOBOT_PROGRESS"  # "eventbridge": put events on EventBridge (set by the job definition)
+EVENT_BUS_ENV = "VIDEOBOT_EVENT_BUS"
+DEFAULT_EVENT_BUS = "default"
 DEFAULT_INTERVAL_S = 1.0
+# Each event becomes a Slack message edit: every few seconds is plenty, and well under Slack's limits.
+DEFAULT_EVENTBRIDGE_INTERVAL_S = 3.0
+# What bot/job_events.py listens for.
+EVENT_SOURCE = "videobot.render"
+EVENT_DETAIL_TYPE = "Render Progress"
 
 LOADING = "loading"
 ENCODING = "encoding"
@@ -147,6 +159,11 @@ class ThrottledSink:
         self._last_sent = now
         self.inner.emit(event)
 
+    def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            close()
+
 
 class ProgressReporter:
     """What the render loop talks to: builds events with the elapsed time and never raises."""
@@ -171,13 +188,110 @@ class ProgressReporter:
             log.exception("A progress sink failed on %s; the render goes on.", event)
 
 
+class EventBridgeSink:
+    """Puts each event on an EventBridge bus as `Source=videobot.render`, `DetailType=Render Progress`,
+    `Detail={job_id, phase, step, total, elapsed_s}`, from a background thread.
+
+    `emit` only queues (never blocks, never raises); when the queue is full the oldest event gives way
+    (the newest is the news). boto3 is imported and the client made in the thread, lazily, so neither
+    slows the job's start. `close` sends what is queued, waiting at most `close_timeout_s`.
+    """
+
+    def __init__(
+        self,
+        bus_name: str = DEFAULT_EVENT_BUS,
+        *,
+        client: Any = None,
+        max_queued: int = 64,
+        close_timeout_s: float = 10.0,
+    ) -> None:
+        self.bus_name = bus_name
+        self._client = client
+        self._queue: queue.Queue[ProgressEvent | None] = queue.Queue(maxsize=max_queued)
+        self._close_timeout_s = close_timeout_s
+        self._closed = False
+        self.sent = 0
+        self.failed = 0
+        self._thread = threading.Thread(target=self._run, name="progress-eventbridge", daemon=True)
+        self._thread.start()
+
+    def emit(self, event: ProgressEvent) -> None:
+        if self._closed:
+            return
+        while True:
+            try:
+                self._queue.put_nowait(event)
+                return
+            except queue.Full:
+                with contextlib.suppress(queue.Empty):
+                    self._queue.get_nowait()  # drop the oldest
+
+    def close(self) -> None:
+        """Flush and stop; bounded by `close_timeout_s` (a job must not hang on its progress)."""
+        if self._closed:
+            return
+        self._closed = True
+        deadline = time.monotonic() + self._close_timeout_s
+        while True:
+            try:
+                self._queue.put(None, timeout=max(0.0, deadline - time.monotonic()))
+                break
+            except queue.Full:
+                if time.monotonic() >= deadline:
+                    break
+        self._thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if self._thread.is_alive():
+            log.warning("Progress events still unsent after %.0f s; leaving them.", self._close_timeout_s)
+
+    def _run(self) -> None:
+        while True:
+            event = self._queue.get()
+            if event is None:
+                return
+            self._put(event)
+
+    def _put(self, event: ProgressEvent) -> None:
+        entry = {
+            "Source": EVENT_SOURCE,
+            "DetailType": EVENT_DETAIL_TYPE,
+            "Detail": json.dumps(event.to_dict(), separators=(",", ":")),
+            "EventBusName": self.bus_name,
+        }
+        try:
+            if self._client is None:
+                import boto3  # here, in the sender's thread: the render never waits for it
+
+                self._client = boto3.client("events")
+            response = self._client.put_events(Entries=[entry])
+            if response.get("FailedEntryCount"):
+                self.failed += 1
+                code = response["Entries"][0].get("ErrorCode")
+                log.warning("EventBridge refused a progress event (%s): %s", code, event)
+            else:
+                self.sent += 1
+        except Exception as error:  # progress is optional: log and go on
+            self.failed += 1
+            log.warning("Could not put a progress event on EventBridge: %s", error)
+
+
 def sink_from_env(env: Mapping[str, str] | None = None) -> ProgressSink:
-    """The sink the job's environment asks for: JSON lines on `VIDEOBOT_PROGRESS_FD` (throttled to
-    `VIDEOBOT_PROGRESS_INTERVAL_S`, default 1 s), else nothing.
+    """The sink the job's environment asks for, throttled to `VIDEOBOT_PROGRESS_INTERVAL_S`:
+
+    - `VIDEOBOT_PROGRESS=eventbridge`: EventBridge, on the bus `VIDEOBOT_EVENT_BUS` (default
+      "default"), every 3 s by default;
+    - else `VIDEOBOT_PROGRESS_FD=<fd>`: JSON lines on that descriptor, every 1 s by default;
+    - else nothing.
 
     A malformed setting is logged and ignored: progress is optional, the video is not.
     """
     env = os.environ if env is None else env
+    kind = env.get(PROGRESS_ENV, "").strip().lower()
+    if kind == "eventbridge":
+        bus = env.get(EVENT_BUS_ENV, "").strip() or DEFAULT_EVENT_BUS
+        interval = _interval(env, DEFAULT_EVENTBRIDGE_INTERVAL_S)
+        return ThrottledSink(EventBridgeSink(bus), interval)
+    if kind and kind != "fd":
+        log.warning("Ignoring %s=%r: expected 'eventbridge'", PROGRESS_ENV, kind)
     raw_fd = env.get(PROGRESS_FD_ENV, "").strip()
     if not raw_fd:
         return NullSink()
@@ -187,10 +301,14 @@ def sink_from_env(env: Mapping[str, str] | None = None) -> ProgressSink:
     except (ValueError, OSError) as error:
         log.warning("Ignoring %s=%r: %s", PROGRESS_FD_ENV, raw_fd, error)
         return NullSink()
-    raw_interval = env.get(PROGRESS_INTERVAL_ENV, "").strip()
+    return ThrottledSink(JsonLinesSink(fd), _interval(env, DEFAULT_INTERVAL_S))
+
+
+def _interval(env: Mapping[str, str], default: float) -> float:
+    raw = env.get(PROGRESS_INTERVAL_ENV, "").strip()
     try:
-        interval = float(raw_interval) if raw_interval else DEFAULT_INTERVAL_S
+        interval = float(raw) if raw else default
     except ValueError:
-        log.warning("Ignoring %s=%r: not a number", PROGRESS_INTERVAL_ENV, raw_interval)
-        interval = DEFAULT_INTERVAL_S
-    return ThrottledSink(JsonLinesSink(fd), max(0.0, interval))
+        log.warning("Ignoring %s=%r: not a number", PROGRESS_INTERVAL_ENV, raw)
+        interval = default
+    return max(0.0, interval)

@@ -217,17 +217,4 @@ def _frame_problems(info: ModelInfo, num_frames: int) -> list[str]:
 
 
 def _size_problems(info: ModelInfo, height: int, width: int) -> list[str]:
-    if info.sizes:
-        if (height, width) in info.sizes:
-            return []
-        allowed = ", ".join(f"{w}×{h}" for h, w in info.sizes)
-        return [f"{info.name} renders at {allowed} (width×height), not {width}×{height}."]
-    problems = []
-    for label, value in (("height", height), ("width", width)):
-        if value <= 0 or value % info.size_multiple:
-            problems.append(
-                f"The {label} must be a positive multiple of {info.size_multiple} pixels, not {value}."
-            )
-    if not problems and height * width > info.max_pixels:
-        problems.append(f"{width}×{height} is larger than {info.name} allows ({info.max_pixels} pixels).")
-    return problems
+    return info.size_problems(height, width)

@@ -1,8 +1,20 @@
-"""The tiny CogVideoX: the real text-to-video pipeline with a few thousand random weights.
+"""The tiny CogVideoX models: the real pipelines with a few thousand random weights, one per family.
 
-It lets every part of the job (loading through `from_pretrained`, encoding, denoising, decoding,
-export) run offline and on a CPU in seconds. Its videos are coloured noise, by design. It is built
-once into the model cache, deterministically, and then loaded like any downloaded model.
+They let every part of the job (loading through `from_pretrained`, encoding, denoising, decoding,
+export) run offline and on a CPU in seconds. Their videos are coloured noise, by design. Each is
+built once into the model cache, deterministically, and then loaded like any downloaded model.
+
+Each recipe copies what makes its family different (facts.md, and the real checkpoints' configs):
+
+- `tiny` (1.0 text-to-video, like CogVideoX-2B): sin-cos positions, 2×2 patches;
+- `tiny-i2v` (1.0 image-to-video, like CogVideoX-5B-I2V): twice the input channels (noise + the
+  picture's latents), rotary *and* learned positional embeddings, so one size only;
+- `tiny-1.5` (1.5 text-to-video): 2×2×2 patches (`patch_size_t=2`, no patch bias), rotary
+  embeddings, a sample size large enough for every size it allows;
+- `tiny-1.5-i2v` (1.5 image-to-video): the same, with twice the input channels and the `ofs`
+  embedding, and a VAE that inverts its latent scale as the real one does.
+
+Two transformer layers each, because First Block Cache (a draft-speed cache) needs a second block.
 """
 
 from __future__ import annotations
@@ -13,17 +25,16 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
 
-TINY_DIR = "tiny"
 MARKER_FILE = "videobot-tiny.json"
 # Bump when anything below changes what gets built: caches with another number are rebuilt.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 SEED = 0
 # The real CogVideoX transformers read 226 T5 tokens; the tiny one does too, so prompt
 # truncation behaves as it will in production.
@@ -121,89 +132,143 @@ def training_corpus() -> list[str]:
     return lines
 
 
-def ensure_tiny_model(cache_dir: Path) -> Path:
-    """The tiny pipeline's folder, `cache_dir/"tiny"`, built first if it is missing or stale.
+TINY_MODELS = ("tiny", "tiny-i2v", "tiny-1.5", "tiny-1.5-i2v")
+LATENT_CHANNELS = 4
+TEXT_EMBED_DIM = 32
+VAE_SCALE = 8
+
+
+def _transformer_config(key: str) -> dict[str, Any]:
+    common: dict[str, Any] = {
+        "in_channels": LATENT_CHANNELS,
+        "out_channels": LATENT_CHANNELS,
+        "time_embed_dim": 2,
+        "text_embed_dim": TEXT_EMBED_DIM,
+        "num_layers": 2,
+        "patch_size": 2,
+        "temporal_compression_ratio": 4,
+        "max_text_seq_length": MAX_TEXT_SEQ_LENGTH,
+    }
+    # Rotary embeddings split each head into time/height/width parts: 16 channels divide cleanly.
+    rotary: dict[str, Any] = {
+        "num_attention_heads": 2,
+        "attention_head_dim": 16,
+        "use_rotary_positional_embeddings": True,
+    }
+    recipes: dict[str, dict[str, Any]] = {
+        "tiny": {
+            "num_attention_heads": 4,
+            "attention_head_dim": 8,
+            "sample_width": 2,
+            "sample_height": 2,
+            "sample_frames": 9,
+        },
+        "tiny-i2v": {
+            **rotary,
+            "in_channels": 2 * LATENT_CHANNELS,
+            "use_learned_positional_embeddings": True,
+            # Learned positions exist for one latent size only: 128×192 pixels.
+            "sample_height": 128 // VAE_SCALE,
+            "sample_width": 192 // VAE_SCALE,
+            "sample_frames": 49,
+        },
+        "tiny-1.5": {
+            **rotary,
+            "patch_size_t": 2,
+            "patch_bias": False,
+            # 1.5 slices its rotary grid out of the sample size: it must cover the largest size.
+            "sample_height": 384 // VAE_SCALE,
+            "sample_width": 384 // VAE_SCALE,
+            "sample_frames": 81,
+        },
+        "tiny-1.5-i2v": {
+            **rotary,
+            "in_channels": 2 * LATENT_CHANNELS,
+            "patch_size_t": 2,
+            "patch_bias": False,
+            "ofs_embed_dim": 2,  # added to the time embedding: the same width
+            "sample_height": 384 // VAE_SCALE,
+            "sample_width": 384 // VAE_SCALE,
+            "sample_frames": 81,
+        },
+    }
+    if key not in recipes:
+        raise KeyError(f"There is no tiny recipe for {key!r}; choose one of {', '.join(recipes)}.")
+    return {**common, **recipes[key]}
+
+
+def ensure_tiny_model(cache_dir: Path, key: str = "tiny") -> Path:
+    """The tiny model's folder, `cache_dir/<key>`, built first if it is missing or stale.
 
     Safe when several processes ask at once: builds happen under a file lock, in a temporary
     folder beside the target that is renamed into place only once complete (marker file last).
     """
+    _transformer_config(key)  # an unknown key fails here, before anything is created
     cache_dir = Path(cache_dir)
-    target = cache_dir / TINY_DIR
-    if is_current(target):
+    target = cache_dir / key
+    if is_current(target, key):
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     from filelock import FileLock  # a dependency of diffusers and huggingface_hub
 
-    with FileLock(str(cache_dir / f".{TINY_DIR}.lock")):
-        if is_current(target):  # another process built it while we waited
+    with FileLock(str(cache_dir / f".{key}.lock")):
+        if is_current(target, key):  # another process built it while we waited
             return target
-        building = Path(tempfile.mkdtemp(prefix=f".{TINY_DIR}-build-", dir=cache_dir))
+        building = Path(tempfile.mkdtemp(prefix=f".{key}-build-", dir=cache_dir))
         try:
-            _build(building)
-            (building / MARKER_FILE).write_text(json.dumps({"recipe": RECIPE_VERSION}) + "\n")
+            _build(building, key)
+            (building / MARKER_FILE).write_text(json.dumps({"recipe": RECIPE_VERSION, "model": key}) + "\n")
             if target.exists():
-                stale = cache_dir / f".{TINY_DIR}-stale-{os.getpid()}"
+                stale = cache_dir / f".{key}-stale-{os.getpid()}"
                 target.rename(stale)
                 shutil.rmtree(stale, ignore_errors=True)
             building.rename(target)
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
             raise
-    log.info("Built the tiny CogVideoX test model in %s", target)
+    log.info("Built the tiny CogVideoX test model %s in %s", key, target)
     return target
 
 
-def is_current(folder: Path) -> bool:
-    """Whether `folder` holds a complete tiny model built by this recipe."""
+def is_current(folder: Path, key: str | None = None) -> bool:
+    """Whether `folder` holds a complete tiny model built by this recipe (for `key`, when given)."""
     try:
         marker = json.loads((folder / MARKER_FILE).read_text())
     except (OSError, ValueError):
         return False
-    return isinstance(marker, dict) and marker.get("recipe") == RECIPE_VERSION
+    if not isinstance(marker, dict) or marker.get("recipe") != RECIPE_VERSION:
+        return False
+    return key is None or marker.get("model", Path(folder).name) == key
 
 
-def _build(folder: Path) -> None:
+def _build(folder: Path, key: str) -> None:
+    import diffusers
     import torch
-    from diffusers import (
-        AutoencoderKLCogVideoX,
-        CogVideoXDPMScheduler,
-        CogVideoXPipeline,
-        CogVideoXTransformer3DModel,
-    )
     from transformers import T5Config, T5EncoderModel
 
+    from processing_job.models import resolve_model
+
+    info = resolve_model(key)
     tokenizer = _build_tokenizer(folder / "_spiece")
     # Fork the RNG so building never disturbs the caller's random state.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(SEED)
-        transformer = CogVideoXTransformer3DModel(
-            num_attention_heads=4,
-            attention_head_dim=8,
-            in_channels=4,
-            out_channels=4,
-            time_embed_dim=2,
-            text_embed_dim=32,
-            num_layers=1,
-            sample_width=2,
-            sample_height=2,
-            sample_frames=9,
-            patch_size=2,
-            temporal_compression_ratio=4,
-            max_text_seq_length=MAX_TEXT_SEQ_LENGTH,
-        )
-        vae = AutoencoderKLCogVideoX(
+        transformer = diffusers.CogVideoXTransformer3DModel(**_transformer_config(key))
+        vae = diffusers.AutoencoderKLCogVideoX(
             block_out_channels=(8, 8, 8, 8),
-            latent_channels=4,
+            latent_channels=LATENT_CHANNELS,
             layers_per_block=1,
             norm_num_groups=2,
             temporal_compression_ratio=4,
             down_block_types=("CogVideoXDownBlock3D",) * 4,
             up_block_types=("CogVideoXUpBlock3D",) * 4,
+            # CogVideoX 1.5's VAE divides image latents by their scale instead of multiplying.
+            invert_scale_latents=key.startswith("tiny-1.5"),
         )
         text_encoder = T5EncoderModel(
             T5Config(
                 vocab_size=len(tokenizer),
-                d_model=32,
+                d_model=TEXT_EMBED_DIM,
                 d_kv=8,
                 d_ff=37,
                 num_layers=2,
@@ -211,12 +276,13 @@ def _build(folder: Path) -> None:
                 relative_attention_num_buckets=8,
             )
         )
-    pipe = CogVideoXPipeline(
+    pipeline_class = getattr(diffusers, info.pipeline)
+    pipe = pipeline_class(
         tokenizer=tokenizer,
         text_encoder=text_encoder,
         vae=vae,
         transformer=transformer,
-        scheduler=CogVideoXDPMScheduler(),
+        scheduler=diffusers.CogVideoXDPMScheduler(),
     )
     pipe.save_pretrained(folder)
     shutil.rmtree(folder / "_spiece")

@@ -3,7 +3,7 @@
 1. `staged`: the job's `model/` folder, when it holds a diffusers `model_index.json` (SageMaker copies
    the weights there from S3, so no job downloads 20 GB from the hub);
 2. `cache`: `<VIDEOBOT_MODEL_CACHE>/<model key>` (default `~/.cache/videobot/models`);
-3. `built`: the tiny test model is built into that cache instead (`ensure_tiny_model`);
+3. `built`: a tiny test model is built into that cache instead (`ensure_tiny_model`);
 4. `hub`: the model's hub id, through the Hugging Face cache and, when online, a download.
 
 A job reads its weights; it never saves them anywhere.
@@ -76,8 +76,8 @@ def resolve_weights(
     if info.built_locally:
         from processing_job.tiny import ensure_tiny_model, is_current
 
-        kind = CACHE if is_current(cached) else BUILT
-        return WeightsSource(kind, str(ensure_tiny_model(cache_dir)))
+        kind = CACHE if is_current(cached, info.key) else BUILT
+        return WeightsSource(kind, str(ensure_tiny_model(cache_dir, info.key)))
     if (cached / MODEL_INDEX).is_file():
         _check_pipeline(info, cached)
         return WeightsSource(CACHE, str(cached))

@@ -1,18 +1,22 @@
-"""Bolt listeners, one module per Slack surface; each has `register(app, services)`.
+"""Bolt listeners, one module per Slack surface; each has `register(app, conversation)`.
 
-Every listener acks at once (Slack allows 3 seconds) and does its slow work in a lazy listener,
-which Bolt runs in a thread locally and as a second invocation of the same function on Lambda.
+Every listener acks at once (Slack allows 3 seconds) and does its slow work in a lazy listener, which
+Bolt runs in a thread locally and as a second invocation of the same function on Lambda. Only the
+Settings button does its work in the ack: a modal must open within 3 seconds of the click.
 """
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, messages
+from bot.conversation import Conversation
+from bot.listeners import actions, commands, messages, views
 from bot.services import Services
 
 
 def register_listeners(app: App, services: Services) -> None:
-    commands.register(app, services)
-    actions.register(app, services)
-    messages.register(app, services)
+    conversation = Conversation(services)
+    commands.register(app, conversation)
+    actions.register(app, conversation)
+    views.register(app, conversation)
+    messages.register(app, conversation)

@@ -1,16 +1,22 @@
-"""Buttons: Generate, Cancel. Ack at once; the work runs in lazy listeners."""
+"""Buttons: on draft cards (Generate, Settings, Cancel), on progress (Cancel) and on results (Reroll,
+Refine, Final render, Try again). Ack at once; the work runs in lazy listeners, except Settings, whose
+modal must open within the 3 seconds the click's trigger_id lives."""
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import blocks
 from bot.conversation import Conversation
-from bot.listeners.guard import explain_failures
-from bot.services import Services
+from bot.listeners.guard import SORRY, explain_failures
+
+log = logging.getLogger(__name__)
 
 
 def acknowledge(ack: Ack) -> None:
@@ -25,21 +31,26 @@ def _value(action: dict[str, Any]) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _draft_ref(action: dict[str, Any]) -> tuple[str, str, int] | None:
+def draft_ref(action: dict[str, Any]) -> tuple[str, str, int] | None:
+    """(channel, thread_ts, revision) from a draft card's button, or None for anything malformed."""
     value = _value(action)
     channel, thread_ts, revision = value.get("c"), value.get("t"), value.get("r")
-    if isinstance(channel, str) and isinstance(thread_ts, str) and isinstance(revision, int):
+    if isinstance(channel, str) and isinstance(thread_ts, str) and type(revision) is int:
         return channel, thread_ts, revision
     return None
 
 
-def register(app: App, services: Services) -> None:
-    conversation = Conversation(services)
-    guarded = explain_failures(services)
+def job_ref(action: dict[str, Any]) -> str | None:
+    job_id = _value(action).get("j")
+    return job_id if isinstance(job_id, str) and job_id else None
+
+
+def register(app: App, conversation: Conversation) -> None:
+    guarded = explain_failures(conversation.services)
 
     @guarded
     def generate_video(body: dict[str, Any], action: dict[str, Any]) -> None:
-        ref = _draft_ref(action)
+        ref = draft_ref(action)
         if ref is not None:
             channel, thread_ts, revision = ref
             conversation.generate(
@@ -48,19 +59,53 @@ def register(app: App, services: Services) -> None:
 
     @guarded
     def cancel_draft(body: dict[str, Any], action: dict[str, Any]) -> None:
-        ref = _draft_ref(action)
+        ref = draft_ref(action)
         if ref is not None:
             channel, thread_ts, revision = ref
             conversation.cancel_draft(
                 channel=channel, thread_ts=thread_ts, revision=revision, user=body["user"]["id"]
             )
 
-    @guarded
-    def cancel_render(body: dict[str, Any], action: dict[str, Any]) -> None:
-        job_id = _value(action).get("j")
-        if isinstance(job_id, str):
-            conversation.cancel_job(job_id=job_id, user=body["user"]["id"])
+    def open_settings(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        ref = draft_ref(action)
+        if ref is None:
+            return
+        channel, thread_ts, revision = ref
+        user = body["user"]["id"]
+        try:
+            view = conversation.settings_view(
+                channel=channel, thread_ts=thread_ts, revision=revision, user=user
+            )
+            if view is not None:
+                client.views_open(trigger_id=body["trigger_id"], view=view)
+        except SlackApiError as error:
+            log.warning("could not open the settings: %s", error.response.get("error"))
+            conversation.services.chat.ephemeral(
+                channel,
+                user,
+                "I couldn't open the settings in time. Please press ⚙️ Settings again.",
+                thread_ts=thread_ts,
+            )
+        except Exception:
+            log.exception("open_settings failed")
+            conversation.services.chat.ephemeral(channel, user, SORRY, thread_ts=thread_ts)
+
+    def on_job(name: str, use_case: Any) -> Any:
+        @guarded
+        def run(body: dict[str, Any], action: dict[str, Any]) -> None:
+            job_id = job_ref(action)
+            if job_id is not None:
+                use_case(job_id=job_id, user=body["user"]["id"])
+
+        run.__name__ = run.__qualname__ = name  # lazy listeners are found again by their name
+        return run
 
     app.action(blocks.GENERATE)(ack=acknowledge, lazy=[generate_video])
+    app.action(blocks.OPEN_SETTINGS)(open_settings)
     app.action(blocks.CANCEL_DRAFT)(ack=acknowledge, lazy=[cancel_draft])
-    app.action(blocks.CANCEL_JOB)(ack=acknowledge, lazy=[cancel_render])
+    app.action(blocks.CANCEL_JOB)(ack=acknowledge, lazy=[on_job("cancel_render", conversation.cancel_job)])
+    app.action(blocks.REROLL)(ack=acknowledge, lazy=[on_job("reroll_render", conversation.reroll)])
+    app.action(blocks.FINAL_RENDER)(ack=acknowledge, lazy=[on_job("render_final", conversation.final_render)])
+    app.action(blocks.RETRY)(ack=acknowledge, lazy=[on_job("retry_render", conversation.retry)])
+    app.action(blocks.REFINE)(ack=acknowledge, lazy=[on_job("refine_from_render", conversation.refine_from)])

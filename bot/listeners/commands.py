@@ -1,4 +1,9 @@
-"""`/video`: parse and answer within Slack's 3 seconds; start the session in a lazy listener."""
+"""`/video`: parse and check within Slack's 3 seconds; start the session (or answer status) lazily.
+
+Everything that can be refused without the store is refused in the ack, as a private answer, and
+nothing starts: mistakes in the flags, options the model or the workspace doesn't allow, a person or
+channel the workspace hasn't opened videos to.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,14 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.chat import ChatError
-from bot.command_text import HELP_TEXT, CommandError, parse_video_command
+from bot.command_text import HELP_TEXT, CommandError, VideoCommand, parse_video_command
 from bot.conversation import Conversation
+from bot.limits import Limits
 from bot.listeners.guard import explain_failures
-from bot.services import Services
+from bot.quotas import access_refusal, limit_problems
+from bot.sessions import new_draft, seconds_problem
+from processing_job.models import UnknownModelError, resolve_model
+from processing_job.spec import SpecError
 
 CANT_POST_HERE = (
     "I can't post in this conversation yet. Invite me with `/invite @videobot`, "
@@ -19,9 +28,30 @@ CANT_POST_HERE = (
 CANT_POST_ERRORS = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 
 
-def register(app: App, services: Services) -> None:
-    conversation = Conversation(services)
-    guarded = explain_failures(services)
+def option_problems(parsed: VideoCommand, default_model: str, limits: Limits) -> list[str]:
+    """What the flags ask for that the model or this workspace can't do (the defaults always fit)."""
+    options = parsed.options
+    try:
+        trial = new_draft(options, prompt=parsed.idea, default_model=default_model, seed=0, refined_by="")
+        trial.to_spec("command-check")
+    except (SpecError, UnknownModelError) as error:
+        return [str(error)]
+    too_long = options.seconds is not None and seconds_problem(resolve_model(trial.model), options.seconds)
+    if too_long:
+        return [too_long]
+    problems = []
+    for problem in limit_problems(trial, limits):
+        chose_length = options.num_frames is not None or options.seconds is not None
+        if ("steps" in problem and options.num_inference_steps is not None) or (
+            "clip" in problem and chose_length
+        ):
+            problems.append(problem)
+    return problems
+
+
+def register(app: App, conversation: Conversation) -> None:
+    settings = conversation.settings
+    guarded = explain_failures(conversation.services)
 
     def acknowledge_video_command(ack: Ack, command: dict[str, Any]) -> None:
         try:
@@ -32,15 +62,33 @@ def register(app: App, services: Services) -> None:
         if parsed.action == "help":
             ack(text=HELP_TEXT)
             return
+        if parsed.action == "video":
+            refusal = access_refusal(
+                settings.limits, user=command.get("user_id", ""), channel=command.get("channel_id", "")
+            )
+            problems = (
+                [refusal] if refusal else option_problems(parsed, settings.default_model, settings.limits)
+            )
+            if problems:
+                ack(text="⚠️ " + " ".join(problems))
+                return
         ack()
 
     @guarded
-    def start_video_session(body: dict[str, Any], command: dict[str, Any], respond: Respond) -> None:
+    def answer_video_command(body: dict[str, Any], command: dict[str, Any], respond: Respond) -> None:
         try:
             parsed = parse_video_command(command.get("text", ""))
         except CommandError:
             return  # already explained in the ack
+        if parsed.action == "status":
+            text, status_blocks = conversation.status(user=command["user_id"])
+            respond(text=text, blocks=status_blocks, response_type="ephemeral")
+            return
         if parsed.action != "video":
+            return
+        if access_refusal(settings.limits, user=command["user_id"], channel=command["channel_id"]):
+            return  # already explained in the ack
+        if option_problems(parsed, settings.default_model, settings.limits):
             return
         try:
             conversation.start(
@@ -48,10 +96,11 @@ def register(app: App, services: Services) -> None:
                 user=command["user_id"],
                 idea=parsed.idea,
                 options=parsed.options,
+                team=command.get("team_id", ""),
             )
         except ChatError as error:
             if error.error not in CANT_POST_ERRORS:
                 raise
             respond(text=CANT_POST_HERE, response_type="ephemeral")
 
-    app.command(services.settings.command)(ack=acknowledge_video_command, lazy=[start_video_session])
+    app.command(settings.command)(ack=acknowledge_video_command, lazy=[answer_video_command])

@@ -6,6 +6,7 @@ Bolt only logs an exception raised in a lazy listener; a person would be left wa
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,13 @@ def where(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
     if body.get("type") == "event_callback":
         event = body.get("event") or {}
         return event.get("channel"), event.get("user"), event.get("thread_ts") or event.get("ts")
+    if body.get("type") == "view_submission":
+        try:
+            meta = json.loads((body.get("view") or {}).get("private_metadata") or "{}")
+        except ValueError:
+            meta = {}
+        meta = meta if isinstance(meta, dict) else {}
+        return meta.get("c"), (body.get("user") or {}).get("id"), meta.get("t")
     container = body.get("container") or {}
     channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
     thread_ts = container.get("thread_ts") or (body.get("message") or {}).get("thread_ts")

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.ports import Refinement, RefineRequest
+from bot.sessions import PICTURE_TURN
 
-NAME = "offline refiner"
+NAME = "the offline refiner"
 
 # Each cue: (words that trigger it, the sentence it contributes). The first match in a table wins
 # within one turn; a later turn's match replaces an earlier one.
@@ -179,6 +180,16 @@ DEFAULT_STYLE = STYLES[-1][1]
 MOVING_CAMERA = "The camera tracks alongside at a steady pace, keeping the subject sharply in focus."
 STILL_CAMERA = "The camera slowly pushes in, drawing the eye toward the subject."
 DEFAULT_LIGHT = "Soft, natural light models the forms and gives the colors gentle depth."
+# Image-to-video: the picture already shows subject, setting, light and style; the prompt adds motion.
+PICTURE_OPENING = (
+    "The scene in the picture comes to life, keeping its subject, composition and colors "
+    "from the first frame."
+)
+PICTURE_MOTION = (
+    "Gentle, natural motion moves through it: the subject shifts and breathes while the air, light "
+    "and background stay subtly alive."
+)
+PICTURE_STYLE = "Smooth, steady, photorealistic motion with no sudden changes or cuts."
 
 FILLER = re.compile(
     r"\b(please|pls|can you|could you|let's|lets|make it|make the|make|change it to|change|"
@@ -225,15 +236,20 @@ class OfflineRefiner:
     name = NAME
 
     def refine(self, request: RefineRequest, on_text: Callable[[str], None] | None = None) -> Refinement:
-        scene = self._scene(request)
-        prompt = self._compose(scene, request.max_words)
+        if request.mode == "i2v":
+            scene = self._picture_scene(request)
+            prompt = self._compose_motion(scene, request.max_words)
+        else:
+            scene = self._scene(request)
+            prompt = self._compose(scene, request.max_words)
         if on_text is not None:
             on_text(prompt)
-        note = (
-            "Changed: " + ", ".join(scene.changed) + "."
-            if scene.changed
-            else "Added setting, motion, light, camera and style details."
-        )
+        if request.mode == "i2v" and request.current_prompt is None:
+            note = "Added motion, camera and style to the picture."
+        elif scene.changed:
+            note = "Changed: " + ", ".join(scene.changed) + "."
+        else:
+            note = "Added setting, motion, light, camera and style details."
         return Refinement(prompt=prompt, refiner=NAME, note=note)
 
     def _scene(self, request: RefineRequest) -> _Scene:
@@ -250,6 +266,14 @@ class OfflineRefiner:
         scene.style = _match(first, STYLES)
         for turn in later:
             self._apply_edit(scene, turn)
+        return scene
+
+    def _picture_scene(self, request: RefineRequest) -> _Scene:
+        """It can't see the picture: every word in the thread is an edit of a generic motion prompt."""
+        scene = _Scene()
+        for turn in request.turns:
+            if turn.role == "user" and turn.text.strip() and turn.text.strip() != PICTURE_TURN:
+                self._apply_edit(scene, turn.text)
         return scene
 
     def _apply_edit(self, scene: _Scene, text: str) -> None:
@@ -273,6 +297,18 @@ class OfflineRefiner:
             scene.extras.append(_sentence(IMPERATIVE.sub("", text.strip())) + ".")
             scene.changed.append("details")
 
+    def _compose_motion(self, scene: _Scene, max_words: int) -> str:
+        parts = [
+            PICTURE_OPENING,
+            *scene.extras,
+            scene.action or PICTURE_MOTION,
+            scene.setting,
+            scene.light,
+            scene.camera or STILL_CAMERA,
+            scene.style or PICTURE_STYLE,
+        ]
+        return _fit(" ".join(p for p in parts if p), max_words)
+
     def _compose(self, scene: _Scene, max_words: int) -> str:
         camera = scene.camera or (MOVING_CAMERA if scene.action else STILL_CAMERA)
         parts = [
@@ -284,8 +320,12 @@ class OfflineRefiner:
             camera,
             scene.style or DEFAULT_STYLE,
         ]
-        words = " ".join(parts).split()
-        if len(words) > max_words:
-            words = words[:max_words]
-            words[-1] = words[-1].rstrip(",;:") + ("" if words[-1].endswith(".") else ".")
-        return " ".join(words)
+        return _fit(" ".join(parts), max_words)
+
+
+def _fit(text: str, max_words: int) -> str:
+    words = text.split()
+    if len(words) > max_words:
+        words = words[:max_words]
+        words[-1] = words[-1].rstrip(",;:") + ("" if words[-1].endswith(".") else ".")
+    return " ".join(words)

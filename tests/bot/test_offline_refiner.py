@@ -41,3 +41,16 @@ def test_the_note_says_what_changed():
 
 def test_the_same_thread_gives_the_same_prompt():
     assert refine("a corgi surfing at sunset").prompt == refine("a corgi surfing at sunset").prompt
+
+
+def test_a_picture_gets_a_motion_prompt_that_keeps_the_picture():
+    turns = (Turn("user", "Animate this picture.", "UALICE"),)
+    result = OfflineRefiner().refine(RefineRequest(turns=turns, mode="i2v"))
+    assert result.prompt.startswith("The scene in the picture comes to life, keeping its subject")
+    assert "camera" in result.prompt and result.note == "Added motion, camera and style to the picture."
+
+
+def test_words_shared_with_a_picture_direct_its_motion():
+    turns = (Turn("user", "the waves roll in at sunset", "UALICE"),)
+    prompt = OfflineRefiner().refine(RefineRequest(turns=turns, mode="i2v")).prompt
+    assert "The waves roll in at sunset." in prompt and "golden-hour" in prompt

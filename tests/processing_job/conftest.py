@@ -1,5 +1,6 @@
-"""Fixtures for the generation container: the real tiny CogVideoX (built once per session into a
-temporary model cache), real job folders and the real ffmpeg from imageio-ffmpeg."""
+"""Fixtures for the generation container: the real tiny CogVideoX models of every family (built once
+per session into a temporary model cache), real job folders, the real ffmpeg from imageio-ffmpeg,
+real pictures made with Pillow, and moto's AWS on 127.0.0.1 for the EventBridge and S3 parts."""
 
 from __future__ import annotations
 
@@ -20,12 +21,22 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PROMPT = "a corgi surfing a wave at sunset, golden hour light, cinematic"
 
 
+# One small render per family: (model, height, width, frames).
+FAMILIES = {
+    "1.0 t2v": ("tiny", 64, 96, 9),
+    "1.0 i2v": ("tiny-i2v", 128, 192, 9),
+    "1.5 t2v": ("tiny-1.5", 64, 96, 17),
+    "1.5 i2v": ("tiny-1.5-i2v", 96, 160, 17),
+}
+
+
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from processing_job.tiny import ensure_tiny_model
+    from processing_job.tiny import TINY_MODELS, ensure_tiny_model
 
     cache = tmp_path_factory.mktemp("models")
-    ensure_tiny_model(cache)
+    for key in TINY_MODELS:
+        ensure_tiny_model(cache, key)
     return cache
 
 
@@ -33,17 +44,118 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def job_env(monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
     """Every test sees the session's model cache and no progress pipe unless it sets one."""
     monkeypatch.setenv("VIDEOBOT_MODEL_CACHE", str(model_cache))
-    monkeypatch.delenv("VIDEOBOT_PROGRESS_FD", raising=False)
+    for name in (
+        "VIDEOBOT_PROGRESS_FD",
+        "VIDEOBOT_PROGRESS",
+        "VIDEOBOT_MEMORY_PLAN",
+        "VIDEOBOT_DRAFT_CACHE",
+        "VIDEOBOT_COMPILE",
+        "VIDEOBOT_QUANTIZE",
+    ):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session")
-def tiny_pipeline(model_cache: Path):
-    """The tiny pipeline loaded once, through the job's own loading code, on the CPU."""
+def load_tiny(model_cache: Path) -> Callable[[str], object]:
+    """A tiny pipeline by model key, loaded once per session through the job's own loading code."""
     from processing_job.generate import load_pipeline
     from processing_job.weights import resolve_weights
 
-    info = resolve_model("tiny")
-    return load_pipeline(info, resolve_weights(info, Path("/nonexistent"), model_cache), device="cpu")
+    loaded: dict[str, object] = {}
+
+    def load(key: str):
+        if key not in loaded:
+            info = resolve_model(key)
+            weights = resolve_weights(info, Path("/nonexistent"), model_cache)
+            loaded[key] = load_pipeline(info, weights, device="cpu")
+        return loaded[key]
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline(load_tiny):
+    """The tiny text-to-video pipeline, on the CPU."""
+    return load_tiny("tiny")
+
+
+@pytest.fixture
+def family_spec() -> Callable[..., JobSpec]:
+    """A small spec for one of FAMILIES (an image-to-video one names `picture.png`)."""
+
+    def make(family: str, **changes: object) -> JobSpec:
+        model, height, width, frames = FAMILIES[family]
+        values: dict = {
+            "job_id": "family-job",
+            "model": model,
+            "prompt": PROMPT,
+            "seed": 11,
+            "num_frames": frames,
+            "height": height,
+            "width": width,
+            "num_inference_steps": 2,
+            "image": "picture.png" if model.endswith("i2v") else None,
+        }
+        values.update(changes)
+        return JobSpec.create(**values)
+
+    return make
+
+
+def gradient_picture(width: int = 320, height: int = 200):
+    """A real picture with structure (red grows to the right, green downwards), made with Pillow."""
+    import numpy as np
+    from PIL import Image
+
+    y, x = np.mgrid[0:height, 0:width]
+    pixels = np.stack([x * 255 // max(1, width - 1), y * 255 // max(1, height - 1), np.full_like(x, 90)], -1)
+    return Image.fromarray(pixels.astype("uint8"), "RGB")
+
+
+@pytest.fixture
+def make_picture() -> Callable[..., bytes]:
+    """Encoded bytes of a gradient picture: make_picture(width, height, format="PNG", **save options)."""
+    import io
+
+    def make(width: int = 320, height: int = 200, format: str = "PNG", **options: object) -> bytes:
+        buffer = io.BytesIO()
+        gradient_picture(width, height).save(buffer, format=format, **options)
+        return buffer.getvalue()
+
+    return make
+
+
+@pytest.fixture
+def picture_png(make_picture) -> bytes:
+    return make_picture()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> str:
+    """moto's AWS on 127.0.0.1 (real HTTP for boto3); reset between tests that use it."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """boto3 pointed at moto, with fake credentials and a clean state."""
+    import urllib.request
+
+    request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request, timeout=10).close()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    return moto_endpoint
 
 
 @pytest.fixture
@@ -69,18 +181,21 @@ def make_spec() -> Callable[..., JobSpec]:
 
 @pytest.fixture
 def make_job(tmp_path: Path) -> Callable[..., JobPaths]:
-    """A job folder holding `spec` (a JobSpec, a dict or raw text) as input/spec.json."""
+    """A job folder holding `spec` (a JobSpec, a dict or raw text) as input/spec.json, and `picture`
+    (bytes) under the spec's image name."""
 
-    def make(spec: JobSpec | dict | str) -> JobPaths:
+    def make(spec: JobSpec | dict | str, picture: bytes | None = None) -> JobPaths:
         paths = JobPaths.in_folder(tmp_path / "job")
         paths.input_dir.mkdir(parents=True)
         if isinstance(spec, JobSpec):
-            text = spec.to_json()
+            text, image = spec.to_json(), spec.image
         elif isinstance(spec, dict):
-            text = json.dumps(spec)
+            text, image = json.dumps(spec), spec.get("image")
         else:
-            text = spec
+            text, image = spec, None
         paths.spec_file.write_text(text)
+        if picture is not None and image:
+            paths.image_file(image).write_bytes(picture)
         return paths
 
     return make

@@ -15,6 +15,11 @@ BOT_FACING = (
     "processing_job.export",
     "processing_job.weights",
     "processing_job.inference",
+    "processing_job.images",
+    "processing_job.memory",
+    "processing_job.speed",
+    "processing_job.stage",
+    "processing_job.tiny",
 )
 
 

@@ -124,6 +124,24 @@ def test_an_unexpected_error_gives_a_generic_sentence_not_a_traceback(make_job, 
     )
 
 
+def test_running_out_of_gpu_memory_mid_render_fails_the_job_with_a_sentence(make_job, make_spec, monkeypatch):
+    import torch
+    from diffusers import CogVideoXTransformer3DModel
+
+    def out_of_memory(self, *args, **kwargs):  # what CUDA raises when an allocation doesn't fit
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    monkeypatch.setattr(CogVideoXTransformer3DModel, "forward", out_of_memory)
+    paths = make_job(make_spec())
+    assert inference.main(paths) == 1
+    message = paths.failure_file.read_text(encoding="utf-8")
+    assert message == (
+        "The GPU ran out of memory rendering 9 frames at 96×64 with tiny CogVideoX (random weights, "
+        "offline test model). Try fewer frames, a smaller size or a smaller model."
+    )
+    assert not paths.video_file.exists()
+
+
 def test_running_out_of_gpu_memory_is_named_with_what_was_asked(make_spec):
     spec = make_spec()
     message = inference.failure_message(RuntimeError("CUDA out of memory. Tried to allocate 2 GiB"), spec)

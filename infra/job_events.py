@@ -1,0 +1,101 @@
+"""Job events → the job-events function: SageMaker's state changes for our processing jobs, and the
+renders' own progress events, each with retries and a dead-letter queue.
+
+A third rule sends each failed render to a topic (subscribe to hear of every one); its invocation
+count is the failed-renders metric the alarm watches.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from bot.job_events import (
+    JOB_NAME_PREFIX,
+    PROGRESS_SOURCE,
+    PROGRESS_TYPE,
+    STATE_CHANGE_SOURCE,
+    STATE_CHANGE_TYPE,
+)
+from infra.bot_runtime import BotRuntime
+from infra.queues import dead_letter_queue
+
+JOB_EVENTS_HANDLER = "bot.aws.handle_job_event"
+
+OUR_JOBS = {"ProcessingJobName": events.Match.prefix(JOB_NAME_PREFIX)}
+STATE_CHANGES = events.EventPattern(
+    source=[STATE_CHANGE_SOURCE], detail_type=[STATE_CHANGE_TYPE], detail=OUR_JOBS
+)
+PROGRESS = events.EventPattern(source=[PROGRESS_SOURCE], detail_type=[PROGRESS_TYPE])
+JOB_NAME = events.EventField.from_path("$.detail.ProcessingJobName")
+FAILURE_REASON = events.EventField.from_path("$.detail.FailureReason")
+FAILURES = events.EventPattern(
+    source=[STATE_CHANGE_SOURCE],
+    detail_type=[STATE_CHANGE_TYPE],
+    detail={**OUR_JOBS, "ProcessingJobStatus": ["Failed"]},
+)
+
+
+class JobEvents(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, runtime: BotRuntime) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letters = dead_letter_queue(self, "DeadLetters")
+        self.function = runtime.add_function(
+            self,
+            "Handler",
+            handler=JOB_EVENTS_HANDLER,
+            description="videobot: job state changes and progress -> the Slack thread (posts the mp4).",
+            # Streams the finished mp4 from S3 into Slack.
+            timeout=cdk.Duration.minutes(5),
+            # The handler's writes are conditional, so a retried event changes nothing twice.
+            retry_attempts=2,
+            dead_letter_queue=self.dead_letters,
+        )
+        self.state_changes = events.Rule(
+            self,
+            "StateChanges",
+            description="videobot: SageMaker state changes of videobot-* processing jobs",
+            event_pattern=STATE_CHANGES,
+            targets=[
+                targets.LambdaFunction(
+                    self.function,
+                    dead_letter_queue=self.dead_letters,
+                    retry_attempts=20,
+                    max_event_age=cdk.Duration.hours(6),  # the sweeper reconciles anything later than this
+                )
+            ],
+        )
+        self.progress = events.Rule(
+            self,
+            "Progress",
+            description="videobot: the renders' progress events",
+            event_pattern=PROGRESS,
+            targets=[
+                targets.LambdaFunction(
+                    self.function,
+                    dead_letter_queue=self.dead_letters,
+                    retry_attempts=2,
+                    max_event_age=cdk.Duration.minutes(5),  # old progress is no news; the next event is
+                )
+            ],
+        )
+        self.failure_topic = sns.Topic(
+            self, "RenderFailures", display_name="videobot failed renders", enforce_ssl=True
+        )
+        self.failures = events.Rule(
+            self,
+            "Failures",
+            description="videobot: failed videobot-* processing jobs -> the render-failures topic",
+            event_pattern=FAILURES,
+            targets=[
+                targets.SnsTopic(
+                    self.failure_topic,
+                    message=events.RuleTargetInput.from_text(
+                        f"videobot: render {JOB_NAME} failed: {FAILURE_REASON}"
+                    ),
+                )
+            ],
+        )

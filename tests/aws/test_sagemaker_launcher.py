@@ -1,0 +1,139 @@
+"""The SageMaker launcher on its own, against moto's server: what it asks SageMaker, and what it does
+with SageMaker's answers (moto never refuses, so refusals are SageMaker's own error answers, sent
+back to botocore at the HTTP layer)."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+
+from bot.aws_config import AwsSettings, instance_type_for, instance_types_in_use
+from bot.blobs.s3 import S3BlobStore
+from bot.jobs.capacity import CapacityQueue
+from bot.jobs.sagemaker import SageMakerJobLauncher
+from bot.sessions import DraftOptions, new_draft, plan_job, set_draft, start_session
+from bot.store.dynamodb import DynamoDbSessionStore
+from processing_job.models import REGISTRY
+from tests.aws.conftest import BUCKET, JOB_IMAGE, JOB_ROLE, TABLE, FakeBody
+
+
+def refuse(client, code, times=1):
+    left = {"n": times}
+
+    def answer(request, **_):
+        if left["n"] <= 0:
+            return None
+        left["n"] -= 1
+        body = json.dumps({"__type": code, "message": code}).encode()
+        return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.1"}, FakeBody(body))
+
+    client.meta.events.register("before-send.sagemaker.CreateProcessingJob", answer)
+
+
+@pytest.fixture
+def launcher(resources):
+    reports = []
+    store = DynamoDbSessionStore(TABLE, resources.dynamodb)
+    settings = AwsSettings(
+        table=TABLE,
+        bucket=BUCKET,
+        slack_secret_arn=resources.secret_arn,
+        job_image_uri=JOB_IMAGE,
+        job_role_arn=JOB_ROLE,
+        capacity_queue_url=resources.queue_url,
+    )
+    launcher = SageMakerJobLauncher(
+        settings=settings,
+        client=boto3.client(
+            "sagemaker", config=Config(retries={"mode": "standard", "total_max_attempts": 1})
+        ),
+        blobs=S3BlobStore(BUCKET, resources.s3),
+        queue=CapacityQueue(resources.queue_url, resources.sqs, first_delay_s=0),
+        store=store,
+        report=reports.append,
+    )
+    launcher.reports = reports
+    return launcher
+
+
+def a_job(store, model="2b"):
+    session = start_session(channel="C1", thread_ts="1.000001", owner="U1", idea="a fox", now=0)
+    draft = new_draft(DraftOptions(model=model), prompt="A fox.", default_model="2b", seed=1, refined_by="x")
+    return store.create_job(plan_job(set_draft(session, draft, now=1), user="U1", admins=frozenset(), now=2))
+
+
+def test_a_throttled_launch_waits_in_the_capacity_queue(launcher, resources):
+    job = a_job(launcher.store)
+    refuse(launcher.client, "ThrottlingException")
+    launch = launcher.launch(job, job.job_spec)
+    assert (launch.state, launch.queue_position) == ("queued", 1)
+    [message] = resources.sqs.receive_message(QueueUrl=resources.queue_url)["Messages"]
+    assert json.loads(message["Body"]) == {"job_id": job.job_id}
+
+
+def test_a_launch_sagemaker_already_has_counts_as_started(launcher):
+    job = a_job(launcher.store)
+    refuse(launcher.client, "ResourceInUse")  # real SageMaker refuses a second job of the same name
+    assert launcher.launch(job, job.job_spec).state == "started"
+
+
+def test_any_other_refusal_is_raised_for_the_conversation_to_explain(launcher):
+    job = a_job(launcher.store)
+    refuse(launcher.client, "ValidationException")
+    with pytest.raises(Exception, match="ValidationException"):
+        launcher.launch(job, job.job_spec)
+
+
+def test_sagemaker_knows_nothing_of_a_render_it_never_started(launcher):
+    assert launcher.describe("never-launched") is None
+
+
+def test_stopping_a_render_that_already_ended_leaves_it_as_it_ended(launcher, aws):
+    job = a_job(launcher.store)
+    launcher.launch(job, job.job_spec)  # moto's jobs are Completed at once
+    launcher.stop(job.job_id)
+    assert aws.sagemaker_job(f"videobot-{job.job_id}").processing_job_status == "Completed"
+    assert launcher.reports == []
+
+
+def test_stopping_a_render_still_waiting_reports_it_stopped(launcher):
+    launcher.stop("waiting-job")
+    [event] = launcher.reports
+    assert event["detail"]["ProcessingJobStatus"] == "Stopped"
+    assert event["detail"]["ProcessingJobName"] == "videobot-waiting-job"
+
+
+def test_the_test_model_needs_no_staged_weights_and_runs_on_cpu(launcher):
+    job = a_job(launcher.store, model="tiny")
+    request = launcher.processing_job_request(job, job.job_spec)
+    assert [i["InputName"] for i in request["ProcessingInputs"]] == ["spec"]
+    assert "HF_HUB_OFFLINE" not in request["Environment"]
+    assert request["ProcessingResources"]["ClusterConfig"]["InstanceType"] == "ml.m5.xlarge"
+
+
+def test_every_instance_a_render_may_ask_for_is_in_the_list_the_stack_allows(launcher):
+    allowed = instance_types_in_use(launcher.settings.instance_types)
+    for info in REGISTRY.values():
+        assert instance_type_for(info, launcher.settings.instance_types) in allowed
+
+
+@pytest.mark.skipif(
+    not any(info.mode == "i2v" for info in REGISTRY.values()), reason="no image-to-video model registered"
+)
+def test_an_image_render_finds_its_picture_beside_its_spec(launcher, resources):
+    from dataclasses import replace
+
+    from processing_job.spec import JobSpec
+
+    i2v = next(info for info in REGISTRY.values() if info.mode == "i2v")
+    job = a_job(launcher.store)
+    spec = JobSpec.create(job_id=job.job_id, model=i2v.key, prompt="A fox.", seed=1, image="picture.png")
+    job = replace(job, image_key="images/C1/picture.png")
+    resources.s3.put_object(Bucket=BUCKET, Key="images/C1/picture.png", Body=b"\x89PNG")
+    launcher.launch(job, spec)
+    body = resources.s3.get_object(Bucket=BUCKET, Key=f"specs/{job.job_id}/picture.png")["Body"].read()
+    assert body == b"\x89PNG"

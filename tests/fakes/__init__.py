@@ -1,0 +1,1 @@
+"""Fakes of other people's services that moto doesn't cover (Amazon Bedrock's Converse APIs)."""

@@ -1,0 +1,80 @@
+"""The bot's Lambda code: the bot, the torch-free job modules it imports, and dependencies for Lambda."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from infra.bundle import (
+    JOB_MODULES,
+    PIP_PLATFORM,
+    PIP_PYTHON_VERSION,
+    REPO_ROOT,
+    RUNTIME,
+    copy_sources,
+    pip_command,
+)
+
+# What the GPU container needs and the Lambda must never carry.
+HEAVY = {"torch", "diffusers", "transformers", "accelerate", "imageio", "imageio_ffmpeg", "numpy", "cv2"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def test_the_bundle_holds_the_bot_and_the_job_modules_it_shares(tmp_path: Path):
+    copy_sources(tmp_path)
+    assert (tmp_path / "bot" / "app.py").is_file()
+    assert (tmp_path / "bot" / "listeners").is_dir()
+    bundled_job = {path.name for path in (tmp_path / "processing_job").iterdir()}
+    assert {"__init__.py", "models.py", "spec.py", "paths.py", "progress.py"} <= bundled_job
+
+
+def test_the_bundle_leaves_out_the_render_code_and_caches(tmp_path: Path):
+    copy_sources(tmp_path)
+    assert not (tmp_path / "processing_job" / "generate.py").exists()
+    assert not (tmp_path / "processing_job" / "inference.py").exists()
+    assert not list(tmp_path.rglob("__pycache__"))
+    assert not (tmp_path / "infra").exists()
+    assert not (tmp_path / "tests").exists()
+
+
+def test_every_job_module_the_bot_imports_is_in_the_bundle():
+    wanted = set()
+    for path in (REPO_ROOT / "bot").rglob("*.py"):
+        wanted |= {name for name in imported_modules(path) if name.startswith("processing_job.")}
+    bundled = {f"processing_job.{name.removesuffix('.py')}" for name in JOB_MODULES}
+    assert wanted <= bundled, f"bot imports job modules the Lambda bundle lacks: {sorted(wanted - bundled)}"
+
+
+def test_the_bundled_job_modules_import_nothing_heavy():
+    for name in JOB_MODULES:
+        path = REPO_ROOT / "processing_job" / name
+        if path.exists():
+            roots = {module.split(".")[0] for module in imported_modules(path)}
+            assert not roots & HEAVY, f"processing_job/{name} imports {sorted(roots & HEAVY)}"
+
+
+def test_dependencies_are_wheels_for_the_lambda_runtime(tmp_path: Path):
+    command = pip_command(tmp_path)
+    assert command[command.index("--target") + 1] == str(tmp_path)
+    assert command[command.index("--platform") + 1] == PIP_PLATFORM
+    assert PIP_PLATFORM.endswith("_aarch64")
+    assert command[command.index("--python-version") + 1] == PIP_PYTHON_VERSION == "3.14"
+    assert RUNTIME.name == "python3.14"
+    assert "--only-binary=:all:" in command
+
+
+def test_dependencies_are_the_bot_and_aws_groups_pinned_by_constraints(tmp_path: Path):
+    command = pip_command(tmp_path)
+    assert command[command.index("--constraint") + 1] == str(REPO_ROOT / "constraints.txt")
+    groups = [command[i + 1] for i, arg in enumerate(command) if arg == "--group"]
+    assert groups == [f"{REPO_ROOT / 'pyproject.toml'}:bot", f"{REPO_ROOT / 'pyproject.toml'}:aws"]
+    assert "pillow" in command

@@ -22,6 +22,12 @@ demo: $(READY)
 test: $(READY)
 	$(BIN)/python -m pytest
 
+## Benchmarks against the plain libraries, written to docs/benchmarks.md (about 10 minutes on 2 cores;
+## BENCH_QUICK=1 skips the render's measurements, which take most of that).
+BENCH_QUICK ?=
+bench: $(READY)
+	$(BIN)/python -m bench $(if $(filter-out 0,$(BENCH_QUICK)),--quick)
+
 lint: $(READY)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import os
 import platform
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from bench.section import Section, section_main
 
 if TYPE_CHECKING:
     import numpy as np
@@ -371,18 +372,20 @@ class Instance:
     memory_gb: int
     peak_tflops: float  # dense BF16 tensor-core peak, NVIDIA datasheets
     usd_per_hour: float  # per GPU
+    checked: str  # where the price was checked, or "unverified"
 
 
-# EC2 On-Demand, Linux, us-east-1, from AWS's public rate card as of June 2026 (not checked live here:
-# this machine has no internet). SageMaker's ml.* processing prices for the same instances are
-# higher; read the SageMaker pricing page before quoting a cost. p4d and p5 are sold as 8 GPUs:
-# the price shown is one GPU's share.
+# EC2 On-Demand, Linux, us-east-1, per GPU (p4d and p5 are sold as 8 GPUs: one GPU's share). No
+# internet here: the p4d and p5 prices match a public price dataset (data-receipts, "109-gpu-pricing/
+# hyperscalers.json", retrieved 2026-11-09; p4d.24xlarge $21.957642 after AWS's 2025 cut, not the older
+# $32.773); the others are AWS's rate card as remembered, unverified. SageMaker's ml.* prices for the
+# instances the stack uses are in the cost section (bench/prices.py).
 INSTANCES = (
-    Instance("g6.2xlarge", "L4", 24, 121, 0.978),
-    Instance("g5.2xlarge", "A10G", 24, 125, 1.212),
-    Instance("g6e.xlarge", "L40S", 48, 362, 1.861),
-    Instance("p4d.24xlarge ÷ 8", "A100", 40, 312, 32.773 / 8),
-    Instance("p5.48xlarge ÷ 8", "H100", 80, 989, 55.04 / 8),
+    Instance("g6.2xlarge", "L4", 24, 121, 0.978, "unverified"),
+    Instance("g5.2xlarge", "A10G", 24, 125, 1.212, "unverified"),
+    Instance("g6e.xlarge", "L40S", 48, 362, 1.861, "unverified"),
+    Instance("p4d.24xlarge ÷ 8", "A100", 40, 312, 21.957642 / 8, "public price dataset, 2026-11-09"),
+    Instance("p5.48xlarge ÷ 8", "H100", 80, 989, 55.04 / 8, "public price dataset, 2026-11-09"),
 )
 # The share of peak that published diffusers timings of CogVideoX-5B (50 steps) imply:
 # H100 bf16 112 s → 50 × 6.64e14 / (112 s × 989e12) = 0.30; A100 bf16 243 s → 0.44.
@@ -435,10 +438,13 @@ def _prediction() -> str:
             f"{EFFICIENCY[0]:.0%} and {EFFICIENCY[1]:.0%} (what the published diffusers timings of "
             "CogVideoX-5B imply on H100 and A100; the 5B row reproduces them by construction, and the 2B "
             "and 1.5 rows land within 15% of their published H100 figures). The denoising loop only: "
-            "loading staged weights, text encoding, VAE decoding and export add seconds, not minutes. "
+            "loading staged weights, text encoding, VAE decoding and export add tens of seconds, and the "
+            "instance's start and image pull are SageMaker's (the cost section allows for both). "
             "Peaks are NVIDIA's dense BF16 figures (A10G taken as the A10's 125 TFLOP/s). Prices: EC2 "
-            "On-Demand Linux, us-east-1, June 2026 (one GPU's share for the 8-GPU p4d and p5); SageMaker "
-            "processing costs more per hour. 24 GB cards run 5B and 1.5 with model offload (the "
+            "On-Demand Linux, us-east-1, per GPU (one GPU's share for the 8-GPU p4d and p5); "
+            + "; ".join(f"{i.name} ${i.usd_per_hour:.3f}/h {i.checked}" for i in INSTANCES)
+            + ". SageMaker processing costs more per hour: the cost section prices the instances the stack "
+            "actually uses. 24 GB cards run 5B and 1.5 with model offload (the "
             "transformer stays on the GPU for the loop, so the loop time holds), 1.5 with VAE tiling too.",
             "",
             *table,
@@ -473,5 +479,30 @@ def _s(seconds: float | None) -> str:
     return "" if seconds is None else f"{seconds:.3f}"
 
 
+def section(say: Callable[[str], None], *, quick: bool = False, **_: object) -> Section:
+    """The render section for `python -m bench`; `quick` skips the measurements (minutes on a CPU) and
+    keeps the prediction, which is arithmetic."""
+    if quick:
+        text = "\n\n".join(
+            [
+                "## Render (processing_job)",
+                "_Measurements skipped in this run (`BENCH_QUICK=1`); the prediction below is arithmetic._",
+                _prediction(),
+            ]
+        )
+    else:
+        text = run(say)
+    fastest = min(
+        (STEPS * arch.flop_per_step / (inst.peak_tflops * 1e12 * EFFICIENCY[1]), arch.name, inst.name)
+        for arch in ARCHITECTURES[1:2]
+        for inst in INSTANCES
+    )
+    headline = (
+        f"**Render**: no GPU in this run; CogVideoX-5B's 50-step loop is predicted at {fastest[0]:.0f} s on "
+        f"{fastest[2]} (the fastest card listed) from its FLOP count — a prediction, not a measurement."
+    )
+    return Section("render", text.rstrip("\n"), headline=headline)
+
+
 if __name__ == "__main__":
-    sys.stdout.write(run(report=lambda line: print(line, file=sys.stderr, flush=True)))
+    section_main(section)

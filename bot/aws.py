@@ -5,6 +5,8 @@
     handle_job_event        EventBridge: SageMaker state changes of `videobot-*` jobs, render progress
     dispatch_queued_renders SQS (the capacity queue), with partial batch responses
     sweep_stale_renders     EventBridge schedule
+    explain_unfinished_requests  SQS (the Slack function's dead letters): a lazy listener that died
+                            is explained to the person who asked (bot.unfinished)
 
 Everything is built on a container's first invocation (never at import) and kept for the next ones:
 the settings, the boto3 session, the `Services`, the Bolt app. The Slack secret is read through
@@ -29,7 +31,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from bot.logs import log_context
+from bot.logs import deferred_log_context, log_context
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.aws_lambda import SlackRequestHandler
@@ -46,6 +48,7 @@ RETRY_HEADER = "x-slack-retry-num"
 SIGNATURE_HEADERS = ("x-slack-request-timestamp", "x-slack-signature")
 # How long a finished lazy listener is remembered: Slack retries within minutes, Lambda within hours.
 IDEMPOTENCY_TTL_S = 6 * 3600
+EXPLAIN_ATTEMPTS = 5  # tries to tell someone their request died, before the dead letter is let go
 
 _runtime: Runtime | None = None
 _runtime_lock = threading.Lock()
@@ -86,30 +89,52 @@ class Runtime:
                 self._secrets, self._slack = secrets, None
             return self._services
 
-    def slack_handler(self) -> SlackRequestHandler:
-        services = self.services()
+    def slack_handler(self, services: Services | None = None) -> SlackRequestHandler:
+        """The Bolt handler for these `services` (just fetched by the caller), else for the current ones."""
+        services = services or self.services()
         with self._lock:
             if self._slack is None:
                 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 
                 from bot.app import build_app
+                from bot.aws_services import LazyClient, boto_config
 
                 self._slack = SlackRequestHandler(build_app(services))
+                # Bolt would make its Lambda client (to start lazy listeners) from a new boto3 session on
+                # the first ack; one from this session reuses the endpoint data already loaded, and is
+                # only made when a lazy listener is first started (never in the lazy invocations).
+                runner = self._slack.app.listener_runner.lazy_listener_runner
+                runner.lambda_client = LazyClient(self.session, "lambda", boto_config())
             return self._slack
 
     def run_lazy_once(self, event: dict[str, Any], context: Any, listener: str, request_id: str) -> Any:
         """Run one lazy listener for one Slack request, unless it has already run (or is running)."""
-        from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+            IdempotencyPersistenceLayerError,
+        )
 
         run_once, config = self._lazy_runner()
         config.register_lambda_context(context)
+        ran: list[bool] = []
         try:
             return run_once(
-                slack_request={"listener": listener, "request": request_id}, event=event, context=context
+                slack_request={"listener": listener, "request": request_id},
+                event=event,
+                context=context,
+                ran=ran,
             )
         except IdempotencyAlreadyInProgressError:
             log.info("%s for Slack request %s is running elsewhere", listener, request_id)
             return {"statusCode": 200, "body": "", "headers": {}}
+        except IdempotencyPersistenceLayerError:
+            if ran:  # the work is done; only its record couldn't be written
+                log.warning("could not record that %s ran", listener, exc_info=True)
+                return {"statusCode": 200, "body": "", "headers": {}}
+            # The record couldn't be read or written: run anyway rather than leave the person waiting.
+            # Lambda doesn't retry this invocation and replays are refused, so it runs once.
+            log.warning("running %s without its idempotency record", listener, exc_info=True)
+            return self.slack_handler().handle(event, context)
 
     def _lazy_runner(self) -> tuple[Any, Any]:
         with self._lock:
@@ -138,10 +163,13 @@ class Runtime:
                     config=config,
                     key_prefix="slack-lazy",
                 )
-                def run(slack_request: dict[str, str], event: dict[str, Any], context: Any) -> Any:
+                def run(
+                    slack_request: dict[str, str], event: dict[str, Any], context: Any, ran: list[bool]
+                ) -> Any:
                     log.info(
                         "running %s for Slack request %s", slack_request["listener"], slack_request["request"]
                     )
+                    ran.append(True)
                     return self.slack_handler().handle(event, context)
 
                 self._run_lazy_once = (run, config)
@@ -170,9 +198,11 @@ def reset_runtime() -> None:
 def handle_slack_request(event: dict[str, Any], context: Any) -> dict[str, Any]:
     body = raw_body(event)
     headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
-    with log_context(request_id=_request_id(context), **slack_log_keys(body)):
+    # The channel, user and session keys cost a parse of the body: only done if a line is logged.
+    with log_context(request_id=_request_id(context)), deferred_log_context(lambda: slack_log_keys(body)):
         current = runtime()
-        secret = current.services().settings.slack_signing_secret
+        services = current.services()
+        secret = services.settings.slack_signing_secret
         listener = headers.get(LAZY_FUNCTION_HEADER)
         if is_lazy_invocation(event):
             # This function invoked itself (Lambda's IAM-checked Invoke; a Function URL event never
@@ -187,7 +217,7 @@ def handle_slack_request(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return {"statusCode": 401, "body": '{"error": "invalid request"}', "headers": {}}
         if RETRY_HEADER in headers:
             log.info("Slack retry %s (%s)", headers[RETRY_HEADER], headers.get("x-slack-retry-reason", ""))
-        return current.slack_handler().handle(without_lazy_headers(event), context)
+        return current.slack_handler(services).handle(without_lazy_headers(event), context)
 
 
 def handle_job_event(event: dict[str, Any], context: Any) -> None:
@@ -229,6 +259,35 @@ def sweep_stale_renders(event: dict[str, Any], context: Any) -> dict[str, list[s
             max_queue_wait_s=current.aws.max_queue_wait_s,
         )
         return report.to_dict()
+
+
+def explain_unfinished_requests(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from bot.unfinished import explain_unfinished, invocation_of
+
+    with log_context(request_id=_request_id(context)):
+        services = runtime().services()
+
+        def explain(record: SQSRecord) -> None:
+            if int(record.attributes.approximate_receive_count or 1) > EXPLAIN_ATTEMPTS:
+                log.error("gave up telling anyone about dead letter %s", record.message_id)
+                return  # Slack kept refusing: let it go rather than loop for the queue's 14 days
+            explain_unfinished(
+                invocation_of(record.body),
+                record.message_id,
+                chat=services.chat,
+                store=services.store,
+                clock=services.clock,
+                slack_body=lambda invocation: _slack_body(raw_body(invocation)),
+            )
+
+        processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        answer = process_partial_response(
+            event=event, record_handler=explain, processor=processor, context=context
+        )
+        return dict(answer)
 
 
 # ------------------------------------------------------------------------------------------- helpers

@@ -14,7 +14,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
@@ -105,12 +105,15 @@ class SlackChat:
         title: str,
         comment: str,
         alt_text: str,
+        before_sharing: Callable[[str], None] | None = None,
     ) -> str:
         """Upload an mp4 into a thread (files.getUploadURLExternal → POST → completeUploadExternal).
 
         slack_sdk's `files_upload_v2` reads the whole file into memory; these are its three steps with
         the body streamed instead, from `data` if it can rewind (for retries) or from a spooled copy
-        (in memory up to a few MB, then on disk). Returns the file's id.
+        (in memory up to a few MB, then on disk). `before_sharing(file_id)` runs once the bytes are up
+        and before the file is shared into the thread (so a caller can remember it first). Returns the
+        file's id.
         """
         with _rewindable(data) as (body, length):
             ticket = _call(
@@ -122,6 +125,8 @@ class SlackChat:
             )
             file_id = str(ticket["file_id"])
             self._post_file(str(ticket["upload_url"]), body, length)
+        if before_sharing is not None:
+            before_sharing(file_id)
         _call(
             "files.completeUploadExternal",
             self.client.files_completeUploadExternal,
@@ -131,6 +136,18 @@ class SlackChat:
             initial_comment=comment,
         )
         return file_id
+
+    def file_shared_in(self, file_id: str, channel: str) -> bool:
+        """Whether the file is shared in `channel` (files.info's `shares`); False for a file Slack
+        no longer knows."""
+        try:
+            info = self.client.files_info(file=file_id)
+        except SlackApiError as error:
+            if error.response.get("error") == "file_not_found":
+                return False
+            raise ChatError("files.info", str(error.response.get("error", "unknown_error"))) from None
+        shares = (info.get("file") or {}).get("shares") or {}
+        return any(channel in (where or {}) for where in shares.values())
 
     def _post_file(self, url: str, body: BinaryIO, length: int) -> None:
         """POST the bytes to the upload URL Slack issued, waiting out 429s and retrying 5xx answers."""

@@ -16,9 +16,9 @@ from typing import Any
 from bot import blocks
 from bot.chat import ChatError
 from bot.images import PictureRejected, SharedFile, SlackPictures, allowed_file_hosts
-from bot.ports import BlobNotFound, Conflict, Refinement, RefineRequest
+from bot.ports import BlobNotFound, Conflict, QuotaExceeded, Refinement, RefineRequest
 from bot.prompt_stream import PromptStreams
-from bot.quotas import DAY_S, access_refusal, render_refusal, usage, within_limits
+from bot.quotas import DAY_S, access_refusal, admission, render_refusal, usage, within_limits
 from bot.refiner import RefinementBlocked
 from bot.services import Services
 from bot.sessions import (
@@ -36,6 +36,8 @@ from bot.sessions import (
     draft_from_spec,
     fitted_to_picture,
     for_mode,
+    forget_action,
+    job_id_for,
     new_draft,
     plan_job,
     rerolled,
@@ -398,11 +400,12 @@ class Conversation:
             return None
         refined_by = session.draft.refined_by if session.draft else ""
         draft = change(draft_from_spec(job.job_spec, refined_by=refined_by))
+        key = f"{action}:{job_id}"
         try:
             session = change_session(
                 self.store,
                 session,
-                lambda s: set_draft(use_action(s, f"{action}:{job_id}", self._now()), draft, self._now()),
+                lambda s: set_draft(use_action(s, key, self._now()), draft, self._now()),
             )
         except ConversationError as error:
             self._tell(session.channel, user, session.thread_ts, str(error))
@@ -410,7 +413,15 @@ class Conversation:
         except (SpecError, UnknownModelError) as error:
             self._tell(session.channel, user, session.thread_ts, blocks.cant_render_message([str(error)]))
             return None
-        return self._render(session, user, close_card=False)
+        rendered = self._render(session, user, close_card=False)
+        if (
+            rendered is None
+            and session.draft
+            and not self.store.get_job(job_id_for(session, session.draft.revision))
+        ):
+            # Refused after all (a concurrent render took the last slot): the button works again.
+            change_session(self.store, session, lambda s: forget_action(s, key))
+        return rendered
 
     def _refusal(self, session: Session) -> str | None:
         """Why the session's owner can't start a render now (allow-lists, then quotas), or None."""
@@ -447,27 +458,36 @@ class Conversation:
         except (ConversationError, SpecError) as error:
             self._tell(channel, user, thread_ts, str(error))
             return None
-        refusal = self._refusal(session)
+        refusal = access_refusal(self.limits, user=session.owner, channel=channel)
         if refusal:
-            self._tell(channel, user, thread_ts, refusal)
+            self._tell(channel, user, thread_ts, f"⏸️ {refusal}")
             return None
         try:
-            job = self.store.create_job(job)
+            # Counted and written in one step: concurrent clicks can't all squeeze under the caps.
+            job = self.store.reserve_job(job, admission(self.limits, session.owner, now=now))
         except Conflict:
             self._tell(channel, user, thread_ts, "This draft is already rendering (or has been rendered).")
             return None
-        session = change_session(self.store, session, lambda s: replace(s, job_ids=(*s.job_ids, job.job_id)))
-        if close_card and session.draft_card_ts and session.draft:
-            self._close_card(
-                channel, session.draft_card_ts, session.draft, f"▶️ <@{user}> started the render."
-            )
-        job = self._post_progress(job)
+        except QuotaExceeded as refused:
+            self._tell(channel, user, thread_ts, f"⏸️ {refused}")
+            return None
         try:
+            session = change_session(
+                self.store, session, lambda s: replace(s, job_ids=(*s.job_ids, job.job_id))
+            )
+            if close_card and session.draft_card_ts and session.draft:
+                self._close_card(
+                    channel, session.draft_card_ts, session.draft, f"▶️ <@{user}> started the render."
+                )
+            job = self._post_progress(job)
             launch = self.services.launcher.launch(job, job.job_spec)
         except Exception as error:
+            # The render never started: say so, and give the quota back (a job left waiting would hold
+            # it until the sweeper ends it).
             log.exception("launching %s failed", job.job_id)
             self._fail_unlaunched(job, error)
             return None
+        job = self._mark_launched(job)
         if launch.state == "queued" and job.progress_ts:
             text, progress_blocks = blocks.progress_message(
                 job, phase="queued", queue_position=launch.queue_position
@@ -475,6 +495,15 @@ class Conversation:
             progress_ts = job.progress_ts
             self._quietly(lambda: self.chat.update(channel, progress_ts, text=text, blocks=progress_blocks))
         return job
+
+    def _mark_launched(self, job: Job) -> Job:
+        """The launcher has it: from now on the renderer (or its queue) answers for it. Without this
+        mark, a job the renderer doesn't know is one that never got there (the sweeper ends it)."""
+        try:
+            return change_job(self.store, job, lambda j: replace(j, launched_at=self._now()))
+        except Exception:
+            log.warning("could not mark %s launched; the sweeper will ask the renderer", job.job_id)
+            return job
 
     def _post_progress(self, job: Job) -> Job:
         text, progress_blocks = blocks.progress_message(job, phase="queued")

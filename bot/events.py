@@ -95,22 +95,17 @@ class JobEventHandler:
             log.warning("progress update for %s failed: %s", job.job_id, error)
 
     def on_completed(self, job: Job) -> None:
-        job = self._claim_delivery(job)
-        if job is None:
+        claimed = self._claim_delivery(job)
+        if claimed is None:
             return
+        job = claimed
         try:
             result = self._read_result(job.job_id)
-            video_key = render_key(job.job_id, "video.mp4")
-            with self.services.blobs.open(video_key) as video:
-                file_id = self.chat.upload_video(
-                    job.channel,
-                    job.thread_ts,
-                    data=video,
-                    filename="video.mp4",
-                    title=job.spec["prompt"][:200],
-                    comment=blocks.video_caption(job, result),
-                    alt_text=blocks.video_alt_text(job),
-                )
+            if job.file_id and self.chat.file_shared_in(job.file_id, job.channel):
+                # An earlier attempt shared the video and died before it could say so: done.
+                file_id = job.file_id
+            else:
+                file_id, job = self._upload(job, result)
         except BlobNotFound:
             self._finish_failed(job, "The render finished, but its video is missing. Please try again.")
             return
@@ -131,6 +126,28 @@ class JobEventHandler:
         )
         seconds = blocks.render_seconds(result) or (job.finished_at or 0) - (job.started_at or 0)
         self._update_progress(job, *blocks.done_message(job, seconds))
+
+    def _upload(self, job: Job, result: dict[str, Any]) -> tuple[str, Job]:
+        """Upload the video; returns its file id and the job as last written."""
+        latest = job
+
+        def remember(file_id: str) -> None:
+            # Written before the file is shared: whoever delivers next can ask Slack whether it was.
+            nonlocal latest
+            latest = change_job(self.store, job, lambda current: replace(current, file_id=file_id))
+
+        with self.services.blobs.open(render_key(job.job_id, "video.mp4")) as video:
+            file_id = self.chat.upload_video(
+                job.channel,
+                job.thread_ts,
+                data=video,
+                filename="video.mp4",
+                title=job.spec["prompt"][:200],
+                comment=blocks.video_caption(job, result),
+                alt_text=blocks.video_alt_text(job),
+                before_sharing=remember,
+            )
+        return file_id, latest
 
     def _claim_delivery(self, job: Job) -> Job | None:
         """Take the job into `delivering`, unless it's done or someone else is delivering it right now."""

@@ -7,6 +7,7 @@ deployment would answer concurrent Slack requests.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
 from types import TracebackType
 from typing import Any
@@ -16,10 +17,26 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 SLACK_EVENTS_PATH = "/slack/events"
+# Bolt's markers for its own lazy re-invocation on Lambda. Headers aren't signed, and here lazy
+# listeners run in threads, so from the network they can only be someone's replay: dropped.
+LAZY_MARKER_PREFIX = "HTTP_X_SLACK_BOLT_LAZY"
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def without_lazy_markers(app: WsgiApp) -> WsgiApp:
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        kept = {k: v for k, v in environ.items() if not k.startswith(LAZY_MARKER_PREFIX)}
+        return app(kept, start_response)
+
+    return serve
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: a burst of Slack requests (twenty people clicking at once)
+    # would find connections refused before a thread could take them.
+    request_queue_size = 128
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -34,7 +51,7 @@ class LocalAppServer:
         self._server = make_server(
             host,
             port,
-            SlackRequestHandler(app, path=SLACK_EVENTS_PATH),
+            without_lazy_markers(SlackRequestHandler(app, path=SLACK_EVENTS_PATH)),
             server_class=_ThreadingWSGIServer,
             handler_class=_QuietHandler,
         )

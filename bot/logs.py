@@ -13,7 +13,7 @@ import logging
 import re
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import IO, TYPE_CHECKING, Any
@@ -55,8 +55,38 @@ def log_context(**keys: Any) -> Iterator[None]:
         _keys.reset(token)
 
 
+@contextmanager
+def deferred_log_context(compute: Callable[[], Mapping[str, Any]]) -> Iterator[None]:
+    """Like `log_context`, for keys that cost something to work out (parsing a Slack request body):
+    `compute` runs when the first line is logged inside, and not at all when none is (the Slack ack
+    path usually logs nothing). Keys given to `log_context` take precedence over these."""
+    token = _keys.set({**_keys.get(), _DEFERRED: _DeferredKeys(compute)})
+    try:
+        yield
+    finally:
+        _keys.reset(token)
+
+
+class _DeferredKeys:
+    def __init__(self, compute: Callable[[], Mapping[str, Any]]) -> None:
+        self._compute = compute
+        self._keys: dict[str, Any] | None = None
+
+    def keys(self) -> dict[str, Any]:
+        if self._keys is None:  # two threads may both compute it: same answer, no harm
+            self._keys = {k: v for k, v in self._compute().items() if v is not None}
+        return self._keys
+
+
+_DEFERRED = "_deferred_keys"
+
+
 def current_keys() -> dict[str, Any]:
-    return dict(_keys.get())
+    keys = _keys.get()
+    deferred = keys.get(_DEFERRED)
+    if deferred is None:
+        return dict(keys)
+    return {**deferred.keys(), **{k: v for k, v in keys.items() if k != _DEFERRED}}
 
 
 def register_secrets(values: Iterable[str]) -> None:
@@ -77,7 +107,7 @@ class ContextKeysFilter(logging.Filter):
     """Copies the `log_context` keys onto each record, where the JSON formatter picks them up."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        for key, value in _keys.get().items():
+        for key, value in current_keys().items():
             if not hasattr(record, key):
                 setattr(record, key, value)
         return True

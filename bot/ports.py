@@ -6,7 +6,7 @@ Each port has one cloud adapter and one local twin with the same behaviour (`sto
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
@@ -16,6 +16,15 @@ from processing_job.spec import JobSpec
 
 class Conflict(Exception):
     """A conditional write lost: someone else changed the item first (or it already exists)."""
+
+
+class QuotaExceeded(Exception):
+    """A render the workspace's caps don't allow right now; the message is for the person who asked."""
+
+
+# Judges a new render against the jobs that count: (the owner's jobs of the last day, the active jobs)
+# -> why it can't start, or None. Pure; the store calls it inside its reservation (bot.quotas.admission).
+QuotaCheck = Callable[[Sequence[Job], Sequence[Job]], str | None]
 
 
 class SessionStore(Protocol):
@@ -36,6 +45,13 @@ class SessionStore(Protocol):
         """Store a new job; Conflict if a job with that id exists."""
         ...
 
+    def reserve_job(self, job: Job, check: QuotaCheck) -> Job:
+        """Store a new job only if `check(owner's jobs since a day before job.created_at, active jobs)`
+        passes, judged on the jobs as they are when it is written: no other reservation can slip in
+        between, so concurrent clicks launch exactly what the caps allow. Conflict if a job with that id
+        exists (checked first: a double click isn't a quota problem), QuotaExceeded(why) if refused."""
+        ...
+
     def save_job(self, job: Job) -> Job:
         """Write `job` if nobody wrote since it was read (same version); Conflict otherwise.
         Returns the job with its new version."""
@@ -47,6 +63,11 @@ class SessionStore(Protocol):
 
     def active_jobs(self) -> list[Job]:
         """Every job not yet delivered, failed or cancelled, oldest first (caps, the queue, the sweeper)."""
+        ...
+
+    def claim_once(self, key: str, *, expires_at: float, now: float) -> bool:
+        """True the first time `key` is claimed; False while an earlier claim of it hasn't expired
+        (replayed Slack requests are refused on this)."""
         ...
 
 

@@ -8,11 +8,12 @@ and when it frees up.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from bot.limits import Limits
+from bot.ports import QuotaCheck
 from bot.sessions import ACTIVE, Draft, Job
 from processing_job.models import resolve_model
 
@@ -73,6 +74,16 @@ def render_refusal(limits: Limits, current: Usage) -> str | None:
             "Please try again when one finishes, usually within a few minutes."
         )
     return None
+
+
+def admission(limits: Limits, owner: str, *, now: float) -> QuotaCheck:
+    """The check `SessionStore.reserve_job` runs on the jobs as they stand when the render is written:
+    the same caps and sentences as `render_refusal`, decided atomically with the write."""
+
+    def check(owner_jobs: Sequence[Job], active_jobs: Sequence[Job]) -> str | None:
+        return render_refusal(limits, usage(owner, owner_jobs, active_jobs, now=now))
+
+    return check
 
 
 def limit_problems(draft: Draft, limits: Limits) -> list[str]:

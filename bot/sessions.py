@@ -170,6 +170,7 @@ class Job:
     status: str = "queued"
     image_key: str | None = None
     progress_ts: str | None = None
+    launched_at: float | None = None  # when the launcher took it (started, or put in line for capacity)
     started_at: float | None = None
     finished_at: float | None = None
     failure: str | None = None
@@ -392,6 +393,11 @@ def use_action(session: Session, key: str, now: float) -> Session:
     if key in session.used_actions:
         raise AlreadyDone("That's already on its way.")
     return replace(session, used_actions=(*session.used_actions, key), updated_at=now)
+
+
+def forget_action(session: Session, key: str) -> Session:
+    """The one-time action usable again (it was refused after all, so it did nothing)."""
+    return replace(session, used_actions=tuple(k for k in session.used_actions if k != key))
 
 
 def check_controller(session: Session, user: str, admins: frozenset[str]) -> None:

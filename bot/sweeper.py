@@ -28,6 +28,7 @@ GAVE_UP_WAITING = (
     "Please press Generate again later."
 )
 LOST = "I lost track of this render. Please press Generate again."
+NEVER_STARTED = "Something went wrong on my side before this render could start. Please press Try again."
 
 
 class JobStatusSource(Protocol):
@@ -83,6 +84,10 @@ def _reconcile(
 ) -> str:
     state = source.describe(job.job_id)
     if state is None:
+        if job.status == "queued" and job.launched_at is None:
+            # Written, never handed to the renderer or its queue: what started it died on the way.
+            handler.fail(job, NEVER_STARTED)
+            return "given_up"
         if job.status == "queued":
             if now - job.created_at < max_queue_wait_s:
                 return "waiting"  # still in the capacity queue

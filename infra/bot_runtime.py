@@ -1,6 +1,7 @@
 """What the bot's Lambda functions share: one code asset, one role, one environment, log retention.
 
-The four handlers (Slack requests, job events, the capacity-queue dispatcher, the sweeper) run the
+The five handlers (Slack requests, job events, the capacity-queue dispatcher, the sweeper, and the
+explainer of the Slack function's dead letters) run the
 same `Services`, so any of them may reach any port: the dispatcher launches renders as Generate
 does, the sweeper finishes a render as its event would. Their permissions are therefore one set,
 stated once on one role, each scoped to this stack's resources.

@@ -52,6 +52,14 @@ class Operations(Construct):
             f"videobot: {name} has messages that could not be delivered; look at them and redrive.",
         )
 
+    def watch_dead_letters_sent(self, queue: sqs.IQueue, name: str) -> None:
+        """For a dead-letter queue a function drains: what arrived, not what is still there."""
+        self._alarm(
+            f"{name}DeadLetters",
+            queue.metric_number_of_messages_sent(period=FIVE_MINUTES, statistic="Sum"),
+            f"videobot: {name} died before finishing (the person was told); see its log group.",
+        )
+
     def watch_queue_wait(self, queue: sqs.IQueue) -> None:
         self._alarm(
             "CapacityWait",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -19,6 +20,7 @@ from infra.queues import dead_letter_queue
 from infra.settings import StackSettings
 
 SLACK_HANDLER = "bot.aws.handle_slack_request"
+UNFINISHED_HANDLER = "bot.aws.explain_unfinished_requests"
 # The JSON keys of the secret's value (bot/aws_config.py).
 SECRET_KEYS = ("signing_secret", "bot_token")
 
@@ -62,6 +64,18 @@ class SlackFrontDoor(Construct):
             # A lazy listener that fails has already told the person (bot/listeners/guard.py); one
             # that crashed (timeout, memory) would repeat half-done work. Its event is kept instead.
             retry_attempts=0,
+        )
+        # ...and read from there to tell the person who asked (bot/unfinished.py).
+        self.unfinished = runtime.add_function(
+            self,
+            "UnfinishedRequests",
+            handler=UNFINISHED_HANDLER,
+            description="videobot: tells people when the slow work of their Slack request died.",
+            timeout=cdk.Duration.minutes(1),
+            memory_size=512,
+        )
+        self.unfinished.add_event_source(
+            event_sources.SqsEventSource(self.dead_letters, batch_size=10, report_batch_item_failures=True)
         )
         runtime.role.add_to_principal_policy(
             iam.PolicyStatement(

@@ -1,8 +1,9 @@
 """The videobot stack: one construct per concern, as in the README's picture.
 
 Storage         sessions table, media bucket (+ access logs)
-BotRuntime      what the bot's four functions share: code asset, role, environment, log retention
-SlackFrontDoor  Slack's requests -> the bot (Function URL), the Slack secret, Bedrock access
+BotRuntime      what the bot's five functions share: code asset, role, environment, log retention
+SlackFrontDoor  Slack's requests -> the bot (Function URL), the Slack secret, Bedrock access, and the
+                function that explains lazy listeners that died (from their dead letters)
 VideoJobs       the job image and role, SageMaker access, the capacity queue + dispatcher, the sweeper
 JobEvents       SageMaker state changes and progress -> the job-events function
 Operations      alarms
@@ -78,11 +79,12 @@ class VideobotStack(cdk.Stack):
             ("JobEvents", self.job_events.function),
             ("Dispatcher", self.jobs.dispatcher),
             ("Sweeper", self.jobs.sweeper),
+            ("UnfinishedRequests", self.slack.unfinished),
         ):
             self.operations.watch_function(function, name)
         self.operations.watch_throttles(self.slack.function, "SlackRequests")
+        self.operations.watch_dead_letters_sent(self.slack.dead_letters, "SlackRequests")
         for name, queue in (
-            ("SlackRequests", self.slack.dead_letters),
             ("JobEvents", self.job_events.dead_letters),
             ("CapacityQueue", self.jobs.queue_dead_letters),
         ):

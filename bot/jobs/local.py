@@ -71,15 +71,23 @@ class LocalJobLauncher:
         with self._lock:
             self._stopped.add(job_id)
             process = self._processes.get(job_id)
-        if process is not None and process.poll() is None:
+            future = self._futures.get(job_id)
+            # Still waiting for its turn: it never starts, and the thread hears so now, not when
+            # the render ahead of it ends.
+            never_started = future is not None and future.cancel()
+        if never_started:
+            self._report(state_change_event(job_id, "Stopped", failure_reason="Cancelled before it started."))
+        elif process is not None and process.poll() is None:
             process.terminate()
+        # Otherwise the render hasn't started its process yet: `_execute` sees the mark when it does.
 
     def wait_idle(self, timeout: float | None = None) -> None:
         """Block until every launched render has finished and reported (for the demo and tests)."""
         with self._lock:
             futures = list(self._futures.values())
         for future in futures:
-            future.result(timeout=timeout)
+            if not future.cancelled():
+                future.result(timeout=timeout)
 
     def shutdown(self) -> None:
         with self._lock:
@@ -164,6 +172,9 @@ class LocalJobLauncher:
             os.close(write_fd)
             with self._lock:
                 self._processes[job_id] = process
+                cancelled = job_id in self._stopped  # Cancel came while the render was being set up
+            if cancelled:
+                process.terminate()
             with os.fdopen(read_fd, "rb") as progress:
                 for line in progress:
                     self._forward_progress(job_id, line)

@@ -11,10 +11,13 @@ from slack_bolt import App
 
 from bot.conversation import Conversation
 from bot.listeners import actions, commands, messages, views
+from bot.listeners.replays import refuse_replays
 from bot.services import Services
 
 
 def register_listeners(app: App, services: Services) -> None:
+    # Before every listener: a signed request is answered once (see replays.py).
+    app.use(refuse_replays(services.store, services.clock))
     conversation = Conversation(services)
     commands.register(app, conversation)
     actions.register(app, conversation)

@@ -82,7 +82,9 @@ def register(app: App, conversation: Conversation) -> None:
             return  # already explained in the ack
         if parsed.action == "status":
             text, status_blocks = conversation.status(user=command["user_id"])
-            respond(text=text, blocks=status_blocks, response_type="ephemeral")
+            answer = respond(text=text, blocks=status_blocks, response_type="ephemeral")
+            if answer.status_code != 200:  # the response_url refused (used up, expired, a Slack hiccup)
+                conversation.services.chat.ephemeral(command["channel_id"], command["user_id"], text)
             return
         if parsed.action != "video":
             return

@@ -50,6 +50,7 @@ class AppResponse:
     elapsed: float = 0.0
     request_body: bytes = b""
     content_type: str = ""
+    request_headers: dict[str, str] = field(default_factory=dict)  # as sent, signature included
 
     @property
     def text(self) -> str:
@@ -117,6 +118,7 @@ class People:
             elapsed=time.monotonic() - started,
             request_body=body,
             content_type=content_type,
+            request_headers=sent,
         )
         self.workspace.record_delivery(response)
         self.last_response = response
@@ -146,6 +148,20 @@ class People:
         return self.signed_post(
             response.request_body,
             response.content_type,
+            headers=headers,
+            kind=response.kind,
+            payload=response.payload,
+        )
+
+    def replay(self, response: AppResponse, *, headers: Mapping[str, str] | None = None) -> AppResponse:
+        """Sends the very same request again (body, timestamp and signature), as someone who saw it
+        could, with any `headers` added (headers aren't signed)."""
+        sent = response.request_headers
+        return self.signed_post(
+            response.request_body,
+            response.content_type,
+            timestamp=sent["X-Slack-Request-Timestamp"],
+            signature=sent["X-Slack-Signature"],
             headers=headers,
             kind=response.kind,
             payload=response.payload,

@@ -151,8 +151,9 @@ class SlackStandIn(People):
         times: int = 1,
         delay: float = 0.0,
         disconnect: bool = False,
+        after: int = 0,
     ) -> Fault:
-        """The next `times` calls of `method` fail.
+        """The next `times` calls of `method` fail (after letting `after` calls through first).
 
         `method` is a Web API method or UPLOAD_URL / URL_PRIVATE / RESPONSE_URL. Without `status`: a
         `retry_after` means HTTP 429 with that Retry-After; an `error` means HTTP 200 with
@@ -170,7 +171,7 @@ class SlackStandIn(People):
                 status = 500
         if status == 429 and retry_after is None:
             retry_after = 1
-        fault = Fault(method, status, error, retry_after, times, delay, disconnect)
+        fault = Fault(method, status, error, retry_after, times, delay, disconnect, after)
         with self.workspace.lock:
             self.workspace.faults.append(fault)
         return fault
@@ -188,6 +189,9 @@ class SlackStandIn(People):
         with self.workspace.lock:
             for fault in self.workspace.faults:
                 if fault.method == method and fault.remaining > 0:
+                    if fault.after > 0:
+                        fault.after -= 1
+                        return None
                     fault.remaining -= 1
                     taken = replace(fault)
                     if fault.remaining == 0:

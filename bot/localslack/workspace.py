@@ -155,6 +155,7 @@ class Fault:
     remaining: int
     delay: float = 0.0
     disconnect: bool = False
+    after: int = 0  # calls of `method` let through before the fault starts
 
 
 @dataclass

@@ -48,6 +48,9 @@ _LABEL = re.compile(r"^\s*(?:#+\s*)?(?:\*\*)?(?:refined\s+)?prompt(?:\*\*)?\s*:\
 _FENCE = re.compile(r"```[a-z]*", re.IGNORECASE)
 _BULLET = re.compile(r"(?m)^\s*(?:[-*•]|\d+[.)])\s+")
 _MARKUP = re.compile(r"[*_`#]+")
+# Control and formatting characters (NUL, escapes, bidirectional overrides, zero-width marks): never
+# part of a caption, and a NUL would make the render's spec invalid.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 def system_prompt(request: RefineRequest) -> str:
@@ -94,6 +97,7 @@ def _several_people(turns: tuple[Turn, ...]) -> bool:
 
 def clean_prompt(text: str, max_words: int) -> str:
     """The model's answer as one plain paragraph within CogVideoX's reading length."""
+    text = _CONTROL.sub("", text)
     text = _FENCE.sub(" ", text)
     text = _LABEL.sub("", text.strip())
     text = _BULLET.sub(" ", text)

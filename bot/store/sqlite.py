@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from bot.ports import Conflict
+from bot.ports import Conflict, QuotaCheck, QuotaExceeded
 from bot.sessions import ACTIVE, Job, Session
 
 SCHEMA = """
@@ -32,7 +32,12 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
 CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, created_at);
+CREATE TABLE IF NOT EXISTS claims (
+    key TEXT PRIMARY KEY,
+    expires_at REAL NOT NULL
+);
 """
+DAY_S = 24 * 3600
 
 
 class SqliteSessionStore:
@@ -106,25 +111,44 @@ class SqliteSessionStore:
         return Job.from_dict(json.loads(row[0])) if row else None
 
     def create_job(self, job: Job) -> Job:
-        stored = replace(job, version=1)
         with self._transaction() as db:
-            try:
-                db.execute(
-                    "INSERT INTO jobs (job_id, session_key, owner, status, version, created_at, updated_at,"
-                    " body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        stored.job_id,
-                        stored.session_key,
-                        stored.owner,
-                        stored.status,
-                        stored.version,
-                        stored.created_at,
-                        stored.updated_at,
-                        json.dumps(stored.to_dict()),
-                    ),
-                )
-            except sqlite3.IntegrityError:
-                raise Conflict(f"job {job.job_id} exists") from None
+            return self._insert_job(db, job)
+
+    def reserve_job(self, job: Job, check: QuotaCheck) -> Job:
+        # One IMMEDIATE transaction: the count and the insert happen with the database locked.
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM jobs WHERE job_id = ?", (job.job_id,)).fetchone():
+                raise Conflict(f"job {job.job_id} exists")
+            owner_jobs = self._jobs(
+                db,
+                "SELECT body FROM jobs WHERE owner = ? AND created_at >= ? ORDER BY created_at DESC",
+                (job.owner, job.created_at - DAY_S),
+            )
+            refusal = check(owner_jobs, self._active(db))
+            if refusal:
+                raise QuotaExceeded(refusal)
+            return self._insert_job(db, job)
+
+    @staticmethod
+    def _insert_job(db: sqlite3.Connection, job: Job) -> Job:
+        stored = replace(job, version=1)
+        try:
+            db.execute(
+                "INSERT INTO jobs (job_id, session_key, owner, status, version, created_at, updated_at,"
+                " body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    stored.job_id,
+                    stored.session_key,
+                    stored.owner,
+                    stored.status,
+                    stored.version,
+                    stored.created_at,
+                    stored.updated_at,
+                    json.dumps(stored.to_dict()),
+                ),
+            )
+        except sqlite3.IntegrityError:
+            raise Conflict(f"job {job.job_id} exists") from None
         return stored
 
     def save_job(self, job: Job) -> Job:
@@ -148,17 +172,33 @@ class SqliteSessionStore:
 
     def jobs_for_owner(self, owner: str, *, since: float = 0.0) -> list[Job]:
         with self._lock:
-            rows = self._db.execute(
+            return self._jobs(
+                self._db,
                 "SELECT body FROM jobs WHERE owner = ? AND created_at >= ? ORDER BY created_at DESC",
                 (owner, since),
-            ).fetchall()
-        return [Job.from_dict(json.loads(row[0])) for row in rows]
+            )
 
     def active_jobs(self) -> list[Job]:
-        placeholders = ",".join("?" * len(ACTIVE))
         with self._lock:
-            rows = self._db.execute(
-                f"SELECT body FROM jobs WHERE status IN ({placeholders}) ORDER BY created_at",  # noqa: S608
-                tuple(sorted(ACTIVE)),
-            ).fetchall()
-        return [Job.from_dict(json.loads(row[0])) for row in rows]
+            return self._active(self._db)
+
+    @classmethod
+    def _active(cls, db: sqlite3.Connection) -> list[Job]:
+        placeholders = ",".join("?" * len(ACTIVE))
+        query = f"SELECT body FROM jobs WHERE status IN ({placeholders}) ORDER BY created_at"  # noqa: S608
+        return cls._jobs(db, query, tuple(sorted(ACTIVE)))
+
+    @staticmethod
+    def _jobs(db: sqlite3.Connection, query: str, parameters: tuple[object, ...]) -> list[Job]:
+        return [Job.from_dict(json.loads(row[0])) for row in db.execute(query, parameters).fetchall()]
+
+    # claims
+
+    def claim_once(self, key: str, *, expires_at: float, now: float) -> bool:
+        with self._transaction() as db:
+            db.execute("DELETE FROM claims WHERE expires_at < ?", (now,))  # a small table stays small
+            cursor = db.execute(
+                "INSERT INTO claims (key, expires_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                (key, expires_at),
+            )
+            return cursor.rowcount == 1

@@ -106,7 +106,9 @@ def test_the_ack_path_of_a_cold_start_loads_no_generation_stack_and_makes_no_aws
         "status": 200,
         "help": True,
         "heavy": [],
-        "clients_made": [],
+        # One conditional write: the request's signature is claimed, so a replay gets 401
+        # (bot/listeners/replays.py).
+        "clients_made": ["dynamodb"],
         "refiner_built": False,
         "lazy_invocations": 1,
     }

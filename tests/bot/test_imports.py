@@ -13,3 +13,15 @@ def test_importing_the_bot_never_imports_torch_diffusers_or_transformers():
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == ""
+
+
+def test_importing_the_lambda_module_and_its_adapters_never_imports_torch_diffusers_or_transformers():
+    # What the Lambda functions load to answer (bot.aws builds the rest on first use; the AWS tests
+    # check a whole first request the same way).
+    code = (
+        "import sys, bot.aws, bot.aws_services, bot.store.dynamodb, bot.blobs.s3, bot.jobs.sagemaker,"
+        " bot.jobs.capacity, bot.refiner.bedrock, bot.sweeper;"
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == ""

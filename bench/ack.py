@@ -24,10 +24,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.deployment import BOT_TOKEN, SIGNING_SECRET, LambdaContext, LocalDeployment
+from bench.deployment import BOT_TOKEN, SIGNING_SECRET, LocalDeployment
 from bench.section import Say, Section, section_main
 from bench.slack_requests import KINDS, RequestMaker, open_session
 from bench.stats import Summary, ms, ratio, table, verdict
+from tests.fakes.aws_lambda import LambdaContext
 
 DESCRIPTION = (
     "One warm Lambda container, in one process: the bot is `bot.aws.handle_slack_request` with the "

@@ -27,9 +27,10 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from bench.deployment import ALICE, BOT_TOKEN, CHANNEL, SIGNING_SECRET, LocalDeployment, function_url_event
+from bench.deployment import ALICE, BOT_TOKEN, CHANNEL, SIGNING_SECRET, LocalDeployment
 from bench.section import Say, Section, section_main
 from bench.stats import ms, ratio, table, verdict
+from tests.fakes.aws_lambda import function_url_event
 
 RUNS = 15
 GOAL = 1.5

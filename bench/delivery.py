@@ -23,23 +23,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.deployment import (
-    ACCOUNT,
-    ALICE,
-    BOT_TOKEN,
-    BUCKET,
-    CHANNEL,
-    REGION,
-    LambdaContext,
-    LocalDeployment,
-)
+from bench.deployment import ALICE, BOT_TOKEN, CHANNEL, LocalDeployment
 from bench.section import Say, Section, section_main
 from bench.slack_requests import open_session, through
 from bench.stats import mib, ratio, table, verdict
+from tests.fakes.aws_lambda import BUCKET, LambdaContext, progress_event, state_change_event
 
 SIZES_MB = (5, 50)
 RUNS = 3  # per size and handler
@@ -99,49 +90,6 @@ print(json.dumps({"seconds": elapsed, "rss_before": before, "rss_peak": peak, "t
 """
 
 
-def progress_event(job_id: str, step: int, total: int = 50) -> dict[str, Any]:
-    """The render's own progress event, as the job puts it on the event bus."""
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Render Progress",
-        "source": "videobot.render",
-        "account": ACCOUNT,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "region": REGION,
-        "resources": [],
-        "detail": {
-            "job_id": job_id,
-            "phase": "denoising",
-            "step": step,
-            "total": total,
-            "elapsed_s": 3.0 * step,
-        },
-    }
-
-
-def completed_event(job_id: str, status: str = "Completed") -> dict[str, Any]:
-    """SageMaker's `Processing Job State Change`, as EventBridge delivers it."""
-    name = f"videobot-{job_id}"
-    arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:processing-job/{name}"
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "SageMaker Processing Job State Change",
-        "source": "aws.sagemaker",
-        "account": ACCOUNT,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "region": REGION,
-        "resources": [arn],
-        "detail": {
-            "ProcessingJobName": name,
-            "ProcessingJobArn": arn,
-            "ProcessingJobStatus": status,
-            "LastModifiedTime": int(time.time() * 1000),
-        },
-    }
-
-
 class Renders:
     """Sessions rendered through the bot, up to the moment their job's outputs are in S3."""
 
@@ -168,7 +116,7 @@ class Renders:
             if slack.click(card, GENERATE, user=ALICE).status != 200:
                 raise RuntimeError("Generate was refused")
             self._run_lazy()
-        s3 = self.world.s3
+        s3 = self.world.resources.s3
         s3.put_object(Bucket=BUCKET, Key=render_key(job_id, "video.mp4"), Body=video)
         s3.put_object(Bucket=BUCKET, Key=render_key(job_id, "poster.jpg"), Body=b"\xff\xd8\xff\xd9")
         result = {"job_id": job_id, "timings_s": {"total": 93.4}}
@@ -232,7 +180,7 @@ def run(say: Say, *, quick: bool = False, **_: Any) -> Section:
                         "api_url": world.slack.api_url,
                     }
                     files_before = len(world.slack.files)
-                    measured = _child(env, completed_event(job_id), kind, trace, where)
+                    measured = _child(env, state_change_event(job_id, "Completed"), kind, trace, where)
                     shared = world.slack.files[files_before:]
                     if len(shared) != 1 or shared[0].size != len(video) or shared[0].thread_ts != thread_ts:
                         raise RuntimeError(f"the {kind} delivery didn't put the video in its thread")
@@ -247,11 +195,11 @@ def _progress_seconds(renders: Renders, events: int) -> float:
     """p50 of `handle_job_event` for a render's progress events, in this (warm) process."""
     job_id, _ = renders.finished(b"", render=True)
     context = LambdaContext(function_name="videobot-job-events")
-    renders.aws.handle_job_event(completed_event(job_id, "InProgress"), context)
+    renders.aws.handle_job_event(state_change_event(job_id, "InProgress"), context)
     durations = []
     for step in range(1, events + 1):
         started = time.perf_counter()
-        renders.aws.handle_job_event(progress_event(job_id, step), context)
+        renders.aws.handle_job_event(progress_event(job_id, "denoising", step, 50, 3.0 * step), context)
         durations.append(time.perf_counter() - started)
     return statistics.median(durations)
 

@@ -5,7 +5,8 @@
         bot.aws.handle_slack_request(deployment.event(request), LambdaContext())
 
 - AWS: moto's threaded server (DynamoDB, S3, SQS, Secrets Manager, SageMaker) with the stack's table,
-  bucket, queue and Slack secret, reached over real HTTP through `AWS_ENDPOINT_URL`.
+  bucket, queue and Slack secret, reached over real HTTP through `AWS_ENDPOINT_URL`; the same as the
+  AWS tests use (tests/fakes/).
 - Lambda's `Invoke` API (moto's runs every invocation in Docker): a small HTTP server that answers
   `202 Accepted` as Lambda does for `InvocationType=Event` and keeps the payloads, reached through
   `AWS_ENDPOINT_URL_LAMBDA`. The bot's boto3 Lambda client talks to it unchanged, so the cost of
@@ -18,74 +19,29 @@ Everything here is someone else's service played locally; the bot's code runs un
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import threading
-import time
 import uuid
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from tests.fakes.aws_lambda import (
+    ACCOUNT,
+    BUCKET,
+    JOB_ROLE,
+    REGION,
+    SLACK_FUNCTION,
+    TABLE,
+    create_resources,
+)
+from tests.fakes.moto_server import AWS_ENV, MotoServer
+
 SIGNING_SECRET = "bench-signing-secret-8d41c2"  # noqa: S105 - a local stand-in's secret
 BOT_TOKEN = "xoxb-1111-2222-videobotbenchtoken"  # noqa: S105 - a local stand-in's token
-ACCOUNT, REGION = "123456789012", "us-east-1"  # moto's default account
-TABLE, BUCKET, QUEUE = "videobot-sessions", "videobot-media", "videobot-capacity"
-SLACK_FUNCTION = "videobot-slack-requests"
 ALICE, CHANNEL = "UALICE", "CVIDEOS"
-# Variables that keep boto3 away from a real account and this machine's profiles.
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-    "AWS_CONFIG_FILE": "/dev/null",
-    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-}
-
-
-@dataclass
-class LambdaContext:
-    """The fields of Lambda's context object that Bolt and Powertools read."""
-
-    function_name: str = SLACK_FUNCTION
-    memory_limit_in_mb: int = 1024
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
-def function_url_event(body: bytes, headers: dict[str, str]) -> dict[str, Any]:
-    """What a Lambda Function URL hands the function for an HTTP POST (payload format 2.0)."""
-    now = time.time()
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": "/",
-        "rawQueryString": "",
-        "headers": {k.lower(): v for k, v in headers.items()},
-        "requestContext": {
-            "accountId": "anonymous",
-            "apiId": "videobot0url",
-            "domainName": "videobot0url.lambda-url.us-east-1.on.aws",
-            "http": {"method": "POST", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "3.3.3.3"},
-            "requestId": str(uuid.uuid4()),
-            "routeKey": "$default",
-            "stage": "$default",
-            "timeEpoch": int(now * 1000),
-        },
-        "body": base64.b64encode(body).decode(),
-        "isBase64Encoded": True,
-    }
 
 
 class LambdaInvokeStandIn:
@@ -138,13 +94,11 @@ class LocalDeployment:
     """moto, the Lambda Invoke stand-in and the Slack stand-in, with the stack's resources created."""
 
     def __init__(self, workdir: Path) -> None:
-        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-
         from bot.localslack import SlackStandIn
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
         self.workdir = workdir
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto = MotoServer()
         self.lambda_api = LambdaInvokeStandIn()
         self.slack = SlackStandIn(
             signing_secret=SIGNING_SECRET,
@@ -156,17 +110,28 @@ class LocalDeployment:
         self.env: dict[str, str] = {}
 
     def __enter__(self) -> LocalDeployment:
+        import boto3
+
         self._moto.start()
-        host, port = self._moto.get_host_and_port()
         self.lambda_api.start()
         self.slack.start()
         aws = {
             **AWS_ENV,
-            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+            "AWS_ENDPOINT_URL": self._moto.endpoint_url,
             "AWS_ENDPOINT_URL_LAMBDA": self.lambda_api.endpoint_url,
         }
-        secret_arn = self._create_resources(aws)
-        self.env = {**aws, **self._function_env(secret_arn)}
+        session = boto3.session.Session(
+            aws_access_key_id=aws["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=aws["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=aws["AWS_SESSION_TOKEN"],
+            region_name=REGION,
+        )
+        self.resources = create_resources(
+            lambda service: session.client(service, endpoint_url=aws["AWS_ENDPOINT_URL"]),
+            signing_secret=SIGNING_SECRET,
+            bot_token=BOT_TOKEN,
+        )
+        self.env = {**aws, **self._function_env()}
         return self
 
     def __exit__(
@@ -176,43 +141,16 @@ class LocalDeployment:
         self.lambda_api.stop()
         self._moto.stop()
 
-    def _create_resources(self, aws: dict[str, str]) -> str:
-        """The table, bucket, queue and secret as the CDK stack creates them."""
-        import boto3
-
-        from bot.store.dynamodb import TABLE_SCHEMA, TTL_ATTRIBUTE
-
-        session = boto3.session.Session(
-            aws_access_key_id=aws["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=aws["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=aws["AWS_SESSION_TOKEN"],
-            region_name=REGION,
-        )
-
-        def client(service: str) -> Any:
-            return session.client(service, endpoint_url=aws["AWS_ENDPOINT_URL"])
-
-        dynamodb = client("dynamodb")
-        dynamodb.create_table(TableName=TABLE, **TABLE_SCHEMA)
-        dynamodb.update_time_to_live(
-            TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
-        )
-        client("s3").create_bucket(Bucket=BUCKET)
-        self.queue_url = client("sqs").create_queue(QueueName=QUEUE)["QueueUrl"]
-        secret = json.dumps({"signing_secret": SIGNING_SECRET, "bot_token": BOT_TOKEN})
-        self.s3 = client("s3")
-        return client("secretsmanager").create_secret(Name="videobot/slack", SecretString=secret)["ARN"]
-
-    def _function_env(self, secret_arn: str) -> dict[str, str]:
+    def _function_env(self) -> dict[str, str]:
         """The environment the CDK stack gives the functions (bot/aws_config.py)."""
         return {
             "VIDEOBOT_BACKEND": "aws",
             "VIDEOBOT_TABLE": TABLE,
             "VIDEOBOT_BUCKET": BUCKET,
-            "VIDEOBOT_SLACK_SECRET_ARN": secret_arn,
+            "VIDEOBOT_SLACK_SECRET_ARN": self.resources.secret_arn,
             "VIDEOBOT_JOB_IMAGE_URI": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/videobot-job:bench",
-            "VIDEOBOT_JOB_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/videobot-job",
-            "VIDEOBOT_CAPACITY_QUEUE_URL": self.queue_url,
+            "VIDEOBOT_JOB_ROLE_ARN": JOB_ROLE,
+            "VIDEOBOT_CAPACITY_QUEUE_URL": self.resources.queue_url,
             "VIDEOBOT_JOB_INSTANCE_TYPES": json.dumps({"cogvideox-5b": "ml.g6e.2xlarge"}),
             "VIDEOBOT_JOB_MAX_RUNTIME_S": "1800",
             "VIDEOBOT_JOB_VOLUME_GB": "120",

@@ -39,11 +39,13 @@ PROMPT = "a corgi surfing a wave at sunset, golden hour light, cinematic"
 
 def run(report: Callable[[str], None] | None = None) -> str:
     """The benchmark section as Markdown; `report` hears progress lines while it runs."""
+    from processing_job.tiny import ensure_tiny_models
+
     say = report or (lambda line: None)
     with tempfile.TemporaryDirectory(prefix="videobot-bench-") as scratch:
         work = Path(scratch)
         say("render bench: building the tiny models")
-        cache = _tiny_models(work / "models")
+        cache = ensure_tiny_models(work / "models")
         parts = [
             "## Render (processing_job)",
             _machine(),
@@ -73,14 +75,6 @@ def _machine() -> str:
         "warm-up, the runs compared taking turns in one process (the least disturbed run on a shared "
         "machine)."
     )
-
-
-def _tiny_models(cache: Path) -> Path:
-    from processing_job.tiny import TINY_MODELS, ensure_tiny_model
-
-    for key in TINY_MODELS:
-        ensure_tiny_model(cache, key)
-    return cache
 
 
 # --- 1. the job around a bare diffusers call --------------------------------------------------------

@@ -13,8 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bench.deployment import ALICE, CHANNEL, LambdaContext, function_url_event
+from bench.deployment import ALICE, CHANNEL
 from bot.localslack import Message, SlackStandIn
+from tests.fakes.aws_lambda import LambdaContext, function_url_event
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 KINDS = ("/video command", "thread reply", "button click")

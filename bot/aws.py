@@ -265,7 +265,7 @@ def explain_unfinished_requests(event: dict[str, Any], context: Any) -> dict[str
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-    from bot.unfinished import explain_unfinished, invocation_of
+    from bot.unfinished import explain_unfinished
 
     with log_context(request_id=_request_id(context)):
         services = runtime().services()
@@ -275,7 +275,7 @@ def explain_unfinished_requests(event: dict[str, Any], context: Any) -> dict[str
                 log.error("gave up telling anyone about dead letter %s", record.message_id)
                 return  # Slack kept refusing: let it go rather than loop for the queue's 14 days
             explain_unfinished(
-                invocation_of(record.body),
+                _json(record.body),  # the dead invocation's event
                 record.message_id,
                 chat=services.chat,
                 store=services.store,
@@ -403,6 +403,7 @@ def _dig(data: object, *path: str | int) -> object:
 
 
 def _json(text: str) -> dict[str, Any]:
+    """The JSON object `text` holds; {} for anything else (malformed, or not an object)."""
     try:
         data = json.loads(text)
     except ValueError:

@@ -10,7 +10,6 @@ a message twice), and the alarm on the messages sent to that queue tells the ope
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -52,12 +51,3 @@ def explain_unfinished(
             return False
         raise
     return True
-
-
-def invocation_of(body: str) -> dict[str, Any]:
-    """The dead letter's body: the asynchronous invocation's event, as JSON."""
-    try:
-        event = json.loads(body)
-    except ValueError:
-        return {}
-    return event if isinstance(event, dict) else {}

@@ -230,6 +230,13 @@ def ensure_tiny_model(cache_dir: Path, key: str = "tiny") -> Path:
     return target
 
 
+def ensure_tiny_models(cache_dir: Path) -> Path:
+    """Every family's tiny model (TINY_MODELS) in `cache_dir`, built where missing or stale."""
+    for key in TINY_MODELS:
+        ensure_tiny_model(cache_dir, key)
+    return Path(cache_dir)
+
+
 def is_current(folder: Path, key: str | None = None) -> bool:
     """Whether `folder` holds a complete tiny model built by this recipe (for `key`, when given)."""
     try:

@@ -48,24 +48,6 @@ def job_ref(action: dict[str, Any]) -> str | None:
 def register(app: App, conversation: Conversation) -> None:
     guarded = explain_failures(conversation.services)
 
-    @guarded
-    def generate_video(body: dict[str, Any], action: dict[str, Any]) -> None:
-        ref = draft_ref(action)
-        if ref is not None:
-            channel, thread_ts, revision = ref
-            conversation.generate(
-                channel=channel, thread_ts=thread_ts, revision=revision, user=body["user"]["id"]
-            )
-
-    @guarded
-    def cancel_draft(body: dict[str, Any], action: dict[str, Any]) -> None:
-        ref = draft_ref(action)
-        if ref is not None:
-            channel, thread_ts, revision = ref
-            conversation.cancel_draft(
-                channel=channel, thread_ts=thread_ts, revision=revision, user=body["user"]["id"]
-            )
-
     def open_settings(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         ref = draft_ref(action)
@@ -91,15 +73,29 @@ def register(app: App, conversation: Conversation) -> None:
             log.exception("open_settings failed")
             conversation.services.chat.ephemeral(channel, user, SORRY, thread_ts=thread_ts)
 
+    def on_draft(name: str, use_case: Any) -> Any:
+        def run(body: dict[str, Any], action: dict[str, Any]) -> None:
+            ref = draft_ref(action)
+            if ref is not None:
+                channel, thread_ts, revision = ref
+                use_case(channel=channel, thread_ts=thread_ts, revision=revision, user=body["user"]["id"])
+
+        # Named before guarding: lazy listeners are found again by their name, and failures logged by it.
+        run.__name__ = run.__qualname__ = name
+        return guarded(run)
+
     def on_job(name: str, use_case: Any) -> Any:
-        @guarded
         def run(body: dict[str, Any], action: dict[str, Any]) -> None:
             job_id = job_ref(action)
             if job_id is not None:
                 use_case(job_id=job_id, user=body["user"]["id"])
 
-        run.__name__ = run.__qualname__ = name  # lazy listeners are found again by their name
-        return run
+        # Named before guarding: lazy listeners are found again by their name, and failures logged by it.
+        run.__name__ = run.__qualname__ = name
+        return guarded(run)
+
+    generate_video = on_draft("generate_video", conversation.generate)
+    cancel_draft = on_draft("cancel_draft", conversation.cancel_draft)
 
     app.action(blocks.GENERATE)(ack=acknowledge, lazy=[generate_video])
     app.action(blocks.OPEN_SETTINGS)(open_settings)

@@ -119,12 +119,7 @@ class SqliteSessionStore:
         with self._transaction() as db:
             if db.execute("SELECT 1 FROM jobs WHERE job_id = ?", (job.job_id,)).fetchone():
                 raise Conflict(f"job {job.job_id} exists")
-            owner_jobs = self._jobs(
-                db,
-                "SELECT body FROM jobs WHERE owner = ? AND created_at >= ? ORDER BY created_at DESC",
-                (job.owner, job.created_at - DAY_S),
-            )
-            refusal = check(owner_jobs, self._active(db))
+            refusal = check(self._owner_jobs(db, job.owner, job.created_at - DAY_S), self._active(db))
             if refusal:
                 raise QuotaExceeded(refusal)
             return self._insert_job(db, job)
@@ -172,15 +167,16 @@ class SqliteSessionStore:
 
     def jobs_for_owner(self, owner: str, *, since: float = 0.0) -> list[Job]:
         with self._lock:
-            return self._jobs(
-                self._db,
-                "SELECT body FROM jobs WHERE owner = ? AND created_at >= ? ORDER BY created_at DESC",
-                (owner, since),
-            )
+            return self._owner_jobs(self._db, owner, since)
 
     def active_jobs(self) -> list[Job]:
         with self._lock:
             return self._active(self._db)
+
+    @classmethod
+    def _owner_jobs(cls, db: sqlite3.Connection, owner: str, since: float) -> list[Job]:
+        query = "SELECT body FROM jobs WHERE owner = ? AND created_at >= ? ORDER BY created_at DESC"
+        return cls._jobs(db, query, (owner, since))
 
     @classmethod
     def _active(cls, db: sqlite3.Connection) -> list[Job]:

@@ -9,14 +9,11 @@ the job's outputs to S3, setting moto's job status, and delivering the EventBrid
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -25,64 +22,29 @@ from botocore.awsrequest import AWSResponse
 
 import bot.aws
 from bot.blocks import GENERATE
-from bot.localslack import Message, SlackStandIn
-from bot.store.dynamodb import TABLE_SCHEMA, TTL_ATTRIBUTE
-from tests.bot.conftest import ALICE, BOB, CHANNEL, Person, roots
+from bot.localslack import AppResponse, Message, SlackStandIn
+from bot.ports import SessionStore
+from bot.store.dynamodb import DynamoDbSessionStore
+from bot.store.sqlite import SqliteSessionStore
+from tests.bot.conftest import ALICE, BOB, CHANNEL, Person, alice, bob, roots  # noqa: F401 - fixtures
+from tests.fakes.aws_lambda import (
+    JOB_ROLE,
+    SLACK_FUNCTION,
+    TABLE,
+    LambdaContext,
+    Resources,
+    create_resources,
+    function_url_event,
+    progress_event,
+    sqs_event,
+    state_change_event,
+)
 from tests.fakes.moto_server import ACCOUNT, AWS_ENV, REGION, MotoServer
 
 SIGNING_SECRET = "aws-test-signing-secret-5f1c"
 BOT_TOKEN = "xoxb-1111-2222-videobottesttoken"
-TABLE, BUCKET, QUEUE = "videobot-sessions", "videobot-media", "videobot-capacity"
 JOB_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/videobot-job:abc123"
-JOB_ROLE = f"arn:aws:iam::{ACCOUNT}:role/videobot-job"
-SLACK_FUNCTION = "videobot-slack"
 VIDEO = b"\x00\x00\x00\x20ftypisom" + bytes(range(256)) * 4096  # ~1 MB standing in for the mp4
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = SLACK_FUNCTION
-    memory_limit_in_mb: int = 1024
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
-def function_url_event(body: bytes, headers: dict[str, str]) -> dict[str, Any]:
-    """What a Lambda Function URL hands the function for an HTTP POST (payload format 2.0)."""
-    now = time.time()
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": "/",
-        "rawQueryString": "",
-        "headers": {k.lower(): v for k, v in headers.items()},
-        "requestContext": {
-            "accountId": "anonymous",
-            "apiId": "videobot0url",
-            "domainName": "videobot0url.lambda-url.us-east-1.on.aws",
-            "domainPrefix": "videobot0url",
-            "http": {
-                "method": "POST",
-                "path": "/",
-                "protocol": "HTTP/1.1",
-                "sourceIp": "3.3.3.3",
-                "userAgent": headers.get("User-Agent", ""),
-            },
-            "requestId": str(uuid.uuid4()),
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "timeEpoch": int(now * 1000),
-        },
-        "body": base64.b64encode(body).decode(),
-        "isBase64Encoded": True,
-    }
 
 
 class AsyncLambda:
@@ -140,20 +102,6 @@ class FakeBody:
         yield self.data
 
 
-@dataclass
-class Resources:
-    """The account's resources as the CDK stack would create them, and clients to look at them."""
-
-    table: str
-    bucket: str
-    queue_url: str
-    secret_arn: str
-    s3: Any
-    sqs: Any
-    dynamodb: Any
-    sagemaker: Any
-
-
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
     with MotoServer() as server:
@@ -173,21 +121,19 @@ def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
 
 @pytest.fixture
 def resources(aws: MotoServer) -> Resources:
-    dynamodb = boto3.client("dynamodb")
-    dynamodb.create_table(TableName=TABLE, **TABLE_SCHEMA)
-    dynamodb.update_time_to_live(
-        TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
-    )
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    sqs = boto3.client("sqs")
-    queue_url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
-    secrets = boto3.client("secretsmanager")
-    secret_arn = secrets.create_secret(
-        Name="videobot/slack",
-        SecretString=json.dumps({"signing_secret": SIGNING_SECRET, "bot_token": BOT_TOKEN}),
-    )["ARN"]
-    return Resources(TABLE, BUCKET, queue_url, secret_arn, s3, sqs, dynamodb, boto3.client("sagemaker"))
+    return create_resources(boto3.client, signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN)
+
+
+@pytest.fixture(params=["dynamodb", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[SessionStore]:
+    """The session store, once on DynamoDB (moto's server) and once on its SQLite twin."""
+    if request.param == "sqlite":
+        local = SqliteSessionStore(tmp_path / "sessions.db")
+        yield local
+        local.close()
+    else:
+        request.getfixturevalue("resources")
+        yield DynamoDbSessionStore(TABLE, boto3.client("dynamodb"))
 
 
 @pytest.fixture
@@ -323,50 +269,8 @@ class Deployment:
 
     # EventBridge's part
 
-    def state_change(self, job_id: str, status: str, **detail: Any) -> dict[str, Any]:
-        """A `SageMaker Processing Job State Change` event as EventBridge delivers it."""
-        name = f"videobot-{job_id}"
-        arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:processing-job/{name}"
-        return {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "SageMaker Processing Job State Change",
-            "source": "aws.sagemaker",
-            "account": ACCOUNT,
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "region": REGION,
-            "resources": [arn],
-            "detail": {
-                "ProcessingJobName": name,
-                "ProcessingJobArn": arn,
-                "ProcessingJobStatus": status,
-                "RoleArn": JOB_ROLE,
-                "LastModifiedTime": int(time.time() * 1000),
-                **detail,
-            },
-        }
-
-    def progress(
-        self, job_id: str, phase: str, step: int = 0, total: int = 0, elapsed_s: float = 0.0
-    ) -> dict:
-        """The render's own progress event (the job puts it on the event bus)."""
-        return {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Render Progress",
-            "source": "videobot.render",
-            "account": ACCOUNT,
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "region": REGION,
-            "resources": [],
-            "detail": {
-                "job_id": job_id,
-                "phase": phase,
-                "step": step,
-                "total": total,
-                "elapsed_s": elapsed_s,
-            },
-        }
+    state_change = staticmethod(state_change_event)  # SageMaker's state change, as EventBridge delivers it
+    progress = staticmethod(progress_event)  # the render's own progress event (the job puts it on the bus)
 
     def deliver(self, event: dict[str, Any]) -> None:
         bot.aws.handle_job_event(event, LambdaContext(function_name="videobot-job-events"))
@@ -389,21 +293,7 @@ class Deployment:
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
-        records = [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m.get("Attributes", {}),
-                "messageAttributes": {},
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{QUEUE}",
-                "awsRegion": REGION,
-            }
-            for m in answer.get("Messages", [])
-        ]
-        return {"Records": records}
+        return sqs_event(answer.get("Messages", []))
 
     def dispatch(self, event: dict[str, Any]) -> dict[str, Any]:
         return bot.aws.dispatch_queued_renders(event, LambdaContext(function_name="videobot-dispatcher"))
@@ -428,16 +318,6 @@ def deployed(
     assert not deployment.lam.errors, f"a lazy invocation failed: {deployment.lam.errors!r}"
 
 
-@pytest.fixture
-def alice(slack: SlackStandIn) -> Person:
-    return Person(slack, ALICE)
-
-
-@pytest.fixture
-def bob(slack: SlackStandIn) -> Person:
-    return Person(slack, BOB)
-
-
 def job_id_of(root: Message, revision: int = 1) -> str:
     return f"{CHANNEL}-{root.ts.replace('.', '')}-r{revision}".lower()
 
@@ -460,3 +340,14 @@ def generate(deployed: Deployment, person: Person, idea: str) -> tuple[Message, 
     job_id = job_id_of(root)
     deployed.processing_job(job_id)
     return root, job_id
+
+
+def refine_once(deployed: Deployment, person: Person, idea: str) -> tuple[Message, AppResponse]:
+    """`/video idea` and one reply in its thread, both drafts shown and the slow work done; returns the
+    thread's root and Slack's delivery of the reply (to send again)."""
+    root = open_thread(person, idea)
+    person.draft_card(root)
+    person.reply(root, "make it night")
+    person.draft_card(root, revision=2)
+    deployed.lam.wait_idle()
+    return root, [d for d in person.slack.deliveries if d.kind == "event_callback"][-1]

@@ -7,7 +7,7 @@ import re
 import threading
 
 from bot.blocks import GENERATE
-from tests.aws.conftest import generate, job_id_of, open_thread
+from tests.aws.conftest import generate, job_id_of, open_thread, refine_once
 from tests.bot.conftest import CHANNEL, roots
 
 
@@ -50,12 +50,7 @@ def test_a_late_failure_after_delivery_changes_nothing(deployed, alice, slack):
 
 
 def test_a_slack_retry_of_a_reply_refines_the_prompt_once(deployed, alice, slack):
-    root = open_thread(alice, "a fox")
-    alice.draft_card(root)
-    alice.reply(root, "make it night")
-    alice.draft_card(root, revision=2)
-    deployed.lam.wait_idle()
-    delivery = [d for d in slack.deliveries if d.kind == "event_callback"][-1]
+    root, delivery = refine_once(deployed, alice, "a fox")
     assert slack.retry(delivery, retry_num=1, retry_reason="http_timeout").status == 200
     assert slack.retry(delivery, retry_num=2, retry_reason="http_timeout").status == 200
     deployed.lam.wait_idle()

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 
 from bot.blocks import CANCEL_JOB, GENERATE
-from tests.aws.conftest import BUCKET, JOB_IMAGE, JOB_ROLE, VIDEO, generate, job_id_of, open_thread
+from tests.aws.conftest import JOB_IMAGE, VIDEO, generate, job_id_of, open_thread
 from tests.bot.conftest import CHANNEL
+from tests.fakes.aws_lambda import BUCKET, JOB_ROLE
 
 
 def video_in_thread(slack, root):

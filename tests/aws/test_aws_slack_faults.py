@@ -13,8 +13,9 @@ from slack_sdk.signature import SignatureVerifier
 import bot.aws
 from bot.chat import ChatError
 from bot.localslack import UPLOAD_URL
-from tests.aws.conftest import SIGNING_SECRET, VIDEO, LambdaContext, function_url_event, generate, open_thread
+from tests.aws.conftest import SIGNING_SECRET, VIDEO, generate, open_thread
 from tests.bot.conftest import ALICE, CHANNEL, roots
+from tests.fakes.aws_lambda import LambdaContext, function_url_event
 
 
 def test_a_rate_limited_post_is_waited_out(deployed, alice, slack):

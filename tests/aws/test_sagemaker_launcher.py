@@ -18,7 +18,8 @@ from bot.jobs.sagemaker import SageMakerJobLauncher
 from bot.sessions import DraftOptions, new_draft, plan_job, set_draft, start_session
 from bot.store.dynamodb import DynamoDbSessionStore
 from processing_job.models import REGISTRY
-from tests.aws.conftest import BUCKET, JOB_IMAGE, JOB_ROLE, TABLE, FakeBody
+from tests.aws.conftest import JOB_IMAGE, FakeBody
+from tests.fakes.aws_lambda import BUCKET, JOB_ROLE, TABLE
 
 
 def refuse(client, code, times=1):

@@ -6,25 +6,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import boto3
 import pytest
 
 from bot.ports import Conflict
 from bot.sessions import SESSION_TTL_SECONDS, DraftOptions, new_draft, plan_job, set_draft, start_session
 from bot.store.dynamodb import DynamoDbSessionStore
-from bot.store.sqlite import SqliteSessionStore
-from tests.aws.conftest import TABLE
-
-
-@pytest.fixture(params=["dynamodb", "sqlite"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        local = SqliteSessionStore(tmp_path / "sessions.db")
-        yield local
-        local.close()
-    else:
-        request.getfixturevalue("resources")
-        yield DynamoDbSessionStore(TABLE, boto3.client("dynamodb"))
+from tests.fakes.aws_lambda import TABLE
 
 
 @pytest.fixture

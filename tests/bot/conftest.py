@@ -4,6 +4,7 @@ Slack stand-in; renders run the real processing_job in a child process with the 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -95,6 +96,22 @@ def roots(slack: SlackStandIn) -> list[Message]:
     return [m for m in slack.messages(CHANNEL) if m.thread_ts in (None, m.ts)]
 
 
+def file_event(file: dict[str, Any], ts: str = "1700000000.000100") -> dict[str, Any]:
+    """The `message` event (subtype `file_share`) of Alice sharing `file` in the channel, as Slack
+    sends it."""
+    return {
+        "type": "message",
+        "subtype": "file_share",
+        "channel": CHANNEL,
+        "channel_type": "channel",
+        "user": ALICE,
+        "text": "",
+        "ts": ts,
+        "event_ts": ts,
+        "files": [file],
+    }
+
+
 class Person:
     """A person in the stand-in's workspace, doing what people do, and waiting for what they'd see."""
 
@@ -153,6 +170,24 @@ def alice(slack: SlackStandIn) -> Person:
 @pytest.fixture
 def bob(slack: SlackStandIn) -> Person:
     return Person(slack, BOB)
+
+
+def press_together(slack: SlackStandIn, cards: list[Message], user: str) -> list[int]:
+    """Generate on each card, everyone's finger coming down at once: one thread per click, released
+    together; returns the answers' statuses."""
+    start = threading.Barrier(len(cards))
+    answers = []
+
+    def press(card: Message) -> None:
+        start.wait()
+        answers.append(slack.click(card, GENERATE, user=user).status)
+
+    threads = [threading.Thread(target=press, args=(card,)) for card in cards]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
 
 
 def settle() -> None:

@@ -10,7 +10,7 @@ from PIL import Image
 
 from bot.blocks import GENERATE
 from bot.localslack import URL_PRIVATE
-from tests.bot.conftest import ALICE, BOB, CHANNEL, limits, seen, settle, video_in_thread
+from tests.bot.conftest import ALICE, BOB, CHANNEL, file_event, limits, seen, settle, video_in_thread
 
 
 @pytest.fixture
@@ -124,18 +124,7 @@ def test_a_file_hosted_outside_slack_is_never_fetched(slack, videobot, alice):
         "url_private_download": "https://attacker.example/cat.png",
         "url_private": "https://attacker.example/cat.png",
     }
-    event = {
-        "type": "message",
-        "subtype": "file_share",
-        "channel": CHANNEL,
-        "channel_type": "channel",
-        "user": ALICE,
-        "text": "",
-        "ts": "1700000000.000100",
-        "event_ts": "1700000000.000100",
-        "files": [evil],
-    }
-    slack.send_event(event)
+    slack.send_event(file_event(evil))
     alice.told("I can only read pictures shared in Slack itself")
 
 
@@ -165,18 +154,7 @@ def test_words_shared_with_a_document_in_a_sessions_thread_still_refine_it(slack
 def test_a_picture_event_with_only_a_stub_is_looked_up_in_slack(slack, videobot, alice, picture):
     shared = slack.share_file(CHANNEL, picture, user=ALICE)  # a full event: the baseline
     stub = {"id": shared.files[0].id, "mode": "hosted", "file_access": "check_file_info"}
-    event = {
-        "type": "message",
-        "subtype": "file_share",
-        "channel": CHANNEL,
-        "channel_type": "channel",
-        "user": ALICE,
-        "text": "",
-        "ts": "1700000000.000200",
-        "event_ts": "1700000000.000200",
-        "files": [stub],
-    }
-    slack.send_event(event)
+    slack.send_event(file_event(stub, ts="1700000000.000200"))
     card = alice.draft_card("1700000000.000200")
     assert "animates the shared picture" in seen(card)
     assert slack.calls("files.info")

@@ -45,6 +45,16 @@ class Synthesized:
     def logical_id(self, construct: Any) -> str:
         return self.stack.resolve(construct.node.default_child.logical_id)
 
+    def statements(self, role: Any) -> list[dict[str, Any]]:
+        """Every statement of the inline policies attached to `role`."""
+        role_id = self.logical_id(role)
+        return [
+            statement
+            for policy in self.properties("AWS::IAM::Policy")
+            if {"Ref": role_id} in policy["Roles"]
+            for statement in policy["PolicyDocument"]["Statement"]
+        ]
+
 
 def synthesize(outdir: Path, context: dict[str, Any]) -> Synthesized:
     app = build_app({**SKIP_BUNDLING, **context}, outdir=str(outdir))

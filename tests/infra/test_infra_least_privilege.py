@@ -8,17 +8,6 @@ from typing import Any
 from bot.job_events import PROGRESS_SOURCE
 
 
-def statements(synthesized, role: Any) -> list[dict[str, Any]]:
-    """Every statement of the inline policies attached to `role`."""
-    role_id = synthesized.logical_id(role)
-    return [
-        statement
-        for policy in synthesized.properties("AWS::IAM::Policy")
-        if {"Ref": role_id} in policy["Roles"]
-        for statement in policy["PolicyDocument"]["Statement"]
-    ]
-
-
 def actions_of(statement: dict[str, Any]) -> list[str]:
     action = statement["Action"]
     return [action] if isinstance(action, str) else action
@@ -30,7 +19,7 @@ def resources_of(statement: dict[str, Any]) -> list[Any]:
 
 
 def granting(synthesized, role: Any, action: str) -> list[dict[str, Any]]:
-    return [s for s in statements(synthesized, role) if action in actions_of(s)]
+    return [s for s in synthesized.statements(role) if action in actions_of(s)]
 
 
 def text(value: Any) -> str:
@@ -84,7 +73,7 @@ def test_the_bot_may_describe_tag_and_stop_only_our_processing_jobs(deployed):
 
 
 def test_the_bot_never_touches_the_staged_weights(deployed):
-    for statement in statements(deployed, deployed.stack.bot.role):
+    for statement in deployed.statements(deployed.stack.bot.role):
         assert not any(prefix.startswith("models/") for prefix in object_prefixes(deployed, statement))
         assert "models/" not in text(statement.get("Condition", {}))
 
@@ -143,7 +132,7 @@ JOB_ROLE_ACTIONS = {
 
 
 def test_the_job_role_can_do_nothing_beyond_its_render(deployed):
-    granted = {a for s in statements(deployed, deployed.stack.jobs.role) for a in actions_of(s)}
+    granted = {a for s in deployed.statements(deployed.stack.jobs.role) for a in actions_of(s)}
     assert granted == JOB_ROLE_ACTIONS
 
 
@@ -157,7 +146,7 @@ def test_the_job_role_is_for_sagemaker_only(deployed):
 def test_the_job_role_writes_only_under_renders(deployed):
     writes = [
         s
-        for s in statements(deployed, deployed.stack.jobs.role)
+        for s in deployed.statements(deployed.stack.jobs.role)
         if any(a.startswith("s3:") and a != "s3:GetObject" and a != "s3:ListBucket" for a in actions_of(s))
     ]
     assert [object_prefixes(deployed, s) for s in writes] == [{"renders/*"}]

@@ -3,17 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
-
-
-def statements_of(synthesized, role: Any) -> list[dict[str, Any]]:
-    role_id = synthesized.logical_id(role)
-    return [
-        statement
-        for policy in synthesized.properties("AWS::IAM::Policy")
-        if {"Ref": role_id} in policy["Roles"]
-        for statement in policy["PolicyDocument"]["Statement"]
-    ]
 
 
 def test_without_job_vpc_there_is_no_network_to_pay_for(deployed):
@@ -53,14 +42,14 @@ def test_the_vpc_keeps_flow_logs(with_extras):
 
 
 def test_in_a_vpc_the_job_role_may_attach_the_job_to_it(with_extras):
-    actions = {a for s in statements_of(with_extras, with_extras.stack.jobs.role) for a in s["Action"]}
+    actions = {a for s in with_extras.statements(with_extras.stack.jobs.role) for a in s["Action"]}
     assert {"ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"} <= actions
 
 
 def test_with_a_guardrail_the_bot_may_apply_that_guardrail_only(with_extras):
     (statement,) = [
         s
-        for s in statements_of(with_extras, with_extras.stack.bot.role)
+        for s in with_extras.statements(with_extras.stack.bot.role)
         if s["Action"] == "bedrock:ApplyGuardrail"
     ]
     assert json.dumps(statement["Resource"]).endswith(':guardrail/gr0abc123def"]]}')

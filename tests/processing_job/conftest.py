@@ -10,12 +10,16 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from processing_job.models import resolve_model
 from processing_job.paths import JobPaths
 from processing_job.spec import JobSpec
+
+if TYPE_CHECKING:
+    import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROMPT = "a corgi surfing a wave at sunset, golden hour light, cinematic"
@@ -32,12 +36,9 @@ FAMILIES = {
 
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from processing_job.tiny import TINY_MODELS, ensure_tiny_model
+    from processing_job.tiny import ensure_tiny_models
 
-    cache = tmp_path_factory.mktemp("models")
-    for key in TINY_MODELS:
-        ensure_tiny_model(cache, key)
-    return cache
+    return ensure_tiny_models(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(autouse=True)
@@ -100,6 +101,35 @@ def family_spec() -> Callable[..., JobSpec]:
         return JobSpec.create(**values)
 
     return make
+
+
+def direct_call(loaded: Any, spec: JobSpec, image: Any = None) -> np.ndarray:
+    """The plain diffusers call a user would write, for comparison (`image`: an image-to-video's
+    picture)."""
+    import torch
+
+    extra = {"image": image} if image is not None else {}
+    return loaded.pipe(
+        prompt=spec.prompt,
+        negative_prompt=spec.negative_prompt,
+        height=spec.height,
+        width=spec.width,
+        num_frames=spec.num_frames,
+        num_inference_steps=spec.num_inference_steps,
+        guidance_scale=spec.guidance_scale,
+        use_dynamic_cfg=loaded.info.use_dynamic_cfg,
+        generator=torch.Generator(device="cpu").manual_seed(spec.seed),
+        max_sequence_length=loaded.max_sequence_length,
+        output_type="np",
+        **extra,
+    ).frames[0]
+
+
+def run_python(script: str) -> subprocess.CompletedProcess:
+    """`script` in a fresh interpreter (nothing imported yet), run from the repository."""
+    return subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
 
 
 def gradient_picture(width: int = 320, height: int = 200):

@@ -7,33 +7,14 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from processing_job import inference
 from processing_job.export import probe_video
 from processing_job.generate import render
 from processing_job.images import prepare_image
+from tests.processing_job.conftest import FAMILIES, direct_call
 
-FAMILY_NAMES = ["1.0 t2v", "1.0 i2v", "1.5 t2v", "1.5 i2v"]  # conftest.FAMILIES
-
-
-def direct_call(loaded, spec, image=None) -> np.ndarray:
-    """The plain diffusers call a user would write, for comparison."""
-    extra = {"image": image} if image is not None else {}
-    return loaded.pipe(
-        prompt=spec.prompt,
-        negative_prompt=spec.negative_prompt,
-        height=spec.height,
-        width=spec.width,
-        num_frames=spec.num_frames,
-        num_inference_steps=spec.num_inference_steps,
-        guidance_scale=spec.guidance_scale,
-        use_dynamic_cfg=loaded.info.use_dynamic_cfg,
-        generator=torch.Generator(device="cpu").manual_seed(spec.seed),
-        max_sequence_length=loaded.max_sequence_length,
-        output_type="np",
-        **extra,
-    ).frames[0]
+FAMILY_NAMES = list(FAMILIES)
 
 
 @pytest.mark.parametrize("family", FAMILY_NAMES)

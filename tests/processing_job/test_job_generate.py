@@ -3,27 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from processing_job.generate import count_tokens, render
 from processing_job.progress import CallbackSink, ProgressReporter
-
-
-def direct_call(loaded, spec) -> np.ndarray:
-    """The plain diffusers call a user would write, for comparison."""
-    return loaded.pipe(
-        prompt=spec.prompt,
-        negative_prompt=spec.negative_prompt,
-        height=spec.height,
-        width=spec.width,
-        num_frames=spec.num_frames,
-        num_inference_steps=spec.num_inference_steps,
-        guidance_scale=spec.guidance_scale,
-        use_dynamic_cfg=loaded.info.use_dynamic_cfg,
-        generator=torch.Generator(device="cpu").manual_seed(spec.seed),
-        max_sequence_length=loaded.max_sequence_length,
-        output_type="np",
-    ).frames[0]
+from tests.processing_job.conftest import direct_call
 
 
 def test_the_phased_render_equals_a_direct_pipeline_call(tiny_pipeline, make_spec):

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import io
 import struct
-import subprocess
-import sys
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +13,7 @@ from PIL import Image
 
 from processing_job import inference
 from processing_job.images import ImageError, check_image_bytes, prepare_image
+from tests.processing_job.conftest import run_python
 
 
 def png_header_claiming(width: int, height: int) -> bytes:
@@ -159,12 +157,6 @@ def test_the_image_module_needs_no_torch_or_numpy():
         "import sys, processing_job.images\n"
         "print(sorted(m for m in ('torch', 'numpy', 'diffusers') if m in sys.modules))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=Path(__file__).resolve().parents[2],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_python(script)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

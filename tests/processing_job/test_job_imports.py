@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
+from tests.processing_job.conftest import run_python
 
 BOT_FACING = (
     "processing_job",
@@ -28,12 +26,6 @@ def test_the_bot_facing_modules_load_without_torch():
         f"import importlib, sys\nfor name in {BOT_FACING!r}:\n    importlib.import_module(name)\n"
         "print(sorted(m for m in ('torch', 'diffusers', 'transformers', 'numpy') if m in sys.modules))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=Path(__file__).resolve().parents[2],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_python(script)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

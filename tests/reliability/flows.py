@@ -26,8 +26,9 @@ from bot.blocks import GENERATE
 from bot.localslack import Message, SlackStandIn
 from bot.sessions import ACTIVE
 from bot.store.dynamodb import KEY, DynamoDbSessionStore
-from tests.aws.conftest import Deployment, FakeBody, LambdaContext, job_id_of
+from tests.aws.conftest import Deployment, FakeBody, job_id_of
 from tests.bot.conftest import CHANNEL, Person, roots, seen
+from tests.fakes.aws_lambda import LambdaContext
 
 # How our explanations in a thread begin: a failed or cancelled render, a draft that can't be rendered,
 # a refusal, a prompt a guardrail stopped. (Notes only the person sees are explanations too.)

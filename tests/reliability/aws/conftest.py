@@ -17,6 +17,7 @@ from tests.aws.conftest import (  # noqa: F401 - fixtures
     moto_server,
     resources,
     slack,
+    store,
 )
 from tests.reliability.flows import AwsFaults, LambdaDied
 

@@ -5,33 +5,16 @@ while Slack's own retries are answered, once."""
 from __future__ import annotations
 
 import json
-import threading
 
 import bot.aws
 from bot.blocks import GENERATE
 from bot.store.dynamodb import DynamoDbSessionStore
-from tests.aws.conftest import LambdaContext, open_thread
-from tests.bot.conftest import ALICE, CHANNEL, roots
+from tests.aws.conftest import open_thread, refine_once
+from tests.bot.conftest import ALICE, CHANNEL, press_together, roots
+from tests.fakes.aws_lambda import LambdaContext
 from tests.reliability.ledger import FaultCase, InputCase
 
 CLICKS = 20
-
-
-def press_together(slack, cards, user):
-    """Everyone's finger comes down at once: one thread per click, released together."""
-    start = threading.Barrier(len(cards))
-    answers = []
-
-    def press(card):
-        start.wait()
-        answers.append(slack.click(card, GENERATE, user=user).status)
-
-    threads = [threading.Thread(target=press, args=(card,)) for card in cards]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers
 
 
 def test_twenty_concurrent_generate_clicks_on_twenty_drafts_launch_what_the_caps_allow(
@@ -112,12 +95,7 @@ def test_a_replayed_command_or_click_gets_401_and_changes_nothing(deployed, alic
 
 
 def test_slacks_own_retry_of_an_event_is_answered_and_changes_nothing(deployed, alice, slack, ledger):
-    root = open_thread(alice, "a fox")
-    alice.draft_card(root)
-    alice.reply(root, "make it night")
-    alice.draft_card(root, revision=2)
-    deployed.lam.wait_idle()
-    delivery = [d for d in slack.deliveries if d.kind == "event_callback"][-1]
+    root, delivery = refine_once(deployed, alice, "a fox")
     retries = [slack.retry(delivery, retry_num=n) for n in (1, 2, 3)]
     deployed.lam.wait_idle()
     drafts = slack.thread_transcript(CHANNEL, root.ts).count("*Draft 3*")

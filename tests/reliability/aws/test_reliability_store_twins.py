@@ -7,29 +7,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import boto3
 import pytest
 
 from bot.limits import Limits
 from bot.ports import Conflict, QuotaExceeded
 from bot.quotas import admission
 from bot.sessions import DraftOptions, new_draft, plan_job, set_draft, start_session
-from bot.store.dynamodb import DynamoDbSessionStore
-from bot.store.sqlite import SqliteSessionStore
-from tests.aws.conftest import TABLE
 
 NOW = 1_800_000_000.0
-
-
-@pytest.fixture(params=["dynamodb", "sqlite"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        local = SqliteSessionStore(tmp_path / "sessions.db")
-        yield local
-        local.close()
-    else:
-        request.getfixturevalue("resources")
-        yield DynamoDbSessionStore(TABLE, boto3.client("dynamodb"))
 
 
 def a_job(n: int, owner: str = "U1", created_at: float = NOW):

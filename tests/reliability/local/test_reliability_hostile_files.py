@@ -19,7 +19,7 @@ from PIL import Image
 from bot.images import PictureRejected, SharedFile, SlackPictures
 from bot.limits import Limits
 from bot.localslack import URL_PRIVATE
-from tests.bot.conftest import ALICE, CHANNEL, settle
+from tests.bot.conftest import ALICE, CHANNEL, file_event, settle
 from tests.reliability.ledger import InputCase
 
 MB = 2**20
@@ -76,20 +76,6 @@ def attacker():
     server = Recorder(body=b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)
     yield server
     server.close()
-
-
-def file_event(file: dict, ts: str = "1700000000.000100") -> dict:
-    return {
-        "type": "message",
-        "subtype": "file_share",
-        "channel": CHANNEL,
-        "channel_type": "channel",
-        "user": ALICE,
-        "text": "",
-        "ts": ts,
-        "event_ts": ts,
-        "files": [file],
-    }
 
 
 def png_header(width: int, height: int, rows: int = 8) -> bytes:

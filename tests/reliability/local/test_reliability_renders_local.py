@@ -4,33 +4,16 @@ is waiting for its turn or its process hasn't started yet."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from bot.blobs.filesystem import FilesystemBlobStore
 from bot.blocks import CANCEL_JOB, GENERATE
 from bot.jobs.local import LocalJobLauncher
 from bot.sessions import DraftOptions, new_draft, plan_job, set_draft, start_session
-from tests.bot.conftest import ALICE, CHANNEL, message_with
+from tests.bot.conftest import ALICE, CHANNEL, message_with, press_together
 from tests.reliability.ledger import FaultCase
 
 CLICKS = 20
-
-
-def press_together(slack, cards, user):
-    start = threading.Barrier(len(cards))
-    answers = []
-
-    def press(card):
-        start.wait()
-        answers.append(slack.click(card, GENERATE, user=user).status)
-
-    threads = [threading.Thread(target=press, args=(card,)) for card in cards]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers
 
 
 def test_twenty_concurrent_generate_clicks_launch_what_the_caps_allow(slack, videobot, alice, ledger):

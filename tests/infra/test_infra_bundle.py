@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import ast
+import marshal
+import sys
 from pathlib import Path
+
+import pytest
 
 from infra.bundle import (
     JOB_MODULES,
@@ -11,7 +15,9 @@ from infra.bundle import (
     PIP_PYTHON_VERSION,
     REPO_ROOT,
     RUNTIME,
+    compile_bytecode,
     copy_sources,
+    find_interpreter,
     pip_command,
 )
 
@@ -78,3 +84,43 @@ def test_dependencies_are_the_bot_and_aws_groups_pinned_by_constraints(tmp_path:
     groups = [command[i + 1] for i, arg in enumerate(command) if arg == "--group"]
     assert groups == [f"{REPO_ROOT / 'pyproject.toml'}:bot", f"{REPO_ROOT / 'pyproject.toml'}:aws"]
     assert "pillow" in command
+
+
+RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _pyc_flags(path: Path) -> int:
+    return int.from_bytes(path.read_bytes()[4:8], "little")
+
+
+def test_the_bundle_is_compiled_by_the_runtimes_python_when_one_is_here(tmp_path: Path):
+    (tmp_path / "handler.py").write_text("ANSWER = 42\n")
+    assert compile_bytecode(tmp_path, RUNNING, find=lambda version: sys.executable)
+    compiled = tmp_path / "__pycache__" / f"handler.{sys.implementation.cache_tag}.pyc"
+    assert compiled.is_file()
+    assert _pyc_flags(compiled) == 0b01  # hash-based, never checked against file times (PEP 552)
+    assert marshal.loads(compiled.read_bytes()[16:]).co_filename == "/var/task/handler.py"
+
+
+def test_the_bundles_bytecode_is_the_same_on_every_build(tmp_path: Path):
+    builds = []
+    for name in ("one", "two"):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "handler.py").write_text("KINDS = {'a', 'b', 'c', 'd'}\n")
+        compile_bytecode(folder, RUNNING, find=lambda version: sys.executable)
+        builds.append((folder / "__pycache__" / f"handler.{sys.implementation.cache_tag}.pyc").read_bytes())
+    assert builds[0] == builds[1]
+
+
+def test_without_the_runtimes_python_the_bundle_ships_sources_and_says_how_to_fix_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    (tmp_path / "handler.py").write_text("ANSWER = 42\n")
+    assert not compile_bytecode(tmp_path, "3.99", find=lambda version: None)
+    assert not list(tmp_path.rglob("*.pyc"))
+    assert "uv python install 3.99" in capsys.readouterr().err
+
+
+def test_an_interpreter_of_another_version_is_never_taken_for_the_runtimes():
+    assert find_interpreter("2.1") is None

@@ -280,10 +280,19 @@ def video_caption(job: Job, result: dict[str, Any]) -> str:
     seconds = render_seconds(result)
     took = f" · rendered in {seconds:.0f} s" if seconds is not None else ""
     quality = " · draft quality" if spec.get("speed") == "draft" else ""
+    notes = "".join(f"\n⚠️ {escape(excerpt(note, 300))}" for note in job_notes(result))
     return (
         f"🎬 <@{job.owner}>, here is your video.\n{quote(excerpt(spec['prompt']))}\n"
         f"{info.name} · {spec['num_frames']} frames · {spec['width']}×{spec['height']} · "
-        f"seed {spec['seed']}{quality}{took}"
+        f"seed {spec['seed']}{quality}{took}{notes}"
+    )
+
+
+def job_notes(result: dict[str, Any], limit: int = 3) -> list[str]:
+    """What the job told the person about their video (a prompt longer than the model reads)."""
+    notes = result.get("warnings")
+    return (
+        [note for note in notes if isinstance(note, str) and note][:limit] if isinstance(notes, list) else []
     )
 
 

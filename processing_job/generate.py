@@ -10,7 +10,10 @@ every family, text- and image-to-video):
   with a draft's cache enabled on the transformer for this call only;
 - decoding: `pipe.decode_latents` + `pipe.video_processor.postprocess_video(..., output_type="np")`.
 
-Loading picks a memory plan (memory.py) from the loaded weights and the GPU's free memory.
+Loading picks a memory plan (memory.py) from the loaded weights and the GPU's free memory. If the
+GPU runs out of memory all the same, the render goes on with a smaller plan (`after_out_of_memory`):
+a decoding that doesn't fit is decoded again from the same latents, a denoising starts again; the
+change is in the result's `plan_changes`. Only when no smaller plan is left does the job fail.
 torch and diffusers are imported inside the functions: `processing_job` stays cheap to import.
 """
 
@@ -30,11 +33,13 @@ from processing_job.memory import (
     SEQUENTIAL_OFFLOAD,
     MemoryNeeds,
     MemoryPlan,
+    after_out_of_memory,
     choose_plan,
     estimate,
+    is_out_of_memory,
 )
 from processing_job.models import ModelInfo
-from processing_job.progress import DECODING, ENCODING, NullSink, ProgressReporter
+from processing_job.progress import DECODING, DENOISING, ENCODING, NullSink, ProgressReporter
 from processing_job.spec import JobSpec
 from processing_job.speed import SpeedOptions, SpeedReport, accelerate, transformer_cache
 from processing_job.weights import HUB, WeightsError, WeightsSource
@@ -91,7 +96,8 @@ class Rendered:
     prompt_tokens: TokenCount
     negative_prompt_tokens: TokenCount
     parameters: dict[str, Any]  # every value the pipeline was called with
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # for the person who asked (a prompt cut short)
+    plan_changes: list[str] = field(default_factory=list)  # for the operator: out of memory, went smaller
 
 
 def quiet_library_progress_bars() -> None:
@@ -244,9 +250,9 @@ def render(
     use_cfg = spec.guidance_scale > 1.0  # the pipeline's own rule for classifier-free guidance
     timings: dict[str, float] = {}
     warnings: list[str] = []
+    plan_changes: list[str] = []
     clock = _PhaseClock(loaded.device)
 
-    reporter.phase(ENCODING)
     prompt_tokens = count_tokens(pipe.tokenizer, spec.prompt, max_len)
     negative_tokens = count_tokens(pipe.tokenizer, spec.negative_prompt, max_len)
     # Without guidance the pipeline never reads the negative prompt: its length doesn't matter.
@@ -258,17 +264,6 @@ def render(
                 f"so the last {tokens.cut} were cut."
             )
             log.warning(warnings[-1])
-    with torch.no_grad():
-        prompt_embeds, negative_embeds = pipe.encode_prompt(
-            prompt=spec.prompt,
-            negative_prompt=spec.negative_prompt,
-            do_classifier_free_guidance=use_cfg,
-            num_videos_per_prompt=1,
-            max_sequence_length=max_len,
-        )
-    timings["encoding"] = clock.lap()
-
-    reporter.step(0, spec.num_inference_steps)
     parameters: dict[str, Any] = {
         "height": spec.height,
         "width": spec.width,
@@ -279,30 +274,61 @@ def render(
         "max_sequence_length": max_len,
     }
     image_input = {"image": image} if spec.mode == "i2v" else {}
-    with transformer_cache(pipe, speed.cache, guidance=use_cfg) as cache:
-        latents = pipe(
-            prompt_embeds=prompt_embeds,
-            negative_prompt_embeds=negative_embeds,
-            generator=torch.Generator(device="cpu").manual_seed(spec.seed),
-            output_type="latent",
-            callback_on_step_end=_step_reporter(reporter),
-            callback_on_step_end_tensor_inputs=[],
-            **image_input,
-            **parameters,
-        ).frames
-    timings["denoising"] = clock.lap()
+    timings.update(encoding=0.0, denoising=0.0, decoding=0.0)
 
-    reporter.phase(DECODING)
-    with torch.no_grad():
-        # CogVideoX 1.5 pads the latent frames to its temporal patch at the front; the pipeline
-        # drops the padding before decoding, and so do we.
-        latent_frames = (spec.num_frames - 1) // pipe.vae_scale_factor_temporal + 1
-        latents = latents[:, latents.shape[1] - latent_frames :]
-        video = pipe.decode_latents(latents)
-        frames = pipe.video_processor.postprocess_video(video=video, output_type="np")[0]
+    while True:
+        phase = ENCODING
+        try:
+            reporter.phase(ENCODING)
+            with torch.no_grad():
+                prompt_embeds, negative_embeds = pipe.encode_prompt(
+                    prompt=spec.prompt,
+                    negative_prompt=spec.negative_prompt,
+                    do_classifier_free_guidance=use_cfg,
+                    num_videos_per_prompt=1,
+                    max_sequence_length=max_len,
+                )
+            timings["encoding"] += clock.lap()
+
+            phase = DENOISING
+            reporter.step(0, spec.num_inference_steps)
+            with transformer_cache(pipe, speed.cache, guidance=use_cfg) as cache:
+                latents = pipe(
+                    prompt_embeds=prompt_embeds,
+                    negative_prompt_embeds=negative_embeds,
+                    generator=torch.Generator(device="cpu").manual_seed(spec.seed),
+                    output_type="latent",
+                    callback_on_step_end=_step_reporter(reporter),
+                    callback_on_step_end_tensor_inputs=[],
+                    **image_input,
+                    **parameters,
+                ).frames
+            timings["denoising"] += clock.lap()
+            break
+        except Exception as error:
+            smaller = _smaller_plan(loaded, error, phase)
+        timings[phase] += clock.lap()
+        prompt_embeds = negative_embeds = None  # the failed attempt's tensors go before the next one
+        _switch_plan(loaded, smaller, phase, plan_changes)
+
+    # CogVideoX 1.5 pads the latent frames to its temporal patch at the front; the pipeline drops the
+    # padding before decoding, and so do we.
+    latent_frames = (spec.num_frames - 1) // pipe.vae_scale_factor_temporal + 1
+    latents = latents[:, latents.shape[1] - latent_frames :]
+    while True:
+        try:
+            reporter.phase(DECODING)
+            with torch.no_grad():
+                video = pipe.decode_latents(latents)
+                frames = pipe.video_processor.postprocess_video(video=video, output_type="np")[0]
+            break
+        except Exception as error:
+            smaller = _smaller_plan(loaded, error, DECODING)
+        video = None
+        _switch_plan(loaded, smaller, DECODING, plan_changes)
     if loaded.offload:
         pipe.maybe_free_model_hooks()
-    timings["decoding"] = clock.lap()
+    timings["decoding"] += clock.lap()
 
     parameters.update(
         seed=spec.seed,
@@ -329,7 +355,32 @@ def render(
         negative_prompt_tokens=negative_tokens,
         parameters=parameters,
         warnings=warnings,
+        plan_changes=plan_changes,
     )
+
+
+def _smaller_plan(loaded: LoadedPipeline, error: Exception, phase: str) -> MemoryPlan:
+    """The plan to go on with after `error` in `phase`, if the GPU ran out of memory and a smaller plan
+    is left; otherwise `error` again. (Called in the `except` clause; the switch waits until it is over,
+    so the failed attempt's tensors, held by the traceback, are freed first.)"""
+    smaller = after_out_of_memory(loaded.memory_plan, phase) if is_out_of_memory(error) else None
+    if smaller is None:
+        raise error
+    return smaller
+
+
+def _switch_plan(loaded: LoadedPipeline, plan: MemoryPlan, phase: str, changes: list[str]) -> None:
+    if loaded.device == "cuda":
+        import torch
+
+        torch.cuda.empty_cache()  # give back what the failed attempt left in the allocator's cache
+    changes.append(
+        f"The GPU ran out of memory {phase} with the {loaded.memory_plan.name} memory plan; "
+        f"the render went on with {plan.name}."
+    )
+    log.warning(changes[-1])
+    apply_memory_plan(loaded.pipe, plan, loaded.device)
+    loaded.memory_plan = plan
 
 
 def _step_reporter(reporter: ProgressReporter) -> Callable[[Any, int, Any, dict], dict]:

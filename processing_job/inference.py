@@ -151,6 +151,7 @@ def run_job(
             "peak_cpu_rss_bytes": peak_cpu_rss_bytes(),
             "peak_gpu_bytes": _gpu_peak(device),
             "plan": loaded.memory_plan.to_dict(),
+            "plan_changes": rendered.plan_changes,
             "weights_bytes": needs.weights if needs else None,
         },
         "speed": {"speed": spec.speed, **loaded.speed.to_dict(), "cache": rendered.parameters["cache"]},
@@ -195,7 +196,7 @@ def failure_message(error: BaseException, spec: JobSpec | None = None) -> str:
     """One or two sentences a person can act on; never a traceback."""
     from processing_job.generate import RenderError
     from processing_job.images import ImageError
-    from processing_job.memory import MemoryPlanError
+    from processing_job.memory import MemoryPlanError, is_out_of_memory
     from processing_job.speed import SpeedSettingError
     from processing_job.weights import WeightsError
 
@@ -217,13 +218,6 @@ def failure_message(error: BaseException, spec: JobSpec | None = None) -> str:
     if isinstance(error, MemoryError):
         return "The job ran out of memory. Try fewer frames or a smaller size."
     return f"The render failed unexpectedly ({type(error).__name__}). The job's log has the details."
-
-
-def is_out_of_memory(error: BaseException) -> bool:
-    torch = sys.modules.get("torch")  # if torch never loaded, it can't have run out of GPU memory
-    if torch is not None and isinstance(error, torch.cuda.OutOfMemoryError):
-        return True
-    return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
 
 
 def truncate_utf8(text: str, limit: int = MAX_FAILURE_BYTES) -> str:

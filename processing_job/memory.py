@@ -12,13 +12,16 @@ Fastest first, each tried only when the one before won't fit:
   step) with VAE tiling and slicing — tiny memory, several times slower; the last resort.
 
 On a CPU there is one plan, `cpu`. `VIDEOBOT_MEMORY_PLAN` (or the CLI's `--memory-plan`) overrides
-the choice. The sizes are exact for the weights (counted on the loaded pipeline) and estimates for the
-activations (see `estimate`), with a safety margin; result.json records the numbers used.
+the choice. When a render runs out of GPU memory anyway, `after_out_of_memory` names the plan to
+finish it with (the GPU time already spent is not thrown away for a failure). The sizes are exact
+for the weights (counted on the loaded pipeline) and estimates for the activations (see `estimate`),
+with a safety margin; result.json records the numbers used.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -100,6 +103,33 @@ def choose_plan(
             return _plan(name, reason, free_bytes, needed)
     reason = f"even one model at a time needs more than the {free_bytes / GIB:.1f} GiB free"
     return _plan(SEQUENTIAL_OFFLOAD, reason, free_bytes, None)
+
+
+def after_out_of_memory(plan: MemoryPlan, phase: str) -> MemoryPlan | None:
+    """The plan to go on with after `plan` ran out of GPU memory in `phase` ("decoding", or any phase
+    before it); None when nothing smaller is left (then the render fails, with a sentence).
+
+    Decoding whole frames is the usual culprit on the fastest plan, and tiling fixes it; otherwise the
+    models leave the GPU: one at a time first, then layer by layer."""
+    if plan.name == GPU and phase == "decoding":
+        return _plan(GPU_TILED, "ran out of GPU memory decoding whole frames", plan.free_gpu_bytes, None)
+    if plan.name in (GPU, GPU_TILED):
+        return _plan(
+            MODEL_OFFLOAD, f"ran out of GPU memory {phase} with {plan.name}", plan.free_gpu_bytes, None
+        )
+    if plan.name == MODEL_OFFLOAD:
+        return _plan(
+            SEQUENTIAL_OFFLOAD, f"ran out of GPU memory {phase} with {plan.name}", plan.free_gpu_bytes, None
+        )
+    return None
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether `error` is the GPU (or the allocator) running out of memory."""
+    torch = sys.modules.get("torch")  # if torch never loaded, it can't have run out of GPU memory
+    if torch is not None and isinstance(error, torch.cuda.OutOfMemoryError):
+        return True
+    return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
 
 
 def plan_from_env(env: Mapping[str, str] | None = None) -> str | None:

@@ -175,3 +175,11 @@ def test_a_render_waiting_for_the_renderer_shows_its_place_in_the_queue(slack, v
     slack.wait_until(
         lambda: "⏳ Queued: number 1 in line." in thread_text(slack, second), what="the queue position"
     )
+
+
+def test_a_prompt_longer_than_the_model_reads_is_mentioned_under_the_video(slack, videobot, alice):
+    # Japanese has no spaces: a short idea in words, hundreds of tokens for the model's T5 tokenizer.
+    root = alice.video("雪の中を走る赤い狐と森の奥で静かに揺れる木々と夕暮れの光" * 12 + f" {FAST}")
+    alice.click(alice.draft_card(root), GENERATE)
+    caption = video_in_thread(slack, root).initial_comment
+    assert "⚠️ The prompt is" in caption and "so the last" in caption and "were cut." in caption

@@ -11,6 +11,7 @@ from processing_job.memory import (
     GIB,
     MemoryNeeds,
     MemoryPlanError,
+    after_out_of_memory,
     choose_plan,
     estimate,
 )
@@ -85,6 +86,7 @@ def test_the_plan_and_the_weights_are_in_the_result(make_job, make_spec):
     assert inference.main(paths) == 0
     memory = json.loads(paths.result_file.read_text())["memory"]
     assert memory["plan"]["name"] == "cpu" and memory["plan"]["vae_tiling"] is False
+    assert memory["plan_changes"] == []
 
 
 def test_a_bad_memory_plan_setting_fails_the_job_plainly(make_job, make_spec, monkeypatch):
@@ -95,3 +97,36 @@ def test_a_bad_memory_plan_setting_fails_the_job_plainly(make_job, make_spec, mo
     assert paths.failure_file.read_text().startswith(
         "The job is misconfigured: The memory plan must be one of"
     )
+
+
+def _plan_named(name: str):
+    return choose_plan("cuda", None, None, override=name)
+
+
+def test_a_decoding_that_runs_out_of_memory_on_the_fastest_plan_goes_on_in_tiles():
+    after = after_out_of_memory(_plan_named("gpu"), "decoding")
+    assert after is not None and after.name == "gpu-tiled" and after.vae_tiling
+
+
+@pytest.mark.parametrize("phase", ["encoding", "denoising"])
+def test_running_out_of_memory_before_decoding_moves_the_models_off_the_gpu(phase):
+    after = after_out_of_memory(_plan_named("gpu"), phase)
+    assert after is not None and after.name == "model-offload" and after.offload
+
+
+@pytest.mark.parametrize(
+    ("plan", "phase", "then"),
+    [
+        ("gpu-tiled", "decoding", "model-offload"),
+        ("model-offload", "denoising", "sequential-offload"),
+        ("model-offload", "decoding", "sequential-offload"),
+    ],
+)
+def test_each_retry_takes_the_next_smaller_plan(plan, phase, then):
+    after = after_out_of_memory(_plan_named(plan), phase)
+    assert after is not None and after.name == then
+
+
+def test_after_layer_by_layer_offload_or_on_a_cpu_nothing_smaller_is_left():
+    assert after_out_of_memory(_plan_named("sequential-offload"), "denoising") is None
+    assert after_out_of_memory(choose_plan("cpu", None, None), "decoding") is None

@@ -85,6 +85,10 @@ class SlackChat:
     def update(self, channel: str, ts: str, *, text: str, blocks: Blocks | None = None) -> None:
         _call("chat.update", self.client.chat_update, channel=channel, ts=ts, text=text, blocks=blocks or [])
 
+    def delete(self, channel: str, ts: str) -> None:
+        """Delete one of the bot's own messages."""
+        _call("chat.delete", self.client.chat_delete, channel=channel, ts=ts)
+
     def ephemeral(self, channel: str, user: str, text: str, *, thread_ts: str | None = None) -> None:
         _call(
             "chat.postEphemeral",

@@ -125,7 +125,24 @@ class JobEventHandler:
             self._advance_if("delivering", "delivered", file_id=file_id, result=result),
         )
         seconds = blocks.render_seconds(result) or (job.finished_at or 0) - (job.started_at or 0)
-        self._update_progress(job, *blocks.done_message(job, seconds))
+        self._show_result_controls(job, seconds)
+
+    def _show_result_controls(self, job: Job, seconds: float) -> None:
+        """Reroll / Refine / Final render go under the video, in a message of their own; the progress
+        message above it has nothing left to say and goes. If Slack won't take the new message, the
+        progress message becomes it instead."""
+        text, done_blocks = blocks.done_message(job, seconds)
+        try:
+            self.chat.post(job.channel, text=text, blocks=done_blocks, thread_ts=job.thread_ts)
+        except ChatError as error:
+            log.warning("could not post the result controls for %s: %s", job.job_id, error)
+            self._update_progress(job, text, done_blocks)
+            return
+        if job.progress_ts:
+            try:
+                self.chat.delete(job.channel, job.progress_ts)
+            except ChatError as error:  # left as it was: stale, but harmless
+                log.warning("could not delete the progress message of %s: %s", job.job_id, error)
 
     def _upload(self, job: Job, result: dict[str, Any]) -> tuple[str, Job]:
         """Upload the video; returns its file id and the job as last written."""

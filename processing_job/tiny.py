@@ -34,10 +34,10 @@ log = logging.getLogger(__name__)
 
 MARKER_FILE = "videobot-tiny.json"
 # Bump when anything below changes what gets built: caches with another number are rebuilt.
-RECIPE_VERSION = 2
+RECIPE_VERSION = 3
 SEED = 0
-# The real CogVideoX transformers read 226 T5 tokens; the tiny one does too, so prompt
-# truncation behaves as it will in production.
+# The real CogVideoX transformers read 226 T5 tokens; the tiny one does too, so prompt truncation
+# behaves much as in production (its tokenizer makes a token of each word, T5 about 1.3).
 MAX_TEXT_SEQ_LENGTH = 226
 
 _SUBJECTS = (
@@ -120,16 +120,53 @@ _STYLE = (
 )
 
 
+# The detailed descriptions a prompt writer adds (what CogVideoX was captioned with): the words of a
+# long English prompt are in the vocabulary rather than unknown.
+_DESCRIPTIONS = (
+    "The scene is captured in rich, lifelike detail with natural, fluid motion and a sense of depth.",
+    "Fresh powdery snow blankets the ground and drifts through the cold air, each flake catching the light.",
+    "Each stride is crisp and energetic, kicking up small bursts of dust from the ground with every step.",
+    "It is night: cool moonlight and scattered pools of warm artificial light carve the scene out of "
+    "deep blue darkness.",
+    "The camera moves slowly and steadily, a gentle glide that lets every detail register.",
+    "The camera tracks alongside at a steady pace, keeping the subject sharply in focus.",
+    "The camera slowly pushes in, drawing the eye toward the subject in the center of the frame.",
+    "Photorealistic and cinematic, with natural color grading, shallow depth of field and fine detail.",
+    "Soft, natural light models the forms and gives the colors gentle depth and warmth.",
+    "Golden hour sunlight rakes across the landscape, casting long shadows and a warm orange glow.",
+    "Rain falls in thin silver streaks, and puddles on the wet street reflect the glowing signs above.",
+    "A light breeze stirs the leaves and grass, and the water ripples and sparkles in the sun.",
+    "Turquoise waves roll in and break into white foam, with wet sand glistening along the shore.",
+    "Thick fog hangs over the quiet forest, and beams of pale light slip between the tall trees.",
+    "The city at dusk hums with traffic, neon reflections and people walking along busy sidewalks.",
+    "The scene in the picture comes to life, keeping its subject, composition and colors from the "
+    "first frame.",
+    "Gentle, natural motion moves through it: the subject shifts and breathes while the air, light and "
+    "background stay subtly alive.",
+    "Smooth, steady motion with no sudden changes or cuts, as if filmed by a professional crew.",
+    "Clouds drift slowly across a bright sky, their shadows sliding over hills, fields and rivers.",
+    "Sparks and embers float upward from the fire, glowing red and yellow against the dark night.",
+    "Its fur, feathers and fabric move naturally, and small textures are visible in close view.",
+    "Vivid, saturated colors, high contrast, sharp focus and a clean, balanced composition.",
+    "The background is softly blurred, with round bokeh highlights from distant lamps and windows.",
+    "Mountains rise behind a calm lake, snow on their peaks and pine trees along the rocky shore.",
+    "Children laugh and play in a sunny park while a dog chases a ball across the green lawn.",
+    "Steam rises from a cup of coffee on a wooden table beside a window on a rainy morning.",
+)
+
+
 def training_corpus() -> list[str]:
     """A few hundred prompt-like lines, the same on every machine (no RNG: index arithmetic)."""
-    lines = []
+    lines = list(_DESCRIPTIONS)
     for i in range(360):
         lines.append(
             f"{_SUBJECTS[i % len(_SUBJECTS)]} {_ACTIONS[(i * 5) % len(_ACTIONS)]} "
             f"{_PLACES[(i * 7) % len(_PLACES)]}, {_LIGHT[(i * 3) % len(_LIGHT)]}, "
             f"{_CAMERA[(i * 11) % len(_CAMERA)]}, {_STYLE[(i * 13) % len(_STYLE)]}."
         )
-    return lines
+    # Its tokens are whole words (punctuation apart): each line again without punctuation, so that a
+    # word is known bare as well as next to the comma or full stop it had here.
+    return lines + [line.replace(",", "").replace(".", "").replace(":", "") for line in lines]
 
 
 TINY_MODELS = ("tiny", "tiny-i2v", "tiny-1.5", "tiny-1.5-i2v")
@@ -296,7 +333,7 @@ def _build(folder: Path, key: str) -> None:
 
 
 def _build_tokenizer(folder: Path) -> PreTrainedTokenizerBase:
-    """A SentencePiece unigram model with T5's special ids, trained here on `training_corpus`."""
+    """A SentencePiece model with T5's special ids, trained here on `training_corpus`."""
     import sentencepiece
     from transformers import T5TokenizerFast
 
@@ -304,8 +341,8 @@ def _build_tokenizer(folder: Path) -> PreTrainedTokenizerBase:
     sentencepiece.SentencePieceTrainer.train(
         sentence_iterator=iter(training_corpus()),
         model_prefix=str(folder / "spiece"),
-        model_type="unigram",
-        vocab_size=400,
+        model_type="word",  # a subword model this small splits English words into 2-4 pieces
+        vocab_size=2000,
         hard_vocab_limit=False,  # the corpus is small: take the vocabulary it supports
         pad_id=0,
         eos_id=1,
@@ -313,6 +350,7 @@ def _build_tokenizer(folder: Path) -> PreTrainedTokenizerBase:
         bos_id=-1,
         num_threads=1,  # one thread keeps training deterministic
         minloglevel=2,
+        character_coverage=1.0,
     )
     # Trap: in transformers 5, T5Tokenizer(vocab_file=...) silently ignores the file;
     # from_pretrained on the folder reads spiece.model (through protobuf).

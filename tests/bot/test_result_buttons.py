@@ -28,6 +28,14 @@ def failed(slack, alice, monkeypatch, text="a fox --model 2b"):
     return root, message_with(slack, root, RETRY)
 
 
+def test_the_result_buttons_sit_under_the_video_and_the_progress_message_is_gone(slack, videobot, alice):
+    root, result = rendered(slack, alice, f"a fox {FAST}")
+    video = video_in_thread(slack, root)
+    thread = [m.ts for m in slack.thread(CHANNEL, root.ts)]
+    assert thread.index(video.message_ts) + 1 == thread.index(result.ts)  # the next message after it
+    slack.wait_until(lambda: not progress_messages(slack, root), what="the progress message gone")
+
+
 def test_reroll_renders_the_same_draft_again_with_a_new_seed(slack, videobot, alice):
     root, result = rendered(slack, alice, f"a fox {FAST} --seed 7")
     assert result.action_ids() == [REROLL, REFINE]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.blocks import CANCEL_DRAFT, CANCEL_JOB, GENERATE, OPEN_SETTINGS
 from processing_job.export import probe_video
 from tests.bot.conftest import CHANNEL, FAST, roots, seen, thread_text, video_in_thread
@@ -178,8 +180,11 @@ def test_a_render_waiting_for_the_renderer_shows_its_place_in_the_queue(slack, v
 
 
 def test_a_prompt_longer_than_the_model_reads_is_mentioned_under_the_video(slack, videobot, alice):
-    # Japanese has no spaces: a short idea in words, hundreds of tokens for the model's T5 tokenizer.
-    root = alice.video("雪の中を走る赤い狐と森の奥で静かに揺れる木々と夕暮れの光" * 12 + f" {FAST}")
+    negative = " ".join(["blur", "noise", "ugly", "dark"] * 60)  # 240 words, 1,259 characters
+    root = alice.video(f'a red fox running through snow {FAST} --negative "{negative}"')
     alice.click(alice.draft_card(root), GENERATE)
     caption = video_in_thread(slack, root).initial_comment
-    assert "⚠️ The prompt is" in caption and "so the last" in caption and "were cut." in caption
+    cut = re.search(
+        r"⚠️ The negative prompt is (\d+) tokens long; .* reads 226, so the last (\d+) were cut\.", caption
+    )
+    assert cut and int(cut[1]) - int(cut[2]) == 226

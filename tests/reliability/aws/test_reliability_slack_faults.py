@@ -24,7 +24,8 @@ STEPS = {
     ("files.getUploadURLExternal", 0): "files.getUploadURLExternal",
     (UPLOAD_URL, 0): "upload URL (the video's bytes)",
     ("files.completeUploadExternal", 0): "files.completeUploadExternal",
-    ("chat.update", 1): "chat.update (result)",
+    ("chat.postMessage", 2): "chat.postMessage (result controls, under the video)",
+    ("chat.delete", 0): "chat.delete (the finished progress message)",
 }
 FAULTS = {
     "HTTP 429 once": {"retry_after": 0},

@@ -213,16 +213,20 @@ class People:
     def slash_command(
         self, command: str, text: str, *, user: str, channel: str, channel_name: str = "general"
     ) -> AppResponse:
-        """A person types `/video text` in a channel; the ack's answer shows as Slack shows it."""
+        """A person types `/video text` in a channel; the ack's answer shows as Slack shows it.
+
+        The text arrives as Slack sends it (`shapes.typed_command_text`): `&`, `<`, `>` escaped."""
         ws = self.workspace
         person = self._person(user)
         ws.add_channel(channel, channel_name)
+        with ws.lock:
+            sent_text = shapes.typed_command_text(text, dict(ws.users), dict(ws.channels))
         echo = ws.add_message(
             Message(
                 channel,
                 ws.new_ts(),
                 user,
-                text=f"{command} {text}".strip(),
+                text=f"{command} {sent_text}".strip(),
                 subtype="slash_command",
                 ephemeral_to=user,
             )
@@ -237,7 +241,7 @@ class People:
             "user_id": user,
             "user_name": person["name"],
             "command": command,
-            "text": text,
+            "text": sent_text,
             "api_app_id": ws.app_id,
             "is_enterprise_install": "false",
             "response_url": response_url,
@@ -494,23 +498,35 @@ class People:
             return self.api._thread_of(channel, thread_ts)
 
     def say(self, channel: str, text: str, *, user: str, thread_ts: str | None = None) -> Message:
-        """A person posts a message (in a thread when thread_ts is given); the app gets a `message` event."""
+        """A person posts a message (in a thread when thread_ts is given); the app gets a `message` event.
+
+        `text` is what they type; it is sent as Slack sends it (`shapes.typed_message_text`): `&`, `<`, `>`
+        escaped, except in the tokens of what they picked from the composer (`<@U…>`, `<#C…|name>`,
+        `<!here>`, `<https://…|label>`), and a pasted address made a link."""
         ws = self.workspace
         thread = self._place(channel, user, thread_ts)
-        m = ws.add_message(Message(channel, ws.new_ts(), user, text=text, thread_ts=thread))
+        sent = shapes.typed_message_text(text)
+        m = ws.add_message(Message(channel, ws.new_ts(), user, text=sent, thread_ts=thread))
         with ws.lock:
             event = self._person_event(m)
         self.send_event(event)
         return ws.message(channel, m.ts)  # type: ignore[return-value]
 
-    def share_file(
-        self, channel: str, path: Path, *, user: str, thread_ts: str | None = None, text: str = ""
-    ) -> Message:
-        """A person drops a file: it's served (bot token required) and a `file_share` event follows."""
+    def host_file(
+        self,
+        path: Path,
+        *,
+        user: str,
+        file_id: str | None = None,
+        channel: str | None = None,
+        thread_ts: str | None = None,
+        message_ts: str | None = None,
+    ) -> UploadedFile:
+        """Slack holds a file a person uploaded (served on its url_private with the bot token, described by
+        files.info), without any message or event: for sending Slack's own payloads about it."""
         ws = self.workspace
-        thread = self._place(channel, user, thread_ts)
         path = Path(path)
-        file_id = ws.new_id("F")
+        file_id = file_id or ws.new_id("F")
         stored = ws.files_dir / "people" / file_id / path.name
         stored.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, stored)
@@ -528,13 +544,24 @@ class People:
             user=user,
             created=int(time.time()),
             channel=channel,
-            thread_ts=thread,
+            thread_ts=thread_ts,
+            message_ts=message_ts,
             original_w=size[0] if size else None,
             original_h=size[1] if size else None,
         )
-        m = Message(channel, ws.new_ts(), user, text=text, thread_ts=thread, files=[f], subtype="file_share")
-        f.message_ts = m.ts
         ws.add_file(f)
+        return f
+
+    def share_file(
+        self, channel: str, path: Path, *, user: str, thread_ts: str | None = None, text: str = ""
+    ) -> Message:
+        """A person drops a file: it's served (bot token required) and a `file_share` event follows."""
+        ws = self.workspace
+        thread = self._place(channel, user, thread_ts)
+        ts = ws.new_ts()
+        f = self.host_file(path, user=user, channel=channel, thread_ts=thread, message_ts=ts)
+        sent = shapes.typed_message_text(text)
+        m = Message(channel, ts, user, text=sent, thread_ts=thread, files=[f], subtype="file_share")
         ws.add_message(m)
         with ws.lock:
             event = self._person_event(m)
@@ -549,7 +576,7 @@ class People:
             assert m is not None and not m.deleted, f"message {message.ts} is gone"
             previous = self._person_event(m)
             m.history.append((m.text, m.blocks))
-            m.text, m.edited, m.edited_ts = text, m.edited + 1, ws.new_ts()
+            m.text, m.edited, m.edited_ts = shapes.typed_message_text(text), m.edited + 1, ws.new_ts()
             event = _change_event(
                 m.channel, ws.new_ts(), message=self._person_event(m), previous_message=previous
             )

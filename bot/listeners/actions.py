@@ -13,10 +13,16 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks
+from bot.chat import ChatError
 from bot.conversation import Conversation
-from bot.listeners.guard import SORRY, explain_failures
+from bot.listeners.guard import SORRY, explain_failures, where
 
 log = logging.getLogger(__name__)
+
+UNREADABLE_BUTTON = (
+    "I couldn't tell what that button was for, so I did nothing. Use the buttons on the newest message in "
+    "the video's thread, or start again with `/video`."
+)
 
 
 def acknowledge(ack: Ack) -> None:
@@ -52,6 +58,7 @@ def register(app: App, conversation: Conversation) -> None:
         ack()
         ref = draft_ref(action)
         if ref is None:
+            unreadable(body)
             return
         channel, thread_ts, revision = ref
         user = body["user"]["id"]
@@ -73,10 +80,23 @@ def register(app: App, conversation: Conversation) -> None:
             log.exception("open_settings failed")
             conversation.services.chat.ephemeral(channel, user, SORRY, thread_ts=thread_ts)
 
+    def unreadable(body: dict[str, Any]) -> None:
+        """A button whose value we can't read (an old or hand-made message): said so, never a traceback.
+        Works for clicks on ephemeral messages too, whose payload has a container but no `message`."""
+        channel, user, thread_ts = where(body)
+        log.warning("a button's value could not be read")
+        if channel and user:
+            try:
+                conversation.services.chat.ephemeral(channel, user, UNREADABLE_BUTTON, thread_ts=thread_ts)
+            except ChatError:
+                log.warning("could not tell %s about an unreadable button", user)
+
     def on_draft(name: str, use_case: Any) -> Any:
         def run(body: dict[str, Any], action: dict[str, Any]) -> None:
             ref = draft_ref(action)
-            if ref is not None:
+            if ref is None:
+                unreadable(body)
+            else:
                 channel, thread_ts, revision = ref
                 use_case(channel=channel, thread_ts=thread_ts, revision=revision, user=body["user"]["id"])
 
@@ -87,7 +107,9 @@ def register(app: App, conversation: Conversation) -> None:
     def on_job(name: str, use_case: Any) -> Any:
         def run(body: dict[str, Any], action: dict[str, Any]) -> None:
             job_id = job_ref(action)
-            if job_id is not None:
+            if job_id is None:
+                unreadable(body)
+            else:
                 use_case(job_id=job_id, user=body["user"]["id"])
 
         # Named before guarding: lazy listeners are found again by their name, and failures logged by it.

@@ -190,6 +190,14 @@ class People:
             )
         return rid, f"{self.workspace.base_url}response/{rid}"
 
+    def trigger_id(self, user: str) -> str:
+        """A fresh trigger_id (good for 3 seconds) for a request built by hand."""
+        return self._trigger(user)
+
+    def response_url(self, channel: str, user: str, thread_ts: str | None = None) -> str:
+        """A fresh response_url for a request built by hand (Slack's own payload shapes in tests)."""
+        return self._responder(channel, user, thread_ts, None)[1]
+
     def _team(self) -> dict[str, str]:
         return {"id": self.workspace.team_id, "domain": self.workspace.team_domain}
 
@@ -484,6 +492,10 @@ class People:
             team=self.workspace.team_id,
             client_msg_id=str(uuid.uuid4()),
         )
+        if m.subtype == "thread_broadcast" and m.thread_ts:
+            root = self.workspace.find_message(m.channel, m.thread_ts)
+            if root is not None:
+                event["root"] = shapes.message_json(self.workspace, root)
         return event
 
     def _place(self, channel: str, user: str, thread_ts: str | None) -> str | None:
@@ -497,16 +509,20 @@ class People:
         with ws.lock:
             return self.api._thread_of(channel, thread_ts)
 
-    def say(self, channel: str, text: str, *, user: str, thread_ts: str | None = None) -> Message:
+    def say(
+        self, channel: str, text: str, *, user: str, thread_ts: str | None = None, broadcast: bool = False
+    ) -> Message:
         """A person posts a message (in a thread when thread_ts is given); the app gets a `message` event.
 
         `text` is what they type; it is sent as Slack sends it (`shapes.typed_message_text`): `&`, `<`, `>`
         escaped, except in the tokens of what they picked from the composer (`<@U…>`, `<#C…|name>`,
-        `<!here>`, `<https://…|label>`), and a pasted address made a link."""
+        `<!here>`, `<https://…|label>`), and a pasted address made a link. `broadcast`: a reply sent with
+        "Also send to channel" (subtype `thread_broadcast`, with its thread's `root`)."""
         ws = self.workspace
         thread = self._place(channel, user, thread_ts)
         sent = shapes.typed_message_text(text)
-        m = ws.add_message(Message(channel, ws.new_ts(), user, text=sent, thread_ts=thread))
+        subtype = "thread_broadcast" if broadcast and thread else None
+        m = ws.add_message(Message(channel, ws.new_ts(), user, text=sent, thread_ts=thread, subtype=subtype))
         with ws.lock:
             event = self._person_event(m)
         self.send_event(event)

@@ -416,8 +416,9 @@ class Workspace:
         """Polls `predicate` until it returns something truthy, and returns that.
 
         A predicate that raises LookupError, StopIteration or AssertionError counts as "not yet" (so
-        `lambda: ws.thread(c, ts)[2]` and `lambda: next(m for m in ... if ...)` work); on timeout the TimeoutError carries `what`, the transcript
-        and the API calls that failed, so a failing test explains itself.
+        `lambda: ws.thread(c, ts)[2]` and `lambda: next(m for m in ... if ...)` work); on timeout the
+        TimeoutError carries `what`, the transcript and the API calls that failed, so a failing test
+        explains itself.
         """
         deadline = time.monotonic() + timeout
         last_error: BaseException | None = None

@@ -78,10 +78,10 @@ def parse_video_command(text: str) -> VideoCommand:
         if flag in _SWITCHES:
             following = words[position + 1] if position + 1 < len(words) else ""
             if equals or _unquoted(following).lower() in _SWITCH_VALUES:
-                given = f"={inline}" if equals else f" {_unquoted(following)}"
+                given = _shown(f"={inline}" if equals else _unquoted(following))
                 raise CommandError(
-                    f"`{flag}` is a switch: leave out `{given.strip()}`. Add `{flag}` for a quick preview, "
-                    "or leave it out for the final quality."
+                    f"`{flag}` is a switch: leave out `{given}`. Add `{flag}` for a quick preview, or leave "
+                    "it out for the final quality."
                 )
             draft = True
         elif flag in _VALUE_FLAGS:
@@ -93,7 +93,7 @@ def parse_video_command(text: str) -> VideoCommand:
             else:
                 raise CommandError(f"`{flag}` needs a value, e.g. `{flag} {_example(flag)}`.")
         elif word.startswith("--"):
-            raise CommandError(f"I don't know the option `{flag}`. Try `/video help` for the list.")
+            raise CommandError(f"I don't know the option `{_shown(flag)}`. Try `/video help` for the list.")
         else:
             idea_words.append(_without_double_quotes(word))
         position += 1
@@ -158,6 +158,12 @@ def _split_words(text: str) -> list[str]:
     return words
 
 
+def _shown(typed: str) -> str:
+    """Words the person typed, quoted back in an answer (Slack mrkdwn): escaped, so `<!here>` typed in a
+    flag's value stays text and never becomes a broadcast, a mention or a link."""
+    return typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _without_double_quotes(word: str) -> str:
     return "".join(char for char in word if char not in _DOUBLE_QUOTES)
 
@@ -188,7 +194,7 @@ def _options(values: dict[str, str], draft: bool) -> DraftOptions:
         try:
             model = resolve_model(values["--model"]).key
         except UnknownModelError as error:
-            raise CommandError(str(error)) from None
+            raise CommandError(_shown(str(error))) from None
     if "--frames" in values and "--seconds" in values:
         raise CommandError("Use `--frames` or `--seconds`, not both.")
     negative = values.get("--negative")
@@ -216,7 +222,7 @@ def _number(
         number = kind(raw)
     except ValueError:
         wanted = "a whole number" if kind is int else "a number"
-        raise CommandError(f"`{flag}` takes {wanted}, not `{raw}`.") from None
+        raise CommandError(f"`{flag}` takes {wanted}, not `{_shown(raw)}`.") from None
     if not low <= number <= high:
-        raise CommandError(f"`{flag}` must be between {low:g} and {high:g}, not {raw}.")
+        raise CommandError(f"`{flag}` must be between {low:g} and {high:g}, not {_shown(raw)}.")
     return number

@@ -5,11 +5,13 @@ reads what they typed, and nothing they typed comes back as a mention, a broadca
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import pytest
 
 from bot.listeners.slack_text import plain_text_from_slack
 from tests.bot.conftest import ALICE, CHANNEL, thread_text
+from tests.bot.slack_payloads import load_payload
 
 
 @pytest.mark.parametrize(
@@ -77,3 +79,20 @@ def test_a_mention_typed_in_a_command_stays_plain_text(slack, videobot, alice):
     root = alice.video("<@UBOB> dancing & singing")  # should_escape is off: Slack sends "@bob"
     assert root.text.count("<@") == 1 and f"<@{ALICE}>" in root.text  # only the owner is mentioned
     assert videobot.store.get_session(CHANNEL, root.ts).idea == "@bob dancing & singing"
+
+
+def test_words_typed_in_a_flag_come_back_in_the_answer_as_text_never_as_a_broadcast(slack, videobot):
+    form = load_payload(
+        "slash_command",
+        team_id=slack.workspace.team_id,
+        app_id=slack.workspace.app_id,
+        channel=CHANNEL,
+        user=ALICE,
+        text="a fox --seed &lt;!here&gt;",  # "<!here>" typed as characters, as Slack sends it
+        response_url=slack.response_url(CHANNEL, ALICE),
+    )
+    body = urlencode(form).encode()
+    answer = slack.signed_post(body, "application/x-www-form-urlencoded", kind="slash_command", payload=form)
+    note = answer.json["text"] if isinstance(answer.json, dict) else answer.text
+    assert "`--seed` takes a whole number" in note
+    assert "not `&lt;!here&gt;`" in note and "<!here>" not in note

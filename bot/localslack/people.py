@@ -569,9 +569,20 @@ class People:
         return f
 
     def share_file(
-        self, channel: str, path: Path, *, user: str, thread_ts: str | None = None, text: str = ""
+        self,
+        channel: str,
+        path: Path,
+        *,
+        user: str,
+        thread_ts: str | None = None,
+        text: str = "",
+        slack_connect: bool = False,
     ) -> Message:
-        """A person drops a file: it's served (bot token required) and a `file_share` event follows."""
+        """A person drops a file: it's served (bot token required) and a `file_share` event follows.
+
+        `slack_connect`: the person is in another organization of a Slack Connect channel, so the event
+        carries only a stub of the file (`mode: file_access`, `file_access: check_file_info`) that the app
+        completes with files.info."""
         ws = self.workspace
         thread = self._place(channel, user, thread_ts)
         ts = ws.new_ts()
@@ -581,6 +592,17 @@ class People:
         ws.add_message(m)
         with ws.lock:
             event = self._person_event(m)
+        if slack_connect:
+            event["files"] = [
+                {
+                    "id": f.id,
+                    "mode": "file_access",
+                    "file_access": "check_file_info",
+                    "created": f.created,
+                    "timestamp": f.created,
+                    "user": user,
+                }
+            ]
         self.send_event(event)
         return ws.message(channel, m.ts)  # type: ignore[return-value]
 

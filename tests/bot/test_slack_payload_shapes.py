@@ -136,6 +136,14 @@ def test_a_slack_connect_file_stub_is_completed_with_files_info_before_it_is_fet
     assert videobot.blobs.open(session.image_key).read() == picture.read_bytes()
 
 
+def test_a_picture_the_stand_in_shares_from_a_slack_connect_partner_is_animated(
+    slack, videobot, alice, picture
+):
+    shared = slack.share_file(CHANNEL, picture, user=ALICE, slack_connect=True)
+    assert "animates the shared picture" in seen(alice.draft_card(shared.ts))
+    assert [c.params.get("file") for c in slack.calls("files.info")] == [shared.files[0].id]
+
+
 def test_a_slack_connect_stub_slack_wont_describe_is_left_quietly(slack, videobot, alice):
     ts = slack.workspace.new_ts()  # F0CONNECT03 isn't in this workspace: files.info says file_not_found
     assert send_event(slack, load_payload("file_share_slack_connect_stub", **ids(slack, ts=ts))).status == 200

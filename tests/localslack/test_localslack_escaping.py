@@ -66,3 +66,16 @@ def test_a_hosted_file_is_served_and_described_without_any_event(slack, app_endp
     assert (
         info["url_private"].startswith(slack.base_url + "files-pri/") and hosted.read_bytes() == b"%PDF-1.4"
     )
+
+
+def test_a_file_from_a_slack_connect_partner_arrives_as_a_stub_files_info_completes(
+    slack, app_endpoint, tmp_path
+):
+    pdf = tmp_path / "brief.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    shared = slack.share_file(GENERAL, pdf, user=ALICE, slack_connect=True)
+    [stub] = last_event(app_endpoint)["files"]
+    assert stub["mode"] == "file_access" and stub["file_access"] == "check_file_info"
+    assert "url_private" not in stub and "mimetype" not in stub
+    info = slack.client().files_info(file=stub["id"])["file"]
+    assert (info["id"], info["mimetype"]) == (shared.files[0].id, "application/pdf")

@@ -68,6 +68,8 @@ def parse_video_command(text: str) -> VideoCommand:
         raise CommandError(
             'A quote isn\'t closed. Put quotes in pairs, e.g. `--negative "blurry"`.'
         ) from None
+    if [word.lower() for word in words] == ["--help"]:  # `—help`, typed on a Mac
+        return VideoCommand(action="help")
     idea_words: list[str] = []
     values: dict[str, str] = {}
     draft = False

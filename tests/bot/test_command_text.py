@@ -80,3 +80,7 @@ def test_single_quotes_group_a_value_but_apostrophes_stay_letters():
     command = parse_video_command("rock ’n’ roll at a dog’s party --negative ‘rain, fog’")
     assert command.idea == "rock ’n’ roll at a dog’s party"
     assert command.options.negative_prompt == "rain, fog"
+
+
+def test_help_typed_with_a_smart_dash_shows_help():
+    assert parse_video_command("—help").action == "help"

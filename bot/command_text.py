@@ -120,7 +120,7 @@ def _as_flag(word: str) -> str:
     flag = "--" + name.lower()
     if dashes.group() == "--":
         return flag + equals + rest
-    if dashes.group() != "-" and flag in _VALUE_FLAGS | _SWITCHES:
+    if dashes.group() != "-" and flag in _VALUE_FLAGS | _SWITCHES | {"--help"}:
         return flag + equals + rest
     return word
 

@@ -19,6 +19,10 @@ from bot.listeners.guard import SORRY, explain_failures, where
 
 log = logging.getLogger(__name__)
 
+UNKNOWN_RENDER = (
+    "I can't find that render any more, so I did nothing. Start a new video with `/video`, or use the "
+    "buttons on the newest message in its thread."
+)
 UNREADABLE_BUTTON = (
     "I couldn't tell what that button was for, so I did nothing. Use the buttons on the newest message in "
     "the video's thread, or start again with `/video`."
@@ -80,16 +84,16 @@ def register(app: App, conversation: Conversation) -> None:
             log.exception("open_settings failed")
             conversation.services.chat.ephemeral(channel, user, SORRY, thread_ts=thread_ts)
 
-    def unreadable(body: dict[str, Any]) -> None:
-        """A button whose value we can't read (an old or hand-made message): said so, never a traceback.
-        Works for clicks on ephemeral messages too, whose payload has a container but no `message`."""
+    def unreadable(body: dict[str, Any], note: str = UNREADABLE_BUTTON) -> None:
+        """A button we can't act on (an old or hand-made message): said so, never a traceback. Works for
+        clicks on ephemeral messages too, whose payload has a container but no `message`."""
         channel, user, thread_ts = where(body)
-        log.warning("a button's value could not be read")
+        log.warning("a button could not be acted on: %s", note[:40])
         if channel and user:
             try:
-                conversation.services.chat.ephemeral(channel, user, UNREADABLE_BUTTON, thread_ts=thread_ts)
+                conversation.services.chat.ephemeral(channel, user, note, thread_ts=thread_ts)
             except ChatError:
-                log.warning("could not tell %s about an unreadable button", user)
+                log.warning("could not tell %s about a button", user)
 
     def on_draft(name: str, use_case: Any) -> Any:
         def run(body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -109,6 +113,8 @@ def register(app: App, conversation: Conversation) -> None:
             job_id = job_ref(action)
             if job_id is None:
                 unreadable(body)
+            elif conversation.store.get_job(job_id) is None:
+                unreadable(body, UNKNOWN_RENDER)  # expired, or never ours
             else:
                 use_case(job_id=job_id, user=body["user"]["id"])
 

@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 import pytest
 from PIL import Image
 
-from bot.blocks import CANCEL_DRAFT, GENERATE, OPEN_SETTINGS
-from bot.listeners.actions import UNREADABLE_BUTTON
+from bot.blocks import CANCEL_DRAFT, GENERATE, OPEN_SETTINGS, REROLL
+from bot.listeners.actions import UNKNOWN_RENDER, UNREADABLE_BUTTON
 from bot.localslack import AppResponse, Message, SlackStandIn
 from tests.bot.conftest import ALICE, CHANNEL, seen, settle
 from tests.bot.slack_payloads import load_payload
@@ -239,3 +239,10 @@ def test_a_button_whose_value_cant_be_read_gets_a_polite_note(slack, videobot, a
     assert not slack.calls("chat.update") or all(
         "Rendering" not in json.dumps(c.params) for c in slack.calls("chat.update")
     )
+
+
+def test_a_result_button_for_a_render_we_dont_know_gets_a_polite_note(slack, videobot, alice):
+    root = alice.video("a fox in the snow")
+    alice.draft_card(root)
+    assert click_on_ephemeral(slack, REROLL, '{"j":"job-that-never-was"}', root.ts).status == 200
+    assert alice.told("I can't find that render any more") == UNKNOWN_RENDER

@@ -10,11 +10,14 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.chat import SlackChat, make_slack_client
 from bot.config import Settings
 from bot.ports import BlobStore, JobLauncher, Refiner, SessionStore
+
+if TYPE_CHECKING:
+    from bot.lazy_work import PendingRecord
 
 
 def random_seed() -> int:
@@ -32,6 +35,8 @@ class Services:
     clock: Callable[[], float] = time.time
     new_seed: Callable[[], int] = random_seed
     closers: list[Callable[[], None]] = field(default_factory=list)
+    # Locally, where slow work is recorded while it runs (bot.lazy_work); None on Lambda (its DLQ).
+    pending: PendingRecord | None = None
 
     def close(self) -> None:
         for close in reversed(self.closers):

@@ -170,13 +170,13 @@ class LocalJobLauncher:
             self._run(job, spec)
         except Exception as error:  # the runner itself broke: the thread must still hear about it
             log.exception("local render %s failed in the runner", job.job_id)
-            self._finish(
-                state_change_event(
-                    job.job_id,
-                    "Failed",
-                    failure_reason=f"The local job runner failed ({type(error).__name__}).",
-                )
+            failed = state_change_event(
+                job.job_id, "Failed", failure_reason=f"The local job runner failed ({type(error).__name__})."
             )
+            try:
+                self._finish(failed)
+            except Exception:  # (a full disk, say): remembered, the local upkeep records it later
+                log.exception("could not record the end of local render %s", job.job_id)
 
     def _run(self, job: Job, spec: JobSpec) -> None:
         if job.job_id in self._stopped:

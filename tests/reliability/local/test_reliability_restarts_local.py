@@ -231,3 +231,47 @@ def test_the_render_child_sees_none_of_the_bots_secrets(tmp_path, monkeypatch, l
     assert leaked == []
     assert seen["HF_HOME"] == str(tmp_path / "hf")  # what the render needs still gets through
     assert "PATH" in seen and "VIDEOBOT_PROCESSING_DIR" in seen
+
+
+def test_a_render_whose_end_couldnt_be_recorded_on_a_full_disk_is_recorded_once_space_is_freed(
+    slack, videobot, alice, monkeypatch, ledger
+):
+    import errno
+    import sqlite3
+
+    from bot.blocks import GENERATE as generate
+    from bot.sweeper import reconcile_local_renders
+    from tests.bot.conftest import thread_text
+
+    root = alice.video("a fox --frames 9")
+    alice.click(alice.draft_card(root), generate)
+    [job_id] = slack.wait_until(lambda: videobot.store.get_session(CHANNEL, root.ts).job_ids or None)
+    slack.wait_until(lambda: videobot.store.get_job(job_id).status == "rendering" or None, what="rendering")
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as disk:  # the disk fills up while the render runs
+        disk.setattr(videobot.store, "save_job", full)
+        disk.setattr(videobot.blobs, "put", no_space)
+        videobot.launcher.wait_idle(timeout=120)
+    assert videobot.store.get_job(job_id).status == "rendering"  # its end went unrecorded
+    # Space is freed; the next round of the local upkeep (every minute) records the end.
+    report = reconcile_local_renders(videobot, videobot.launcher, stale_after_s=0)
+    job = videobot.store.get_job(job_id)
+    text = thread_text(slack, root)
+    ledger.fault(
+        FaultCase(
+            "Local runner",
+            "the disk is full when the render ends (its outputs and its end can't be written)",
+            "the render",
+            explained=int(job.status == "failed"),
+            lost=int(job.status != "failed"),
+        )
+    )
+    assert report.finished == [job_id]
+    assert job.status == "failed"
+    assert "It didn't count against your quota" in text

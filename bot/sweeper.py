@@ -139,7 +139,8 @@ def reconcile_local_renders(services: Services, runner: LocalRenders, *, stale_a
             try:
                 state = runner.describe(job.job_id)
                 if state is None:
-                    handler.fail(job, INTERRUPTED)
+                    never_launched = job.status == "queued" and job.launched_at is None
+                    handler.fail(job, NEVER_STARTED if never_launched else INTERRUPTED)
                     report.given_up.append(job.job_id)
                 elif state.status in FINISHED:
                     log.info("recording the %s end of %s again", state.status, job.job_id)

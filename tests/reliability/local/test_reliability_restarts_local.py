@@ -275,3 +275,28 @@ def test_a_render_whose_end_couldnt_be_recorded_on_a_full_disk_is_recorded_once_
     assert report.finished == [job_id]
     assert job.status == "failed"
     assert "It didn't count against your quota" in text
+
+
+def test_a_render_orphaned_by_an_earlier_run_is_killed_when_the_local_backend_starts(tmp_path):
+    from bot.config import Settings
+    from bot.services import build_local_services
+
+    home = tmp_path / "home"
+    folder = home / "jobs" / "cvideos-1-r1"
+    folder.mkdir(parents=True)
+    # A render (and the process group it leads) that outlived the bot that started it: no PR_SET_DEATHSIG
+    # off Linux, or a process it started itself.
+    orphan = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)", "processing_job.inference"],
+        start_new_session=True,
+    )
+    (folder / PID_FILE).write_text(str(orphan.pid))
+    services = build_local_services(Settings(home=home, slack_api_url="http://127.0.0.1:9/api/"))
+    try:
+        ended = orphan.wait(timeout=10)
+    finally:
+        services.close()
+        if orphan.poll() is None:
+            orphan.kill()
+    assert ended == -signal.SIGKILL
+    assert not (folder / PID_FILE).exists()

@@ -6,12 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-from aws_cdk.assertions import Template
 from moto.events.models import EventPattern
 
 from bot.job_events import progress_event, state_change_event
-from infra.app import build_app
 
 
 def rule(synthesized, construct: Any) -> dict[str, Any]:
@@ -57,47 +54,38 @@ def test_render_progress_reaches_the_job_events_function_from_this_stacks_own_bu
     assert progress["EventBusName"] == {"Ref": deployed.logical_id(deployed.stack.job_events.progress_bus)}
 
 
-# Two stacks in one account and region (staging and production)
+def test_job_events_are_retried_then_kept_in_a_dead_letter_queue(deployed):
+    dead_letters = deployed.logical_id(deployed.stack.job_events.dead_letters)
+    for construct in (deployed.stack.job_events.state_changes, deployed.stack.job_events.progress):
+        (target,) = rule(deployed, construct)["Targets"]
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 2
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [dead_letters, "Arn"]}}
 
 
-@pytest.fixture(scope="module")
-def two_stacks():
-    """Two stacks of the real app side by side in one account and region, with their templates."""
-    from infra.stack import VideobotStack
-
-    app = build_app({"aws:cdk:bundling-stacks": [], "stack_name": "Videobot-staging"}, checks=False)
-    stacks = (app.node.find_child("Videobot-staging"), VideobotStack(app, "Videobot-production"))
-    return [(stack, Template.from_stack(stack).to_json()) for stack in stacks]
-
-
-def test_two_stacks_name_their_jobs_with_prefixes_neither_of_which_starts_the_others(two_stacks):
-    (staging, _), (production, _) = two_stacks
-    a, b = staging.job_name_prefix, production.job_name_prefix
-    assert a != b and not a.startswith(b) and not b.startswith(a)
-
-
-def test_each_stacks_iam_patterns_name_its_own_jobs_only(two_stacks):
-    for (mine, template), (theirs, _) in (two_stacks, two_stacks[::-1]):
-        policies = json.dumps([r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"])
-        assert f"processing-job/{mine.job_name_prefix}*" in policies
-        assert f"log-stream:{mine.job_name_prefix}*" in policies
-        assert theirs.job_name_prefix not in policies
-
-
-def test_a_job_of_one_stack_reaches_only_that_stacks_rules(two_stacks):
-    for (mine, mine_template), (_, theirs_template) in (two_stacks, two_stacks[::-1]):
-        event = named(f"{mine.job_name_prefix}c0123-1700000000000100-r1", "Failed")
-        for construct in (mine.job_events.state_changes, mine.job_events.failures):
-            logical_id = mine.resolve(construct.node.default_child.logical_id)  # the same in both stacks
-            assert matches(mine_template["Resources"][logical_id]["Properties"], event)
-            assert not matches(theirs_template["Resources"][logical_id]["Properties"], event)
-
-
-def test_each_stack_hears_its_own_renders_progress_only(two_stacks):
-    (staging, staging_template), (production, _) = two_stacks
-    progress = staging_template["Resources"][
-        staging.resolve(staging.job_events.progress.node.default_child.logical_id)
+def test_a_failing_handler_is_retried_and_its_event_kept(deployed):
+    handler = deployed.logical_id(deployed.stack.job_events.function)
+    (config,) = [
+        p
+        for p in deployed.properties("AWS::Lambda::EventInvokeConfig")
+        if p["FunctionName"] == {"Ref": handler}
     ]
-    bus = staging.resolve(staging.job_events.progress_bus.node.default_child.logical_id)
-    assert progress["Properties"]["EventBusName"] == {"Ref": bus}
-    assert production.job_events.progress_bus.node.path.startswith("Videobot-production/")
+    assert config["MaximumRetryAttempts"] == 2
+    function = deployed.template.to_json()["Resources"][handler]["Properties"]
+    assert function["DeadLetterConfig"]["TargetArn"] == {
+        "Fn::GetAtt": [deployed.logical_id(deployed.stack.job_events.dead_letters), "Arn"]
+    }
+
+
+def test_only_our_failed_renders_are_counted_as_failures(deployed):
+    failures = rule(deployed, deployed.stack.job_events.failures)
+    assert matches(failures, our_job(deployed, "Failed", failure_reason="CUDA out of memory"))
+    assert not matches(failures, our_job(deployed, "Completed"))
+    assert not matches(failures, our_job(deployed, "Stopped"))
+    assert not matches(failures, other_teams_job("Failed"))
+
+
+def test_each_failed_render_is_told_to_the_failures_topic_in_a_sentence(deployed):
+    (target,) = rule(deployed, deployed.stack.job_events.failures)["Targets"]
+    assert target["Arn"] == {"Ref": deployed.logical_id(deployed.stack.job_events.failure_topic)}
+    assert "<detail-ProcessingJobName>" in target["InputTransformer"]["InputTemplate"]
+    assert "<detail-FailureReason>" in target["InputTransformer"]["InputTemplate"]

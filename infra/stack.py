@@ -22,6 +22,7 @@ from bot.aws_config import job_name_prefix_for
 from infra.bot_runtime import BotRuntime
 from infra.environment import StackResources, bot_environment
 from infra.job_events import JobEvents
+from infra.next_steps import MANIFEST_OUTPUT, STAGE_OUTPUT
 from infra.operations import Operations
 from infra.settings import StackSettings
 from infra.slack_front_door import SlackFrontDoor
@@ -113,6 +114,19 @@ class VideobotStack(cdk.Stack):
             "MediaBucketName",
             value=self.storage.bucket.bucket_name,
             description="Images, specs, renders, and the staged weights under models/.",
+        )
+        # The commands to run next, with this stack's names in them (`make deploy` prints them last).
+        cdk.CfnOutput(
+            self,
+            STAGE_OUTPUT,
+            value=f"make stage-model MODEL={settings.default_model} BUCKET={self.storage.bucket.bucket_name}",
+            description="Stage the default model's weights once (recommended; required with job_vpc).",
+        )
+        cdk.CfnOutput(
+            self,
+            MANIFEST_OUTPUT,
+            value=f".venv/bin/python -m bot manifest --request-url {self.slack.url.url}",
+            description="Prints the Slack app manifest with this deployment's request URL.",
         )
         cdk.CfnOutput(
             self,

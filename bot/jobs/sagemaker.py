@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.aws_config import AwsSettings, instance_type_for
 from bot.blobs import render_key, spec_key
@@ -202,7 +202,12 @@ class SageMakerJobLauncher:
             if known and now - known[1] < (STAGED_TTL_S if known[0] else NOT_STAGED_TTL_S):
                 return known[0]
         manifest = self._weights_prefix(info) + STAGED_MANIFEST
-        found = self.blobs.client.list_objects_v2(Bucket=self.blobs.bucket, Prefix=manifest, MaxKeys=1)
+        try:
+            found = self.blobs.client.list_objects_v2(Bucket=self.blobs.bucket, Prefix=manifest, MaxKeys=1)
+        except (BotoCoreError, ClientError) as error:
+            # Not knowing is no reason to refuse a render: the hub works either way (and is asked again).
+            log.warning("could not tell whether %s is staged (%s); the job uses the hub", info.key, error)
+            return False
         staged = any(item.get("Key") == manifest for item in found.get("Contents", []))
         with self._staged_lock:
             self._staged[info.key] = (staged, now)

@@ -215,3 +215,14 @@ def test_jobs_are_named_describe_and_stopped_with_the_stacks_prefix(resources, a
     launcher.launch(job, job.job_spec)
     assert aws.sagemaker_job(f"videobot-staging-123456-{job.job_id}").processing_job_status == "Completed"
     assert launcher.describe(job.job_id).status == "Completed"
+
+
+def test_when_s3_cannot_say_whether_weights_are_staged_the_render_goes_on_with_the_hub(launcher):
+    def refuse_listing(request, **_):
+        body = b"<Error><Code>InternalError</Code><Message>x</Message></Error>"
+        return AWSResponse(request.url, 500, {}, FakeBody(body))
+
+    launcher.blobs.client.meta.events.register("before-send.s3.ListObjectsV2", refuse_listing)
+    job = a_job(launcher.store)
+    request = launcher.processing_job_request(job, job.job_spec)
+    assert request["Environment"]["HF_HOME"] == "/opt/ml/processing/cache/huggingface"

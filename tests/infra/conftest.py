@@ -1,8 +1,8 @@
-"""The CDK app, synthesized once per test session (a synth takes seconds), in two shapes: the defaults
+"""The CDK app, synthesized once per test session (a synth takes seconds), in three shapes: the defaults
 of cdk.json, the optional extras switched on (jobs in a VPC, a guardrail of its own, an alarm address),
 and the guardrail the stack creates.
 
-Both run cdk-nag's AwsSolutions checks as `make synth` does: an unacknowledged finding fails the synth.
+Each runs cdk-nag's AwsSolutions checks as `make synth` does: an unacknowledged finding fails the synth.
 Bundling the Lambda code (pip, PyPI) is skipped, as CDK allows with `aws:cdk:bundling-stacks=[]`.
 """
 

@@ -18,7 +18,15 @@ from bot.chat import ChatError
 from bot.images import PictureRejected, SharedFile, SlackPictures, allowed_file_hosts
 from bot.ports import BlobNotFound, Conflict, QuotaExceeded, Refinement, RefineRequest
 from bot.prompt_stream import PromptStreams
-from bot.quotas import DAY_S, access_refusal, admission, render_refusal, usage, within_limits
+from bot.quotas import (
+    DAY_S,
+    access_refusal,
+    admission,
+    limit_problems,
+    render_refusal,
+    usage,
+    within_limits,
+)
 from bot.refiner import RefinementBlocked
 from bot.services import Services
 from bot.sessions import (
@@ -399,7 +407,8 @@ class Conversation:
             self._tell(session.channel, user, session.thread_ts, refusal)
             return None
         refined_by = session.draft.refined_by if session.draft else ""
-        draft = change(draft_from_spec(job.job_spec, refined_by=refined_by))
+        # A final render's steps (the model's own) and an old render's settings are fitted to today's caps.
+        draft = within_limits(change(draft_from_spec(job.job_spec, refined_by=refined_by)), self.limits)
         key = f"{action}:{job_id}"
         try:
             session = change_session(
@@ -458,9 +467,9 @@ class Conversation:
         except (ConversationError, SpecError) as error:
             self._tell(channel, user, thread_ts, str(error))
             return None
-        refusal = access_refusal(self.limits, user=session.owner, channel=channel)
+        refusal = self._render_refusal(session)
         if refusal:
-            self._tell(channel, user, thread_ts, f"⏸️ {refusal}")
+            self._tell(channel, user, thread_ts, refusal)
             return None
         try:
             # Counted and written in one step: concurrent clicks can't all squeeze under the caps.
@@ -495,6 +504,18 @@ class Conversation:
             progress_ts = job.progress_ts
             self._quietly(lambda: self.chat.update(channel, progress_ts, text=text, blocks=progress_blocks))
         return job
+
+    def _render_refusal(self, session: Session) -> str | None:
+        """The one check every render passes (Generate, Reroll, Final render, Try again, ...): the
+        allow-lists and the workspace's caps on the draft itself. Quotas are counted by the store."""
+        refusal = access_refusal(self.limits, user=session.owner, channel=session.channel)
+        if refusal:
+            return f"⏸️ {refusal}"
+        assert session.draft is not None  # plan_job checked
+        problems = limit_problems(session.draft, self.limits)
+        if problems:
+            return blocks.cant_render_message(problems)
+        return None
 
     def _mark_launched(self, job: Job) -> Job:
         """The launcher has it: from now on the renderer (or its queue) answers for it. Without this

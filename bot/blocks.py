@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from bot.limits import Limits
+from bot.quotas import reached_gpu
 from bot.sessions import Draft, Job, Session
 from processing_job.models import REGISTRY, ModelInfo, resolve_model
 from processing_job.spec import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED
@@ -247,12 +248,19 @@ def done_message(job: Job, render_seconds: float) -> Message:
     ]
 
 
+def quota_note(job: Job) -> str:
+    """Whether an unfinished render used up some of the daily quota (it did once it reached the GPU)."""
+    if reached_gpu(job):
+        return "It counted against your daily quota: it had started rendering on the GPU."
+    return "It didn't count against your quota."
+
+
 def failed_message(job: Job, explanation: str) -> Message:
     text = f"❌ The render didn't finish: {explanation}"
     ref = job_ref(job)
     return text, [
         _section(text),
-        _context("It didn't count against your quota."),
+        _context(quota_note(job)),
         _actions("failed", _button("🔁 Try again", RETRY, ref), _button("✏️ Refine", REFINE, ref)),
     ]
 
@@ -261,7 +269,7 @@ def cancelled_message(job: Job, by: str | None) -> Message:
     text = f"🛑 Render cancelled by <@{by}>." if by else "🛑 Render cancelled."
     return text, [
         _section(text),
-        _context("It didn't count against your quota."),
+        _context(quota_note(job)),
         _actions("cancelled", _button("✏️ Refine", REFINE, job_ref(job))),
     ]
 

@@ -41,6 +41,7 @@ from bot.sessions import (
     advance,
     as_final,
     check_controller,
+    check_owner,
     draft_from_spec,
     fitted_to_picture,
     for_mode,
@@ -553,10 +554,9 @@ class Conversation:
         job = self.store.get_job(job_id)
         if job is None:
             return
-        session = self.store.get_session(job.channel, job.thread_ts)
         try:
-            if session is not None:
-                check_controller(session, user, self.admins)
+            # The render's own owner: its session may be gone (expired, or never written).
+            check_owner(job.owner, user, self.admins)
         except ConversationError as error:
             self._tell(job.channel, user, job.thread_ts, str(error))
             return

@@ -16,7 +16,14 @@ from typing import Any
 from bot import blocks
 from bot.chat import ChatError
 from bot.images import PictureRejected, SharedFile, SlackPictures, allowed_file_hosts
-from bot.ports import BlobNotFound, Conflict, QuotaExceeded, Refinement, RefineRequest
+from bot.ports import (
+    BlobNotFound,
+    Conflict,
+    GuardUnavailable,
+    QuotaExceeded,
+    Refinement,
+    RefineRequest,
+)
 from bot.prompt_stream import PromptStreams
 from bot.quotas import (
     DAY_S,
@@ -65,6 +72,10 @@ from processing_job.spec import SpecError
 log = logging.getLogger(__name__)
 
 PICTURE_IDEA = "(a shared picture)"
+GUARD_UNAVAILABLE = (
+    "I couldn't check this against the workspace's content policy just now, so I haven't used it. "
+    "Please try again in a minute."
+)
 
 
 class Conversation:
@@ -163,6 +174,10 @@ class Conversation:
         except PictureRejected as rejected:
             self._tell(channel, user, where, f"🖼️ {rejected}")
             return None
+        problem = self._picture_refusal(picture.data, picture.media_type)
+        if problem:
+            self._tell(channel, user, where, f"🙅 {problem}")
+            return None
         key = picture.blob_key(channel, where, shared.id or message_ts)
         self.services.blobs.put(key, picture.data, content_type=picture.media_type)
 
@@ -229,6 +244,11 @@ class Conversation:
             refinement = self.services.refiner.refine(request, on_text=stream.show)
         except RefinementBlocked as blocked:
             stream.finish_notice(*blocks.blocked_message(str(blocked)))
+            return session
+        # The policy judges the prompt whoever wrote it (the offline refiner answers when Bedrock can't).
+        problem = self._text_refusal([refinement.prompt])
+        if problem:
+            stream.finish_notice(*blocks.blocked_message(problem))
             return session
         before = session
         try:
@@ -468,7 +488,7 @@ class Conversation:
         except (ConversationError, SpecError) as error:
             self._tell(channel, user, thread_ts, str(error))
             return None
-        refusal = self._render_refusal(session)
+        refusal = self._render_refusal(session) or self._content_refusal(session)
         if refusal:
             self._tell(channel, user, thread_ts, refusal)
             return None
@@ -517,6 +537,32 @@ class Conversation:
         if problems:
             return blocks.cant_render_message(problems)
         return None
+
+    def _content_refusal(self, session: Session) -> str | None:
+        """The content policy on everything the render will use: nothing renders that it hasn't passed."""
+        assert session.draft is not None
+        problem = self._text_refusal([session.draft.prompt, session.draft.negative_prompt])
+        if problem is None and session.mode == "i2v" and session.image_key:
+            picture = self._picture_of(session)
+            if picture is None:
+                return "The picture of this video is gone. Please share it again."
+            problem = self._picture_refusal(picture, session.image_media_type or "image/png")
+        return f"🙅 {problem}" if problem else None
+
+    def _text_refusal(self, texts: list[str]) -> str | None:
+        """Why the content policy won't let these texts be used, or None."""
+        try:
+            verdict = self.services.guard.check_text(texts)
+        except GuardUnavailable:
+            return GUARD_UNAVAILABLE
+        return None if verdict.allowed else verdict.message
+
+    def _picture_refusal(self, data: bytes, media_type: str) -> str | None:
+        try:
+            verdict = self.services.guard.check_image(data, media_type)
+        except GuardUnavailable:
+            return GUARD_UNAVAILABLE
+        return None if verdict.allowed else verdict.message
 
     def _mark_launched(self, job: Job) -> Job:
         """The launcher has it: from now on the renderer (or its queue) answers for it. Without this

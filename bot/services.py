@@ -14,11 +14,17 @@ from typing import Any
 
 from bot.chat import SlackChat, make_slack_client
 from bot.config import Settings
-from bot.ports import BlobStore, JobLauncher, Refiner, SessionStore
+from bot.ports import BlobStore, ContentGuard, JobLauncher, Refiner, SessionStore
 
 
 def random_seed() -> int:
     return secrets.randbelow(2**31)
+
+
+def no_content_policy() -> ContentGuard:
+    from bot.content_guard.local import LocalContentGuard
+
+    return LocalContentGuard()
 
 
 @dataclass
@@ -32,6 +38,7 @@ class Services:
     clock: Callable[[], float] = time.time
     new_seed: Callable[[], int] = random_seed
     closers: list[Callable[[], None]] = field(default_factory=list)
+    guard: ContentGuard = field(default_factory=no_content_policy)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -54,6 +61,7 @@ def build_local_services(
 ) -> Services:
     """The embedded defaults: everything under `settings.home`, renders in a child process."""
     from bot.blobs.filesystem import FilesystemBlobStore
+    from bot.content_guard import build_content_guard
     from bot.events import handle_job_event
     from bot.jobs.local import LocalJobLauncher
     from bot.refiner import build_refiner
@@ -73,6 +81,7 @@ def build_local_services(
         report=report,
         model_cache=settings.model_cache,
     )
+    overrides.setdefault("guard", build_content_guard(settings))
     services = Services(
         settings=settings,
         chat=SlackChat(make_slack_client(settings.slack_bot_token, settings.slack_api_url)),

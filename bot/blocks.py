@@ -129,6 +129,13 @@ def picture_received(owner: str) -> str:
     return f"🖼️ Got your picture, <@{owner}>. I'll describe it and write a prompt that brings it to life."
 
 
+def not_your_video(owner: str) -> str:
+    return (
+        f"This is <@{owner}>'s video: only they (or an admin) can change it by replying here. "
+        "To make your own, type `/video` and describe it."
+    )
+
+
 def draft_card(session: Session, *, with_prompt: bool = True, note: str = "") -> Message:
     """The draft: its prompt (unless it was streamed into the same message above the blocks), its
     settings, and Generate · Settings · Cancel."""

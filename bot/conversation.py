@@ -30,6 +30,8 @@ from bot.quotas import (
     access_refusal,
     admission,
     limit_problems,
+    refine_rate_refusal,
+    refine_slots,
     render_refusal,
     usage,
     within_limits,
@@ -125,6 +127,18 @@ class Conversation:
         session = self.store.get_session(channel, thread_ts)
         if session is None:
             return None
+        if ts is not None and any(turn.ts == ts for turn in session.turns):
+            return None  # Slack delivered the same reply again; the first delivery answers it
+        if user != session.owner and user not in self.admins:
+            self._hint_once(session, user)  # other people's replies are their conversation
+            return None
+        refusal = access_refusal(self.limits, user=user, channel=channel)
+        if refusal:
+            self._tell(channel, user, thread_ts, refusal)
+            return None
+        if not self._may_refine_now(user):
+            self._tell(channel, user, thread_ts, f"⏸️ {refine_rate_refusal(self.limits)}")
+            return None
         try:
             session = change_session(
                 self.store, session, lambda s: add_user_turn(s, text, user, self._now(), ts=ts)
@@ -132,6 +146,19 @@ class Conversation:
         except AlreadyDone:
             return None  # Slack delivered the same reply again; the first delivery answers it
         return self._offer_draft(session, DraftOptions(), requester=user, team=team)
+
+    def _hint_once(self, session: Session, user: str) -> None:
+        """Tell someone once per session that replies here refine someone else's video."""
+        key = f"reply-hint:{session.key}:{user}"
+        if self.store.claim_once(key, expires_at=session.expires_at, now=self._now()):
+            self._tell(session.channel, user, session.thread_ts, blocks.not_your_video(session.owner))
+
+    def _may_refine_now(self, user: str) -> bool:
+        now = self._now()
+        return any(
+            self.store.claim_once(key, expires_at=expires_at, now=now)
+            for key, expires_at in refine_slots(user, self.limits, now=now)
+        )
 
     def share_picture(
         self,

@@ -67,6 +67,25 @@ def access_refusal(limits: Limits, *, user: str, channel: str) -> str | None:
     return None
 
 
+REFINE_WINDOW_S = 60
+
+
+def refine_slots(user: str, limits: Limits, *, now: float) -> list[tuple[str, float]]:
+    """The claims (key, expires_at) a refinement by `user` may take: N slots, each held for a minute
+    once taken, so one free slot means fewer than N refinements in the last minute (a sliding
+    window). Claimed atomically in the store, so they hold across threads, sessions and Lambdas."""
+    expires_at = now + REFINE_WINDOW_S
+    return [(f"refine-rate:{user}:{n}", expires_at) for n in range(limits.refines_per_minute)]
+
+
+def refine_rate_refusal(limits: Limits) -> str:
+    per = limits.refines_per_minute
+    return (
+        f"You've asked for {per} {'change' if per == 1 else 'changes'} in the last minute, the most one "
+        "person can. Please wait a moment, then reply again."
+    )
+
+
 def render_refusal(limits: Limits, current: Usage) -> str | None:
     """Why a new render can't start now, or None."""
     if current.running >= limits.per_user_concurrent:

@@ -285,20 +285,26 @@ class Conversation:
             stream.finish_notice(*blocks.notice(blocks.cant_render_message([str(error)])))
             return session
         drafted = session
+        self._retire_card(before, session)  # before the new card shows: one live card at a time
         card_ts = stream.finish(
             lambda with_prompt: blocks.draft_card(drafted, with_prompt=with_prompt, note=refinement.note)
         )
-        return self._adopt_card(before, session, card_ts)
+        return change_session(self.store, session, lambda s: replace(s, draft_card_ts=card_ts))
 
     def _adopt_card(self, before: Session, session: Session, card_ts: str) -> Session:
         """`card_ts` is the session's draft card now; the card it replaces loses its buttons."""
         session = change_session(self.store, session, lambda s: replace(s, draft_card_ts=card_ts))
+        if before.draft_card_ts != card_ts:
+            self._retire_card(before, session)
+        return session
+
+    def _retire_card(self, before: Session, session: Session) -> None:
+        """The draft card of `before` loses its buttons: `session`'s draft replaced it."""
         old_ts, old_draft = before.draft_card_ts, before.draft
-        if old_ts and old_draft and old_ts != card_ts and session.draft:
+        if old_ts and old_draft and session.draft:
             self._close_card(
                 session.channel, old_ts, old_draft, f"Replaced by draft {session.draft.revision}."
             )
-        return session
 
     def _next_draft(self, session: Session, refinement: Refinement, options: DraftOptions) -> Draft:
         previous = session.draft

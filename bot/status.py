@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.blocks import Message, describe_spec, escape, excerpt
+from bot.blocks import Message, describe_spec, excerpt, shown
 from bot.limits import Limits
 from bot.quotas import GIVEN_BACK, Usage, reached_gpu, slack_time
 from bot.sessions import Job
@@ -33,7 +33,7 @@ def status_message(user: str, mine: list[Job], active: list[Job], current: Usage
             state += " (counted: it had reached the GPU)"
         lines.append(
             f"• {state}{place} · {slack_time(job.created_at)} in <#{job.channel}>\n"
-            f"   _{escape(excerpt(job.spec.get('prompt', ''), 120))}_ · {describe_spec(job.spec)}"
+            f"   _{shown(excerpt(job.spec.get('prompt', ''), 120))}_ · {describe_spec(job.spec)}"
         )
     if len(mine) > SHOWN:
         lines.append(f"…and {len(mine) - SHOWN} more.")

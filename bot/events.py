@@ -115,8 +115,10 @@ class JobEventHandler:
             if error.error not in UNDELIVERABLE:
                 self._release_delivery(job)
                 raise
-            log.warning("the video can't be posted in %s: %s", job.channel, error.error)
-            self._finish_failed(job, f"I couldn't post the video here ({error.error}).")
+            ref = withhold(log, f"the video can't be posted in {job.channel}", error.error)
+            self._finish_failed(
+                job, f"Slack wouldn't let me post the video in this conversation (ref {ref})."
+            )
             return
         except Exception:
             self._release_delivery(job)  # so a retry of this event (or the sweeper) delivers it

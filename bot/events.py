@@ -24,6 +24,7 @@ from bot.references import withhold
 from bot.services import Services
 from bot.sessions import TERMINAL, InvalidTransition, Job, advance
 from bot.store import change_job
+from processing_job.models import resolve_model
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +213,7 @@ class JobEventHandler:
         return result if isinstance(result, dict) else {}
 
     def on_failed(self, job: Job, change: JobStateChange) -> None:
-        explanation = _explain_failure(change, job.job_id)
+        explanation = _explain_failure(change, job.job_id, model_name(job))
         self._finish_failed(job, explanation)
 
     def fail(self, job: Job, explanation: str) -> None:
@@ -287,11 +288,20 @@ _INTERNAL = re.compile(
     r"|\b[\w.-]+/[\w.-]+"  # a hub repository (owner/name)
     r"|\bvideobot-[\w-]+"  # a processing job's name
 )
-WEIGHTS_MISSING = "The renderer's model weights aren't available here. Please ask your admin to stage them."
+WEIGHTS_MISSING = (
+    "The weights for {model} aren't available to the renderer. Please ask your admin to stage them."
+)
 RENDER_ERROR = "The renderer stopped with an error. Please try again; if it keeps happening, tell your admin"
 
 
-def _explain_failure(change: JobStateChange, job_id: str = "") -> str:
+def model_name(job: Job) -> str:
+    try:
+        return resolve_model(str(job.spec.get("model", ""))).name
+    except ValueError:
+        return "this model"
+
+
+def _explain_failure(change: JobStateChange, job_id: str = "", model: str = "this model") -> str:
     """The job's own sentence when it wrote one people may see; otherwise SageMaker's reason in plain
     words. Whatever is held back goes to the log under a reference the person can quote."""
     message = change.exit_message.strip()
@@ -300,7 +310,7 @@ def _explain_failure(change: JobStateChange, job_id: str = "") -> str:
             return message
         ref = withhold(log, f"render {job_id} failed", message)
         if message.startswith("The model weights"):
-            return f"{WEIGHTS_MISSING} (ref {ref})"
+            return f"{WEIGHTS_MISSING.format(model=model)} (ref {ref})"
         return f"{RENDER_ERROR} (ref {ref})."
     reason = change.failure_reason
     if "CapacityError" in reason or "InsufficientInstanceCapacity" in reason:

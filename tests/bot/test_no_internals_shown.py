@@ -32,7 +32,7 @@ def test_a_failed_render_shows_a_sentence_and_a_reference_not_paths_or_its_job_i
     shown = thread_text(slack, root)
     job_id = videobot.store.get_session(CHANNEL, root.ts).job_ids[0]
     assert job_id not in shown and "/" not in seen(failure) and "THUDM" not in shown
-    assert "model weights aren't available here" in seen(failure)
+    assert "The weights for CogVideoX-2B aren't available to the renderer." in seen(failure)
     ref = REFERENCE.search(seen(failure)).group(1)
     assert "THUDM/CogVideoX-2b" in logged_with(caplog, ref)  # an admin finds the details by the ref
 

@@ -15,7 +15,9 @@ from typing import Any
 
 from bot import blocks
 from bot.chat import ChatError
+from bot.config import Settings
 from bot.images import PictureRejected, SharedFile, SlackPictures, allowed_file_hosts
+from bot.limits import Limits
 from bot.ports import (
     BlobNotFound,
     Conflict,
@@ -91,12 +93,19 @@ class Conversation:
         self.services = services
         self.store = services.store
         self.chat = services.chat
-        self.settings = services.settings
-        self.limits = services.settings.limits
         self.pictures = pictures or SlackPictures(
             services.chat.client, self.limits, allowed_file_hosts(self.settings.slack_api_url)
         )
         self.streams = streams or PromptStreams(services.chat)
+
+    # Read at each use: settings that change (a redeploy with a new allow-list) apply at once.
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def limits(self) -> Limits:
+        return self.services.settings.limits
 
     @property
     def admins(self) -> frozenset[str]:

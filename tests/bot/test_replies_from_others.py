@@ -4,6 +4,8 @@ alone."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.blocks import GENERATE
 from tests.bot.conftest import ADMIN, CHANNEL, Person, limits, settle
 
@@ -43,10 +45,10 @@ def test_an_admin_refines_someone_elses_video_by_replying(slack, start_app, alic
 
 
 def test_replies_in_a_channel_no_longer_allowed_dont_refine(slack, start_app, alice):
-    start_app()
+    services = start_app()
     root = alice.video("a fox in the snow")
     alice.draft_card(root)
-    services = start_app(limits=limits(allowed_channels=frozenset({"COTHER"})))  # the allow-list changed
+    services.settings = replace(services.settings, limits=limits(allowed_channels=frozenset({"COTHER"})))
     alice.reply(root, "make it night")
     assert "I don't make videos in this conversation" in alice.told("I don't make videos")
     settle()

@@ -156,7 +156,7 @@ def read_frames(
     )
     rate = fps or facts.fps
     filters = [
-        *([f"fps={_rate(rate)}"] if fps and abs(fps - facts.fps) > 1e-3 else []),
+        *([f"fps={rate_text(rate)}"] if fps and abs(fps - facts.fps) > 1e-3 else []),
         f"scale={width}:{height}:force_original_aspect_ratio=increase:flags=lanczos",
         f"crop={width}:{height}",
         "setsar=1",
@@ -321,10 +321,14 @@ def _seconds(clock: str) -> float:
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
-def _rate(fps: float) -> str:
-    from processing_job.stages._ffmpeg import rate_text
-
-    return rate_text(fps)
+def rate_text(fps: float) -> str:
+    """A frame rate for ffmpeg's options, exact for whole numbers (8, 16, 24) and 29.97-like rates."""
+    if abs(fps - round(fps)) < 1e-6:
+        return str(round(fps))
+    for den in (1001, 100, 1000):
+        if abs(fps * den - round(fps * den)) < 1e-3:
+            return f"{round(fps * den)}/{den}"
+    return f"{fps:.6f}"
 
 
 def _duration(seconds: float) -> str:

@@ -8,6 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from processing_job.export import FFMPEG_TIMEOUT_S, ffmpeg_exe, h264_output_args
+from processing_job.video_input import VideoInput, VideoInputError, check_video, rate_text
+
+__all__ = ["checked", "encode", "partial_path", "rate_text"]
 
 
 def partial_path(dst: Path) -> Path:
@@ -42,12 +45,24 @@ def encode(inputs: Sequence[str], filters: Sequence[str], dst: Path, *, what: st
         partial.unlink(missing_ok=True)
 
 
-def rate_text(fps: float) -> str:
-    """A frame rate for ffmpeg's options, exact for whole numbers (8, 16, 24) and 29.97-like rates."""
-    if abs(fps - round(fps)) < 1e-6:
-        return str(round(fps))
-    for den in (1001, 100, 1000):
-        num = fps * den
-        if abs(num - round(num)) < 1e-3:
-            return f"{round(num)}/{den}"
-    return f"{fps:.6f}"
+# What a stage takes from its inputs: our own renders and what earlier stages made of them (an
+# upscaled 1.5 clip is 5440×3072), well past anything a person shares.
+STAGE_MAX_SECONDS = 600.0
+STAGE_MAX_PIXELS = 8192 * 4608
+STAGE_MAX_BYTES = 4 * 2**30
+
+
+def checked(src: Path, *, role: str = "The video") -> VideoInput:
+    """`src` checked like a shared video (`video_input.check_video`), with a stage's limits; a
+    StageError with the same sentence if it isn't usable. `role` names it in the sentence."""
+    from processing_job.stages import StageError
+
+    try:
+        return check_video(
+            Path(src), max_seconds=STAGE_MAX_SECONDS, max_pixels=STAGE_MAX_PIXELS, max_bytes=STAGE_MAX_BYTES
+        )
+    except VideoInputError as error:
+        message = str(error)
+        if role != "The video" and message.startswith("The video"):
+            message = role + message.removeprefix("The video")
+        raise StageError(message) from error

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -183,16 +184,21 @@ def read_frames(
     ]
     frame_bytes = width * height * 3
     frames: list[Image.Image] = []
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as decoder:
+    # ffmpeg's messages go to a file, not a pipe: a full stderr pipe nobody reads would stall it.
+    with (
+        tempfile.TemporaryFile() as log,
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log) as decoder,
+    ):
         assert decoder.stdout is not None
         while len(frames) < max_frames:
             chunk = decoder.stdout.read(frame_bytes)
             if len(chunk) < frame_bytes:
                 break
             frames.append(Image.frombytes("RGB", (width, height), chunk))
-        decoder.stdout.close()
-        errors = decoder.stderr.read().decode(errors="replace") if decoder.stderr else ""
+        decoder.stdout.close()  # enough frames: ffmpeg stops at the closed pipe
         decoder.wait(timeout=FFMPEG_TIMEOUT_S)
+        log.seek(0)
+        errors = log.read().decode(errors="replace")
     if not frames:
         raise VideoInputError(
             "The video seems to be damaged, so I couldn't read its frames. Please share it again."
@@ -233,6 +239,7 @@ _STREAM = re.compile(r"Stream #\S+.*?: Video: (?P<codec>\w+)")
 _SIZE = re.compile(r", (?P<w>\d+)x(?P<h>\d+)[ ,\[]")
 _FPS = re.compile(r", (?P<fps>[\d.]+k?) (?:fps|tbr)")
 _DURATION = re.compile(r"Duration: (?P<h>\d+):(?P<m>\d+):(?P<s>[\d.]+)")
+_ROTATION = re.compile(r"rotation of (?P<angle>-?[\d.]+) degrees")
 
 
 def _describe(path: Path) -> _Header:
@@ -258,18 +265,24 @@ def _describe(path: Path) -> _Header:
     if not (stream and size):
         raise VideoInputError("I couldn't tell the size of the video's frames, so I can't use it.")
     rates = [_fps(m["fps"]) for m in _FPS.finditer(line)]
+    # Phones store portrait video as landscape frames plus a rotation; ffmpeg turns the frames
+    # upright when it decodes them, so the upright size is the one that counts.
+    rotation = _ROTATION.search(text)
+    upright = rotation is not None and round(abs(float(rotation["angle"]))) % 180 == 90
+    width, height = int(size["w"]), int(size["h"])
     duration = _DURATION.search(text)
     seconds = int(duration["h"]) * 3600 + int(duration["m"]) * 60 + float(duration["s"]) if duration else None
     return _Header(
-        width=int(size["w"]),
-        height=int(size["h"]),
+        width=height if upright else width,
+        height=width if upright else height,
         fps=rates[0] if rates else 0.0,
         duration_s=seconds,
         codec=stream["codec"],
     )
 
 
-_PROGRESS = re.compile(r"frame=\s*(?P<frames>\d+).*?time=(?P<time>[\d:.]+|N/A)")
+# A clip cut from a longer one with `-c copy` can start before zero: its time reads "-00:00:00.12".
+_PROGRESS = re.compile(r"frame=\s*(?P<frames>\d+).*?time=(?P<time>-?[\d:.]+|N/A)")
 
 
 def _count_packets(path: Path, *, limit_s: float) -> tuple[int, float]:
@@ -315,7 +328,7 @@ def _fps(text: str) -> float:
 
 
 def _seconds(clock: str) -> float:
-    if clock == "N/A":
+    if clock == "N/A" or clock.startswith("-"):
         return 0.0
     hours, minutes, seconds = clock.split(":")
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)

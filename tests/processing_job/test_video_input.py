@@ -121,6 +121,18 @@ def test_a_video_cut_off_while_uploading_is_corrupt(tmp_path):
         check(cut)
 
 
+def test_a_single_frame_cut_from_a_longer_clip_counts_as_one_frame(tmp_path):
+    longer = make_clip(tmp_path / "longer.mp4", frames=12)
+    first = tmp_path / "first.mp4"  # copied packets: its clock starts just before zero
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(longer), "-frames:v", "1", "-c", "copy", str(first)],
+        check=True,
+        timeout=60,
+    )
+
+    assert check(first).frame_count == 1
+
+
 def test_a_video_with_no_frames_is_refused(tmp_path):
     empty = tmp_path / "zero.mp4"
     subprocess.run(
@@ -207,3 +219,31 @@ def test_reading_checks_the_video_first(tmp_path):
 
     with pytest.raises(VideoInputError, match="couldn't open that file as a video"):
         read_frames(text, width=96, height=64, max_frames=9)
+
+
+def test_a_phone_video_is_described_and_read_upright(tmp_path):
+    stored = make_clip(tmp_path / "stored.mp4", frames=4, width=96, height=64)
+    portrait = tmp_path / "portrait.mp4"
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-display_rotation",
+            "90",
+            "-i",
+            str(stored),
+            "-c",
+            "copy",
+            str(portrait),
+        ],
+        check=True,
+        timeout=60,
+    )
+
+    facts = check(portrait)
+    frames, notes = read_frames(portrait, width=64, height=96, max_frames=4)
+
+    assert (facts.width, facts.height) == (64, 96)
+    assert {frame.size for frame in frames} == {(64, 96)}
+    assert notes == []

@@ -73,7 +73,7 @@ def section(say: Say, *, quick: bool = False, **_: object) -> Section:
     import torch
 
     sizes = SIZES[:1] if quick else SIZES
-    rounds = 1  # one run each, stage then bare: a full set takes ~10 minutes on 2 cores already
+    rounds = 1  # one run each, stage then bare: a full set takes ~17 minutes on 2 shared cores
     with tempfile.TemporaryDirectory(prefix="videobot-stages-") as scratch:
         work = Path(scratch)
         rows, figures = [], {}
@@ -92,8 +92,10 @@ def section(say: Say, *, quick: bool = False, **_: object) -> Section:
             "## Stages (smooth, upscale, join)",
             f"CPU only ({cores} cores, torch {torch.__version__} with {torch.get_num_threads()} threads); "
             "the source clips are ffmpeg's `testsrc2` pattern with film grain, H.264 as the job writes "
-            f"them. {rounds} run(s) of each, stage and bare taking turns "
-            + ("(quick run: 720×480 only)" if quick else "")
+            f"them. One run of each, stage then bare (a full set takes ~17 minutes on 2 shared cores), so "
+            "single ratios carry the shared machine's noise: the ffmpeg stages add two short reads of the "
+            "file's header to the same filter and encode, so a ratio far from 1 is noise"
+            + (" (quick run: 720×480 only)" if quick else "")
             + ". Stage = our call (checks the input, then the library call, H.264 CRF 18 faststart "
             "output); bare = the same filter typed as one ffmpeg command line with the same encoder "
             "options, or for Real-ESRGAN spandrel's model called on whole frames.",

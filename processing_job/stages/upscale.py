@@ -19,6 +19,7 @@ at its own scale and ffmpeg's Lanczos brings the frames to the size asked.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import tempfile
 import time
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from processing_job.export import FFMPEG_TIMEOUT_S, ffmpeg_exe, h264_output_args
 from processing_job.stages import StageError, StageReport
 from processing_job.stages._ffmpeg import checked, encode, partial_path, rate_text
+from processing_job.video_input import VideoInput
 
 if TYPE_CHECKING:
     import numpy as np
@@ -70,7 +72,7 @@ def upscale(src: Path, dst: Path, *, factor: int, weights: Path | None) -> Stage
         params["method"] = "lanczos"
         notes = [problem]
     else:
-        _upscale_stream(upscaler, Path(src), Path(dst), fps=source.fps, size=(width, height))
+        _upscale_stream(upscaler, source, Path(src), Path(dst), size=(width, height))
         params.update(method="real-esrgan", **upscaler.describe())
         notes = [f"upscaled {factor}× with Real-ESRGAN ({upscaler.architecture})"]
         if upscaler.scale != factor:
@@ -163,12 +165,13 @@ def _load_or_explain(weights: Path) -> tuple[Upscaler | None, str]:
         )
 
 
-def _upscale_stream(upscaler: Upscaler, src: Path, dst: Path, *, fps: float, size: tuple[int, int]) -> None:
+def _upscale_stream(
+    upscaler: Upscaler, source: VideoInput, src: Path, dst: Path, *, size: tuple[int, int]
+) -> None:
     """Decode → model → encode, one frame at a time, between two ffmpeg processes."""
     import numpy as np
 
-    source = checked(src)
-    width, height = source.width, source.height
+    width, height, fps = source.width, source.height, source.fps
     model_size = (width * upscaler.scale, height * upscaler.scale)
     partial = partial_path(dst)
     decode = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(src)]
@@ -197,9 +200,15 @@ def _upscale_stream(upscaler: Upscaler, src: Path, dst: Path, *, fps: float, siz
         frame = np.frombuffer(buffer, dtype=np.uint8).reshape(height, width, 3)
         try:
             while decoder.stdout.readinto(buffer) == frame_bytes:
-                encoder.stdin.write(memoryview(upscaler.upscale_frame(frame)))
-            encoder.stdin.close()
-            encoded, decoded = encoder.wait(timeout=FFMPEG_TIMEOUT_S), decoder.wait(timeout=FFMPEG_TIMEOUT_S)
+                try:
+                    encoder.stdin.write(memoryview(upscaler.upscale_frame(frame)))
+                except BrokenPipeError:
+                    break  # the encoder stopped: its log says why
+            with contextlib.suppress(BrokenPipeError):
+                encoder.stdin.close()
+            encoded = encoder.wait(timeout=FFMPEG_TIMEOUT_S)
+            decoder.stdout.close()  # a decoder left mid-stream stops at the closed pipe
+            decoded = decoder.wait(timeout=FFMPEG_TIMEOUT_S)
         except BaseException:
             decoder.kill()
             encoder.kill()

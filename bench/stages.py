@@ -117,9 +117,14 @@ def section(say: Say, *, quick: bool = False, **_: object) -> Section:
     headline = (
         f"**Stages** (CPU, 720×480): smooth ×2 {small['smooth']['ratio']:.2f}× a bare `minterpolate`, "
         f"Lanczos ×2 {small['lanczos']['ratio']:.2f}× a bare `scale`, crossfade join "
-        f"{small['crossfade']['ratio']:.2f}× a bare `xfade`; a streamed 1080p ×2 upscale peaks at "
-        f"{mib(memory['long']['peak'])} MiB for {memory['long']['frames']} frames vs "
-        f"{mib(memory['short']['peak'])} MiB for {memory['short']['frames']}."
+        f"{small['crossfade']['ratio']:.2f}× a bare `xfade`"
+        + (
+            f"; a streamed 1080p ×2 upscale peaks at {mib(memory['long']['peak'])} MiB for "
+            f"{memory['long']['frames']} frames vs {mib(memory['short']['peak'])} MiB for "
+            f"{memory['short']['frames']}."
+            if memory
+            else " (Real-ESRGAN rows and memory skipped: spandrel can't be imported here)."
+        )
     )
     return Section("stages", text, figures=figures, headline=headline)
 

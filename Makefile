@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: demo test lint format dev bench synth deploy destroy stage-model lock clean
+.PHONY: demo test lint format dev bench bench-gpu synth deploy destroy stage-model lock clean
 
 $(READY): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: $(READY)
 BENCH_QUICK ?=
 bench: $(READY)
 	$(BIN)/python -m bench $(if $(filter-out 0,$(BENCH_QUICK)),--quick)
+
+## The GPU proof: the real models' render timed on a CUDA card, its section written into docs/benchmarks.md
+## (without CUDA it says what it needs; `--cpu-smoke` runs it scaled down; bench/gpu_device.sh: a lent GPU).
+bench-gpu: $(READY)
+	$(BIN)/python -m bench.gpu
 
 lint: $(READY)
 	$(BIN)/ruff check .

@@ -1041,10 +1041,17 @@ def measure_export(case: ModelCase, run: Run, budget: Budget, say: Callable[[str
         name,
         "export",
         seconds_per_video=seconds,
-        note=f"the job's writer on {os.cpu_count()} CPU cores; {size / 1e6:.1f} MB",
+        note=f"the job's writer on {os.cpu_count()} CPU cores, imageio-ffmpeg {ffmpeg_version()}; "
+        f"{size / 1e6:.1f} MB",
     )
     run.rows.append(row)
     say(f"export: {describe_row(row)}")
+
+
+def ffmpeg_version() -> str:
+    import imageio_ffmpeg
+
+    return f"{imageio_ffmpeg.__version__} (ffmpeg {imageio_ffmpeg.get_ffmpeg_version()})"
 
 
 # --- the report ---------------------------------------------------------------------------------
@@ -1148,7 +1155,7 @@ def markdown(run: Run) -> str:
         f"- **Per video = extrapolated**: the median of {TIMED_STEPS} timed steps (CUDA events, after a "
         f"warm-up step) × {STEPS} steps for a final render; a draft cache's average step over a "
         f"{CACHE_SCHEDULE_STEPS}-step schedule × {DRAFT_STEPS} draft steps. Decode and export are timed "
-        "once, whole.",
+        "once, whole. Not included: loading weights, text encoding, the instance's start.",
         "- **× FLOP floor**: time ÷ (FLOPs of the steps ÷ the card's dense bf16 peak); FLOPs per step as in "
         "the prediction above (CogVideoX) and bench/gpu.py (Wan). fp8 has twice the peak, so it can go "
         "below 1.",
@@ -1162,7 +1169,7 @@ def markdown(run: Run) -> str:
         "",
         "### Per model",
         "",
-        "| model | tokens | FLOP per step | floor, 50 steps (s) | caches the job offers |",
+        "| model | video tokens | FLOP per step | floor, 50 steps (s) | caches the job offers |",
         "| --- | ---: | ---: | ---: | --- |",
     ]
     for info in run.models.values():

@@ -1147,7 +1147,12 @@ def markdown(run: Run) -> str:
     lines += [
         f"Measured by `python -m bench.gpu` on **{run.card}** ({peak}; torch {env.get('torch')}, CUDA "
         f"{env.get('cuda')}, diffusers {env.get('diffusers')}, torchao {env.get('torchao')}, Python "
-        f"{env.get('python')}), {run.started}, {_f(run.wall_s, 0)} s in all (budget {run.budget_s:.0f} s).",
+        f"{env.get('python')}), {run.started}, {_f(run.wall_s, 0)} s in all (budget {run.budget_s:.0f} s)."
+        + (
+            f" A bf16 8192³ matrix product ran at {env['matmul_tflops']:.0f} TFLOP/s on this card."
+            if env.get("matmul_tflops")
+            else ""
+        ),
         "",
         "- **Random weights at the real configurations** (listed in bench/gpu.py; no weights are "
         "reachable): the time of a step depends on shapes, not values. Prompts are random embeddings "
@@ -1268,7 +1273,29 @@ def environment(device: str) -> dict[str, Any]:
         env["capability"] = list(torch.cuda.get_device_capability())
         env["gpu_memory_gib"] = round(props.total_memory / 2**30, 1)
         env["multiprocessors"] = props.multi_processor_count
+        env["matmul_tflops"] = round(matmul_tflops(), 1)
     return env
+
+
+def matmul_tflops(size: int = 8192, repeats: int = 10) -> float:
+    """The card's bf16 matrix rate as found (random data, CUDA events, after warm-up): the ceiling
+    the datasheet's peak is compared with (METHOD.md: measure the ceilings on the machine)."""
+    import torch
+
+    a = torch.randn(size, size, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(size, size, device="cuda", dtype=torch.bfloat16)
+    for _ in range(3):
+        a @ b
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(repeats):
+        a @ b
+    end.record()
+    torch.cuda.synchronize()
+    seconds = start.elapsed_time(end) / 1000 / repeats
+    del a, b
+    torch.cuda.empty_cache()
+    return 2 * size**3 / seconds / 1e12
 
 
 def measure(*, smoke: bool, budget_s: float, only: list[str] | None, say: Callable[[str], None]) -> Run:

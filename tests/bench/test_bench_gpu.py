@@ -201,3 +201,35 @@ def test_a_spent_budget_skips_everything_with_its_reason():
     assert "### Not measured in this run" in section
     assert all(passed is None for _, passed, _ in gpu.goals(run))
     json.loads(run.to_json())
+
+
+def test_goals_on_a_gpu_run_read_the_best_final_and_the_default_draft():
+    # A run as a GPU would record it (figures made up): the goal takes the fastest final render.
+    floor_step = gpu.COGVIDEOX_5B.flop_per_step / 989e12
+    five, wan = gpu.COGVIDEOX_5B.name, gpu.WAN22_5B.name
+
+    def final(model, variant, step, compile_s=None):
+        ratio = step / floor_step if model == five else None
+        return gpu.Row(model, variant, "step", step, step * 50, ratio, None, compile_s)
+
+    run = gpu.Run("NVIDIA H200", False, "now", {"matmul_tflops": 790.0}, 989.0, 450.0)
+    run.rows = [
+        final(five, "bf16 eager", 2.2),
+        final(five, "compile (mode default)", 1.6, compile_s=20.0),
+        final(five, "fp8 + compile", 0.9, compile_s=30.0),
+        gpu.Row(five, "draft cache: fastercache (the family's default)", "cache", 1.3, 26.0),
+        gpu.Row(five, "draft cache: pab", "cache", 1.0, 20.0),
+        final(wan, "bf16 eager", 3.0),
+        gpu.Row(wan, "draft cache: first-block (the family's default)", "cache", 2.5, 50.0),
+    ]
+    results = {label.split(":")[0]: (passed, figures) for label, passed, figures in gpu.goals(run)}
+    passed, figures = results["CogVideoX-5B, 49 frames 720×480, 50 steps ≤ 47 s (≤ 1.4× its FLOP floor)"]
+    assert passed and figures.startswith("best 45.0 s (fp8 + compile, 1.34× floor) on NVIDIA H200")
+    assert results[five] == (True, "26.0 s ÷ 110.0 s = 0.24 (both eager: the job's defaults)")
+    assert results[wan][0] is False  # 50 s of a 150 s final
+    lines = gpu.goal_lines(run)
+    assert lines[0].startswith("goal PASS: CogVideoX-5B") and lines[2].startswith("goal FAIL: Wan")
+    section = gpu.markdown(run)
+    assert "on **NVIDIA H200** (989 TFLOP/s dense bf16" in section
+    assert "ran at 790 TFLOP/s on this card" in section
+    assert "| CogVideoX-5B | fp8 + compile | 0.900 | 45.0 | 1.34 | " in section

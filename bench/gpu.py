@@ -453,19 +453,22 @@ class Run:
 class Budget:
     """A global deadline, and for each model a deadline that leaves the later models their reserve."""
 
-    def __init__(self, seconds: float, started: float | None = None) -> None:
-        self.started = time.monotonic() if started is None else started
+    def __init__(
+        self, seconds: float, started: float | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.clock = clock
+        self.started = clock() if started is None else started
         self.deadline = self.started + seconds
         self.model_deadline = self.deadline
 
     def elapsed(self) -> float:
-        return time.monotonic() - self.started
+        return self.clock() - self.started
 
     def start_model(self, reserve_after: float) -> None:
         self.model_deadline = self.deadline - reserve_after
 
     def left(self) -> float:
-        return self.model_deadline - time.monotonic()
+        return self.model_deadline - self.clock()
 
     def allows(self, estimate: float) -> bool:
         """Whether `estimate` seconds fit in what is left of the model's budget."""

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -233,3 +234,88 @@ def test_goals_on_a_gpu_run_read_the_best_final_and_the_default_draft():
     assert "on **NVIDIA H200** (989 TFLOP/s dense bf16" in section
     assert "ran at 790 TFLOP/s on this card" in section
     assert "| CogVideoX-5B | fp8 + compile | 0.900 | 45.0 | 1.34 | " in section
+
+
+class _SimulatedCard:
+    """Stands in for `gpu.Bench` on a pretend H200: each call advances a pretend clock by what it
+    would take (assumed figures: eager steps of 1.2, 2.4 and 6.5 s, compiles of `compile_s`)."""
+
+    STEP: ClassVar[dict[str, float]] = {"cogvideox-5b": 1.2, "wan2.2-5b": 2.4, "cogvideox1.5-5b": 6.5}
+    DECODE: ClassVar[dict[str, float]] = {"cogvideox-5b": 10.0, "wan2.2-5b": 30.0, "cogvideox1.5-5b": 35.0}
+    clock: ClassVar[list[float]] = [0.0]
+    compile_s = 35.0
+
+    def __init__(self, case, device, dtype, say):
+        self.case, self.quantized, self.compiled, self.cached = case, False, False, False
+        self.transformer = self.pipe = self.vae = self
+        self.clock[0] += 8
+
+    blocks = ()
+
+    def enable_tiling(self):
+        pass
+
+    disable_tiling = enable_tiling
+
+    def close(self):
+        pass
+
+    def rebuild_transformer(self):
+        self.clock[0] += 5
+        self.quantized = False
+
+    def denoise(self, steps):
+        step = self.STEP[self.case.key] * (0.6 if self.compiled else 1) / (1.5 if self.cached else 1)
+        first = step + (self.compile_s if self.compiled else 0.5)
+        self.clock[0] += first + step * (steps - 1)
+        return [first] + [step] * (steps - 1)
+
+    def decode(self):
+        self.clock[0] += self.DECODE[self.case.key]
+        return self.DECODE[self.case.key]
+
+    def decode_warmup(self):
+        self.clock[0] += 0.3 * self.DECODE[self.case.key]
+        return 0.3 * self.DECODE[self.case.key], 0.25
+
+
+@pytest.mark.parametrize("compile_s", [20.0, 60.0, 90.0])
+def test_the_budget_keeps_the_goal_s_figures_and_the_deadline(monkeypatch, compile_s):
+    import contextlib
+
+    card = _SimulatedCard
+    card.clock, card.compile_s = [20.0], compile_s  # 20 s of imports and CUDA start
+    monkeypatch.setattr(gpu, "Bench", card)
+    monkeypatch.setattr(gpu, "compile_blocks", lambda bench, **options: setattr(bench, "compiled", True))
+    monkeypatch.setattr(gpu, "uncompile_blocks", lambda bench: setattr(bench, "compiled", False))
+    monkeypatch.setattr(gpu, "quantize_fp8", lambda bench: setattr(bench, "quantized", True))
+    monkeypatch.setattr(gpu, "fp8_unavailable", lambda device: None)
+    monkeypatch.setattr(gpu, "checkpoint", lambda run: None)
+
+    @contextlib.contextmanager
+    def cache(bench, kind):
+        bench.cached = True
+        yield
+        bench.cached = False
+
+    monkeypatch.setattr(gpu, "job_cache", cache)
+    run = gpu.Run("NVIDIA H200", False, "now", {}, 989.0, gpu.DEFAULT_BUDGET_S)
+    budget, learned = gpu.Budget(gpu.DEFAULT_BUDGET_S, started=0.0, clock=lambda: card.clock[0]), {}
+    for index, case in enumerate(gpu.CASES):
+        budget.start_model(sum(c.reserve_s for c in gpu.CASES[index + 1 :]) + gpu.EXPORT_RESERVE_S)
+        gpu.measure_model(
+            case, run, budget, device="cuda", smoke=False, say=lambda line: None, learned=learned
+        )
+    done = {(row.model, row.variant) for row in run.rows if not row.skipped}
+    five = gpu.COGVIDEOX_5B.name
+    for variant in (
+        "bf16 eager",
+        "VAE decode",
+        "fp8 + compile",
+        "draft cache: fastercache (the family's default)",
+    ):
+        assert (five, variant) in done
+    for case in gpu.CASES:  # every model at least eager and decoded
+        assert {(case.name, "bf16 eager"), (case.name, "VAE decode")} <= done
+    assert all(row.skipped.startswith("budget: needs about") for row in run.rows if row.skipped)
+    assert card.clock[0] <= gpu.DEFAULT_BUDGET_S - gpu.EXPORT_RESERVE_S

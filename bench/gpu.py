@@ -100,7 +100,8 @@ COGVIDEOX_5B_TRANSFORMER: dict[str, Any] = {
     "use_learned_positional_embeddings": False,
 }
 # 1.5: temporal patches of 2 latent frames, no patch bias; sample 300×300 latents (the pipeline's
-# default size is 300 × 8 = 2400 px, facts.md), 81 frames.
+# default size is 300 × 8 = 2400 px, facts.md; public copies of the checkpoint's config agree), 81
+# frames. With rotary embeddings the sample size only bounds the RoPE grid's values, not a shape.
 COGVIDEOX15_5B_TRANSFORMER: dict[str, Any] = {
     **COGVIDEOX_5B_TRANSFORMER,
     "patch_size_t": 2,

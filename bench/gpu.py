@@ -965,7 +965,7 @@ def measure_model(
     rebuild = 5.0 if device == "cuda" else 0.0
     fp8_reason = fp8_unavailable(device)
     variants = [
-        Variant("bf16 eager", "step", lambda: (1 + TIMED_STEPS) * step() * 1.5, eager),
+        Variant(EAGER[1] if smoke else EAGER[0], "step", lambda: (1 + TIMED_STEPS) * step() * 1.5, eager),
         Variant("VAE decode", "decode", decode_estimate, decode(False)),
         Variant(f"draft cache: {caches[0]}", "cache", lambda: 2 * schedule * step(), cache_row(caches[0])),
         Variant(

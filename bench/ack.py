@@ -31,7 +31,8 @@ from bench.stats import Summary, ms, ratio, table, verdict
 from tests.fakes.aws_lambda import LambdaContext
 
 DESCRIPTION = (
-    "One warm Lambda container, in one process: the bot is `bot.aws.handle_slack_request` with the "
+    "One warm Lambda container, in one process: the bot is "
+    "`bot.runtime.lambda_handlers.handle_slack_request` with the "
     "environment the CDK stack sets, moto on 127.0.0.1 for AWS and the Slack stand-in for Slack. The "
     "baseline is the plain library: `App(process_before_response=True)` behind Bolt's "
     "`SlackRequestHandler`, its listeners only acking, or acking and deferring a lazy listener that does "
@@ -103,22 +104,28 @@ def run(say: Say, *, quick: bool = False, **_: Any) -> Section:
         LocalDeployment(Path(scratch)) as world,
     ):
         os.environ.update(world.env)  # this process is the Lambda container
-        import bot.aws
+        import bot.runtime.lambda_handlers
 
-        bot.aws.reset_runtime()
-        ours: Handler = bot.aws.handle_slack_request
-        meter = AwsCallMeter(bot.aws.runtime().session)  # before the clients are made: they copy its hooks
+        bot.runtime.lambda_handlers.reset_runtime()
+        ours: Handler = bot.runtime.lambda_handlers.handle_slack_request
+        meter = AwsCallMeter(
+            bot.runtime.lambda_handlers.runtime().session
+        )  # before the clients are made: they copy its hooks
 
         def run_lazy() -> None:
             for payload in world.lambda_api.take():
-                bot.aws.handle_slack_request(json.loads(payload), LambdaContext())
+                bot.runtime.lambda_handlers.handle_slack_request(json.loads(payload), LambdaContext())
 
         say("ack bench: opening a session through the bot (the draft card to click)")
         root, card = open_session(world.slack, ours, run_lazy)
         maker = RequestMaker(world.slack, root, card)
-        runner = bot.aws.runtime().slack_handler().app.listener_runner.lazy_listener_runner
+        runner = (
+            bot.runtime.lambda_handlers.runtime().slack_handler().app.listener_runner.lazy_listener_runner
+        )
         captured, bare_captured = CapturedInvocations(), CapturedInvocations()
-        over_http = runner.lambda_client  # the bot's own Lambda client (bot/aws.py), as on AWS
+        over_http = (
+            runner.lambda_client
+        )  # the bot's own Lambda client (bot/runtime/lambda_handlers.py), as on AWS
         handlers: dict[str, Handler] = {
             "bare": bare_bolt_handler(world.slack.api_url),
             "bare+lazy": bare_bolt_handler(world.slack.api_url, bare_captured),
@@ -164,7 +171,7 @@ def run(say: Say, *, quick: bool = False, **_: Any) -> Section:
 
         say("ack bench: running a few of the lazy invocations, for their duration")
         lazy = {kind: _run_lazy(ours, payloads, meter) for kind, payloads in lazy_payloads.items()}
-        bot.aws.reset_runtime()
+        bot.runtime.lambda_handlers.reset_runtime()
 
     summaries = {key: Summary.of(values) for key, values in samples.items()}
     # The same requests with the time spent in the bot's own AWS calls taken out: the code's cost.

@@ -8,7 +8,8 @@ interpreter's own start (the same for all) is reported apart. The runs take turn
 - `import slack_bolt` alone: the floor any Bolt app on Lambda pays;
 - a bare Bolt app answering its first `/video`: `App(process_before_response=True)` (with its
   `auth.test` at start-up) behind `SlackRequestHandler`, a listener that only acks;
-- `import bot.aws` alone, and `import bot.aws` answering its first `/video` through
+- `import bot.runtime.lambda_handlers` alone, and `import bot.runtime.lambda_handlers` answering its first
+`/video` through
   `handle_slack_request`: the settings, the Slack secret from Secrets Manager (moto), the Bolt app
   with every listener, Bolt's `auth.test`, and the lazy listener started through Lambda's `Invoke`
   (the bot's own Lambda client, made from the boto3 session that already loaded AWS's endpoint data).
@@ -65,12 +66,14 @@ app = App(signing_secret=sys.argv[2], client=WebClient(token=sys.argv[3], base_u
 app.command("/video")(lambda ack: ack())
 _status = SlackRequestHandler(app).handle(json.loads(sys.argv[1]), Context())["statusCode"]
 """,
-    "import bot.aws": "import bot.aws\n_t1 = time.perf_counter(); _status = 0\n",
-    "bot.aws, first request": """
+    "import bot.runtime.lambda_handlers": (
+        "import bot.runtime.lambda_handlers\n_t1 = time.perf_counter(); _status = 0\n"
+    ),
+    "bot.runtime.lambda_handlers, first request": """
 import json, sys
-import bot.aws
+import bot.runtime.lambda_handlers
 _t1 = time.perf_counter()
-_status = bot.aws.handle_slack_request(json.loads(sys.argv[1]), Context())["statusCode"]
+_status = bot.runtime.lambda_handlers.handle_slack_request(json.loads(sys.argv[1]), Context())["statusCode"]
 """,
 }
 
@@ -162,7 +165,7 @@ def run(say: Say, *, quick: bool = False, **_: Any) -> Section:
                 results[name].append(_child(name, env, world.slack.api_url))
             starts.append(_interpreter_start(env))
             world.lambda_api.take()
-    bundled = results["bot.aws, first request"][-1]["bundled"]
+    bundled = results["bot.runtime.lambda_handlers, first request"][-1]["bundled"]
     return _section(results, statistics.median(starts), runs, len(bundled), compile_seconds(bundled))
 
 
@@ -194,8 +197,8 @@ def _section(
             ]
         )
         figures[name] = {"total_s": total, "import_s": imported, "wall_s": median(name, "wall_s")}
-    ours = median("bot.aws, first request", "total_s")
-    heavy = sorted({m for r in results["bot.aws, first request"] for m in r["heavy"]})
+    ours = median("bot.runtime.lambda_handlers, first request", "total_s")
+    heavy = sorted({m for r in results["bot.runtime.lambda_handlers, first request"] for m in r["heavy"]})
     text = "\n".join(
         [
             "## Cold start (a new Slack-function container)",
@@ -225,7 +228,7 @@ def _section(
             "Manager for the Slack secret, DynamoDB for the replay check, Lambda for the `Invoke`), each "
             "loading its service's model.",
             f"- The generation stack on the Slack path: {', '.join(heavy) if heavy else 'none'} of "
-            f"{', '.join(HEAVY)} imported (`tests/bot/test_imports.py` keeps it so).",
+            f"{', '.join(HEAVY)} imported (`tests/runtime/test_imports.py` keeps it so).",
             f"- Bytecode: the first request loads {bundled} modules from outside the standard library (the "
             f"bot, Bolt, slack_sdk, boto3, botocore, Powertools); compiling them from source takes "
             f"**{ms(compiling_s)} ms** here, more than the rest of the cold start. `/var/task` is "
@@ -243,7 +246,8 @@ def _section(
         ]
     )
     headline = (
-        f"**Cold start**: import `bot.aws` + first `/video` **{ms(ours)} ms** = {ours / floor:.2f}× "
+        f"**Cold start**: import `bot.runtime.lambda_handlers` + first `/video` **{ms(ours)} ms** = "
+        f"{ours / floor:.2f}× "
         f"`import slack_bolt` (goal ≤ {GOAL}×: {verdict(ours <= GOAL * floor)}), "
         f"{ours / bare_first:.2f}× a bare "
         f"Bolt app's first request; no torch, diffusers or transformers loaded; +{ms(compiling_s)} ms "

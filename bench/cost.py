@@ -12,7 +12,7 @@
   measured here, with the wait on Bedrock's streamed answer added to each refinement; memory sizes
   from `infra/`.
 - Bedrock: the tokens of those two refinements, counted on the real system prompt and conversation
-  (`bot/refiner/prompting.py`), with ~4 characters per token (Claude's tokenizer is not public; the
+  (`bot/adapters/refiner/prompting.py`), with ~4 characters per token (Claude's tokenizer is not public; the
   deployed figure is in Bedrock's `InputTokenCount` / `OutputTokenCount` metrics).
 """
 
@@ -74,10 +74,10 @@ class Tokens:
 
 def refinement_tokens(*, with_picture: bool = False) -> list[Tokens]:
     """The two refinements of a typical session (the idea, then one reply), as Converse requests."""
-    from bot.ports import RefineRequest
-    from bot.refiner.offline import OfflineRefiner
-    from bot.refiner.prompting import conversation_messages, system_prompt
-    from bot.sessions import Turn
+    from bot.adapters.refiner.offline import OfflineRefiner
+    from bot.adapters.refiner.prompting import conversation_messages, system_prompt
+    from bot.conversation.ports import RefineRequest
+    from bot.conversation.sessions import Turn
 
     def tokens(text: str) -> int:
         return round(len(text) / CHARS_PER_TOKEN)

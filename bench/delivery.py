@@ -4,7 +4,8 @@
 
 For each size, a real session is opened and rendered through the bot (`/video`, Generate: the job is
 created on moto's SageMaker), the job's outputs are put in S3 (moto) as the processing job would, and a
-fresh interpreter plays the job-events Lambda: `bot.aws.handle_job_event` with the `Completed` event,
+fresh interpreter plays the job-events Lambda: `bot.runtime.lambda_handlers.handle_job_event` with the
+`Completed` event,
 its clients made first (a warm container), timed from the event to the file shared in the thread. The
 stand-in and moto run in this process, so the child's memory is the handler's alone: its resident set
 before the event and at its peak (the kernel's high-water mark, reset before the event), and in a
@@ -55,8 +56,8 @@ def reset_peak():
 event, kind, where = json.loads(sys.argv[1]), sys.argv[2], json.loads(sys.argv[4])
 trace = sys.argv[3] == "trace"
 if kind == "bot":
-    import bot.aws
-    services = bot.aws.runtime().services()
+    import bot.runtime.lambda_handlers
+    services = bot.runtime.lambda_handlers.runtime().services()
     services.blobs.client.client, services.store.client.client  # a warm container's clients
 
     class Context:
@@ -64,7 +65,7 @@ if kind == "bot":
         invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:videobot-job-events"
 
     def deliver():
-        bot.aws.handle_job_event(event, Context())
+        bot.runtime.lambda_handlers.handle_job_event(event, Context())
 else:
     import boto3
     from slack_sdk import WebClient
@@ -94,9 +95,9 @@ class Renders:
     """Sessions rendered through the bot, up to the moment their job's outputs are in S3."""
 
     def __init__(self, world: LocalDeployment) -> None:
-        import bot.aws
+        import bot.runtime.lambda_handlers
 
-        self.world, self.aws = world, bot.aws
+        self.world, self.aws = world, bot.runtime.lambda_handlers
 
     def _run_lazy(self) -> None:
         for payload in self.world.lambda_api.take():
@@ -105,8 +106,8 @@ class Renders:
     def finished(self, video: bytes, *, render: bool) -> tuple[str, str]:
         """A new session's thread and, with `render`, Generate clicked on its draft (a job on moto's
         SageMaker); then the job's outputs in S3: (job id, thread ts)."""
-        from bot.blobs import render_key
-        from bot.blocks import GENERATE
+        from bot.adapters.blobs import render_key
+        from bot.slack.blocks import GENERATE
 
         slack = self.world.slack
         root, card = open_session(slack, self.aws.handle_slack_request, self._run_lazy)
@@ -155,9 +156,9 @@ def run(say: Say, *, quick: bool = False, **_: Any) -> Section:
         LocalDeployment(Path(scratch)) as world,
     ):
         os.environ.update(world.env)  # the set-up below goes through the bot as the Slack function
-        import bot.aws
+        import bot.runtime.lambda_handlers
 
-        bot.aws.reset_runtime()
+        bot.runtime.lambda_handlers.reset_runtime()
         renders = Renders(world)
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
         for size in sizes:
@@ -187,7 +188,7 @@ def run(say: Say, *, quick: bool = False, **_: Any) -> Section:
                     results.setdefault((size, f"{kind}{'+trace' if trace else ''}"), []).append(measured)
         say("delivery bench: progress events on a rendering job (the most frequent invocation)")
         progress_s = _progress_seconds(renders, 5 if quick else PROGRESS_EVENTS)
-        bot.aws.reset_runtime()
+        bot.runtime.lambda_handlers.reset_runtime()
     return _section(results, sizes, runs, progress_s)
 
 

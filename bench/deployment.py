@@ -2,7 +2,7 @@
 
     with LocalDeployment(tmp) as deployment:
         os.environ.update(deployment.env)          # the variables the CDK stack gives the functions
-        bot.aws.handle_slack_request(deployment.event(request), LambdaContext())
+        bot.runtime.lambda_handlers.handle_slack_request(deployment.event(request), LambdaContext())
 
 - AWS: moto's threaded server (DynamoDB, S3, SQS, Secrets Manager, SageMaker) with the stack's table,
   bucket, queue and Slack secret, reached over real HTTP through `AWS_ENDPOINT_URL`; the same as the
@@ -12,7 +12,7 @@
   `AWS_ENDPOINT_URL_LAMBDA`. The bot's boto3 Lambda client talks to it unchanged, so the cost of
   starting a lazy listener (the client, the signed request, the round trip) is on the timed path as on
   AWS, minus the network.
-- Slack: the local stand-in (`bot.localslack`), a real Web API server.
+- Slack: the local stand-in (`localslack`), a real Web API server.
 
 Everything here is someone else's service played locally; the bot's code runs unchanged.
 """
@@ -94,7 +94,7 @@ class LocalDeployment:
     """moto, the Lambda Invoke stand-in and the Slack stand-in, with the stack's resources created."""
 
     def __init__(self, workdir: Path) -> None:
-        from bot.localslack import SlackStandIn
+        from localslack import SlackStandIn
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
         self.workdir = workdir
@@ -142,7 +142,7 @@ class LocalDeployment:
         self._moto.stop()
 
     def _function_env(self) -> dict[str, str]:
-        """The environment the CDK stack gives the functions (bot/aws_config.py)."""
+        """The environment the CDK stack gives the functions (bot/runtime/aws_settings.py)."""
         return {
             "VIDEOBOT_BACKEND": "aws",
             "VIDEOBOT_TABLE": TABLE,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.deployment import ALICE, CHANNEL
-from bot.localslack import Message, SlackStandIn
+from localslack import Message, SlackStandIn
 from tests.fakes.aws_lambda import LambdaContext, function_url_event
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -64,7 +64,7 @@ class RequestMaker:
         self._catcher = Catcher()
 
     def make(self, kind: str) -> SlackRequest:
-        from bot.blocks import GENERATE
+        from bot.slack.blocks import GENERATE
 
         self.slack.connect_app(self._catcher)
         if kind == "/video command":
@@ -85,7 +85,7 @@ def open_session(
     slack: SlackStandIn, handler: Handler, run_lazy: Callable[[], None]
 ) -> tuple[Message, Message]:
     """`/video` through the bot, its lazy listener run as Lambda would: the thread root and draft card."""
-    from bot.blocks import GENERATE
+    from bot.slack.blocks import GENERATE
 
     slack.connect_app(through(handler))
     answer = slack.slash_command("/video", "a red fox running through snow", user=ALICE, channel=CHANNEL)

@@ -15,7 +15,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from bot.services import HomeInUse
+from bot.runtime.compose import HomeInUse
 from processing_job.models import TINY_MODEL
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     if args.command == "demo":
-        from bot.demo import run_demo
+        from localslack.demo import run_demo
 
         try:
             run_demo(
@@ -95,9 +95,9 @@ def bedrock_credentials_present() -> bool:
 def run_dev() -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.app import build_app
-    from bot.config import ConfigError, Settings
-    from bot.services import build_services
+    from bot.runtime.compose import build_services
+    from bot.runtime.settings import ConfigError, Settings
+    from bot.slack.app import build_app
 
     try:
         settings = Settings.from_env()
@@ -144,10 +144,10 @@ def run_serve(host: str, port: int) -> int:
     import signal
     import threading
 
-    from bot.app import build_app
-    from bot.config import ConfigError, Settings
-    from bot.local_server import LocalAppServer
-    from bot.services import build_services
+    from bot.runtime.compose import build_services
+    from bot.runtime.settings import ConfigError, Settings
+    from bot.slack.app import build_app
+    from localslack.local_server import LocalAppServer
 
     try:
         settings = Settings.from_env()

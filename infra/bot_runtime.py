@@ -39,8 +39,8 @@ class BotRuntime(Construct):
         memory_size: int = 1024,
         **props: object,
     ) -> lambda_.Function:
-        """A function running `handler` (a `bot.aws` attribute) with the shared code and environment,
-        and a role of its own."""
+        """A function running `handler` (a `bot.runtime.lambda_handlers` attribute) with the shared code and
+        environment, and a role of its own."""
         role = iam.Role(
             scope,
             f"{construct_id}Role",

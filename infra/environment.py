@@ -1,7 +1,8 @@
 """The environment of the bot's functions: every variable in one place, one line each.
 (The guardrail's id and version go to the function that writes prompts only: infra/slack_front_door.py.)
 
-The names are the bot's (bot/aws_config.py, bot/config.py, bot/limits.py); the values are this
+The names are the bot's (bot/runtime/aws_settings.py, bot/runtime/settings.py, bot/conversation/limits.py);
+the values are this
 stack's resources and settings. `Settings.from_env` reads them back on Lambda.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from bot.aws_config import (
+from bot.runtime.aws_settings import (
     BUCKET_ENV,
     CAPACITY_QUEUE_ENV,
     EVENT_BUS_ENV,
@@ -27,7 +28,7 @@ from bot.aws_config import (
     VOLUME_SIZE_ENV,
     WEIGHTS_SOURCE_ENV,
 )
-from bot.logs import DEFAULT_SERVICE
+from bot.runtime.logs import DEFAULT_SERVICE
 from infra.settings import StackSettings
 from infra.storage import MODELS_PREFIX
 
@@ -42,7 +43,7 @@ class StackResources:
     job_image_uri: str
     job_role_arn: str
     capacity_queue_url: str
-    job_name_prefix: str  # this stack's own (bot/aws_config.job_name_prefix_for)
+    job_name_prefix: str  # this stack's own (bot/runtime/aws_settings.job_name_prefix_for)
     progress_bus: str  # the bus the jobs put their progress events on
     subnets: str = ""  # comma-separated; empty: jobs outside any VPC
     security_groups: str = ""

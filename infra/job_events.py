@@ -15,7 +15,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from bot.job_events import (
+from bot.jobs.messages import (
     PROGRESS_SOURCE,
     PROGRESS_TYPE,
     STATE_CHANGE_SOURCE,
@@ -24,7 +24,7 @@ from bot.job_events import (
 from infra.bot_runtime import BotRuntime
 from infra.queues import dead_letter_queue
 
-JOB_EVENTS_HANDLER = "bot.aws.handle_job_event"
+JOB_EVENTS_HANDLER = "bot.runtime.lambda_handlers.handle_job_event"
 
 JOB_NAME = events.EventField.from_path("$.detail.ProcessingJobName")
 FAILURE_REASON = events.EventField.from_path("$.detail.FailureReason")

@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from bot.aws_config import DEFAULT_INSTANCE_TYPES
-from bot.config import DEFAULT_BEDROCK_MODEL
-from bot.limits import Limits
+from bot.conversation.limits import Limits
+from bot.runtime.aws_settings import DEFAULT_INSTANCE_TYPES
+from bot.runtime.settings import DEFAULT_BEDROCK_MODEL
 from infra.bedrock import model_access
 from processing_job.models import REGISTRY, resolve_model
 
@@ -85,7 +85,7 @@ class StackSettings:
     guardrail_id: str | None = None
     guardrail_version: str | None = None
     create_guardrail: bool = False
-    # Who may render where, and how much (bot/limits.py); empty lists mean everyone, everywhere.
+    # Who may render where, and how much (bot/conversation/limits.py); empty lists mean everyone, everywhere.
     allowed_channels: tuple[str, ...] = ()
     allowed_users: tuple[str, ...] = ()
     admins: tuple[str, ...] = ()

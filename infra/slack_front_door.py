@@ -22,12 +22,12 @@ from infra.nag import acknowledge, wildcard_resource
 from infra.queues import dead_letter_queue
 from infra.settings import StackSettings
 
-SLACK_HANDLER = "bot.aws.handle_slack_request"
-UNFINISHED_HANDLER = "bot.aws.explain_unfinished_requests"
+SLACK_HANDLER = "bot.runtime.lambda_handlers.handle_slack_request"
+UNFINISHED_HANDLER = "bot.runtime.lambda_handlers.explain_unfinished_requests"
 UNFINISHED_TIMEOUT = cdk.Duration.minutes(1)
-# The JSON keys of the secret's value (bot/aws_config.py).
+# The JSON keys of the secret's value (bot/runtime/aws_settings.py).
 SECRET_KEYS = ("signing_secret", "bot_token")
-# The bot's names for the guardrail (bot/config.py).
+# The bot's names for the guardrail (bot/runtime/settings.py).
 GUARDRAIL_ID_ENV = "VIDEOBOT_GUARDRAIL_ID"
 GUARDRAIL_VERSION_ENV = "VIDEOBOT_GUARDRAIL_VERSION"
 
@@ -67,11 +67,11 @@ class SlackFrontDoor(Construct):
             memory_size=1024,  # more memory is more CPU: a faster cold start for the 3-second ack
             reserved_concurrent_executions=settings.slack_reserved_concurrency,
             dead_letter_queue=self.dead_letters,
-            # A lazy listener that fails has already told the person (bot/listeners/guard.py); one
+            # A lazy listener that fails has already told the person (bot/slack/listeners/guard.py); one
             # that crashed (timeout, memory) would repeat half-done work. Its event is kept instead.
             retry_attempts=0,
         )
-        # ...and read from there to tell the person who asked (bot/unfinished.py).
+        # ...and read from there to tell the person who asked (bot/runtime/unfinished.py).
         self.unfinished = runtime.add_function(
             self,
             "UnfinishedRequests",

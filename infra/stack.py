@@ -8,7 +8,8 @@ VideoJobs       the job image and role, the capacity queue + dispatcher, the swe
 JobEvents       SageMaker state changes and progress -> the job-events function
 Operations      alarms
 
-Each function has its own role, granted below what its handler calls (bot/aws.py), and no more.
+Each function has its own role, granted below what its handler calls (bot/runtime/lambda_handlers.py), and no
+more.
 Everything that names jobs (their names, the rules, the IAM patterns) uses this stack's job-name
 prefix, so two stacks in one account and region (staging, production) never take each other's jobs.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
-from bot.aws_config import job_name_prefix_for
+from bot.runtime.aws_settings import job_name_prefix_for
 from infra.bot_runtime import BotRuntime
 from infra.environment import StackResources, bot_environment
 from infra.job_events import JobEvents
@@ -136,9 +137,9 @@ class VideobotStack(cdk.Stack):
         )
 
     def _grant_each_function_its_work(self) -> None:
-        """What each handler of bot/aws.py calls, granted to its function's role alone.
+        """What each handler of bot/runtime/lambda_handlers.py calls, granted to its function's role alone.
 
-        Every handler builds the `Services` (bot/aws_services.py), which reads the Slack secret.
+        Every handler builds the `Services` (bot/runtime/compose_aws.py), which reads the Slack secret.
         - Slack requests (and their lazy listeners): sessions; shared pictures in, each render's spec
           and picture out; start renders (and queue them when SageMaker has no room), look at and
           stop them (Cancel); invoke itself, Bedrock (slack_front_door.py).

@@ -11,10 +11,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from bot.store.dynamodb import TABLE_SCHEMA, TTL_ATTRIBUTE
+from bot.adapters.store.dynamodb import TABLE_SCHEMA, TTL_ATTRIBUTE
 from infra.nag import acknowledge, wildcard_resource
 
-# The table's keys and indexes are the DynamoDB adapter's (bot/store/dynamodb.py TABLE_SCHEMA), so
+# The table's keys and indexes are the DynamoDB adapter's (bot/adapters/store/dynamodb.py TABLE_SCHEMA), so
 # the store and its tests, which create the table from the same schema, can't drift from the stack.
 ATTRIBUTE_TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER}
 
@@ -47,7 +47,7 @@ def table_keys(schema: Mapping[str, Any] = TABLE_SCHEMA) -> dict[str, Any]:
     return {**keys(schema["KeySchema"]), "global_secondary_indexes": indexes or None}
 
 
-# The bucket's key layout (bot/blobs/__init__.py): what each prefix holds and who writes it.
+# The bucket's key layout (bot/adapters/blobs/__init__.py): what each prefix holds and who writes it.
 IMAGES_PREFIX = "images/"  # pictures people shared (the bot)
 SPECS_PREFIX = "specs/"  # each job's spec.json (the bot)
 RENDERS_PREFIX = "renders/"  # each job's video.mp4, poster.jpg, result.json (the job)

@@ -19,7 +19,7 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from bot.job_events import PROGRESS_SOURCE
+from bot.jobs.messages import PROGRESS_SOURCE
 from infra.bot_runtime import BotRuntime
 from infra.bundle import REPO_ROOT
 from infra.nag import acknowledge, wildcard_resource
@@ -28,8 +28,8 @@ from infra.queues import dead_letter_queue, secure_queue
 from infra.settings import StackSettings
 from infra.storage import MODELS_PREFIX, RENDERS_PREFIX, SPECS_PREFIX
 
-DISPATCH_HANDLER = "bot.aws.dispatch_queued_renders"
-SWEEP_HANDLER = "bot.aws.sweep_stale_renders"
+DISPATCH_HANDLER = "bot.runtime.lambda_handlers.dispatch_queued_renders"
+SWEEP_HANDLER = "bot.runtime.lambda_handlers.sweep_stale_renders"
 JOB_IMAGE_DIRECTORY = REPO_ROOT / "processing_job"
 JOB_LOG_GROUP = "/aws/sagemaker/ProcessingJobs"  # SageMaker's own, shared by every processing job
 JOB_INPUT_PREFIXES = (SPECS_PREFIX, MODELS_PREFIX)

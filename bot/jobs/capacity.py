@@ -15,9 +15,9 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.logs import log_context
-from bot.ports import SessionStore
-from bot.sessions import Job
+from bot.conversation.ports import SessionStore
+from bot.conversation.sessions import Job
+from bot.runtime.logs import log_context
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
-"""The bot as deployed on AWS, run here: the real Lambda handlers of `bot.aws`, moto's server on
-127.0.0.1 for DynamoDB, S3, SQS, Secrets Manager and SageMaker, and the local Slack stand-in.
+"""The bot as deployed on AWS, run here: the real Lambda handlers of `bot.runtime.lambda_handlers`, moto's
+server on 127.0.0.1 for DynamoDB, S3, SQS, Secrets Manager and SageMaker, and the local Slack stand-in.
 
 Slack's requests reach `handle_slack_request` as Function URL events (payload format 2.0); the lazy
 listeners' asynchronous self-invocations go to `AsyncLambda`, which runs the same handler on a worker
@@ -20,15 +20,15 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-import bot.aws
-from bot.blocks import GENERATE
-from bot.localslack import AppResponse, Message, SlackStandIn
-from bot.ports import SessionStore
-from bot.store.dynamodb import DynamoDbSessionStore
-from bot.store.sqlite import SqliteSessionStore
+import bot.runtime.lambda_handlers
+from bot.adapters.store.dynamodb import DynamoDbSessionStore
+from bot.adapters.store.sqlite import SqliteSessionStore
+from bot.conversation.ports import SessionStore
+from bot.slack.blocks import GENERATE
+from localslack import AppResponse, Message, SlackStandIn
 from processing_job.models import REGISTRY
 from processing_job.weights import STAGED_MANIFEST
-from tests.bot.conftest import ALICE, BOB, CHANNEL, Person, alice, bob, roots  # noqa: F401 - fixtures
+from tests.conftest import ALICE, BOB, CHANNEL, Person, alice, bob, roots  # noqa: F401 - fixtures
 from tests.fakes.aws_lambda import (
     JOB_ROLE,
     SLACK_FUNCTION,
@@ -191,21 +191,23 @@ class Deployment:
 
     def __init__(self, slack: SlackStandIn, resources: Resources, aws: MotoServer) -> None:
         self.slack, self.resources, self.aws = slack, resources, aws
-        self.lam = AsyncLambda(bot.aws.handle_slack_request)
+        self.lam = AsyncLambda(bot.runtime.lambda_handlers.handle_slack_request)
         self.requests: list[dict[str, Any]] = []
 
     def cold_start(self) -> None:
         """A new container: the environment is read again, everything is rebuilt."""
-        bot.aws.reset_runtime()
+        bot.runtime.lambda_handlers.reset_runtime()
         self.connect()
 
     def connect(self) -> None:
-        handler = bot.aws.runtime().slack_handler()
+        handler = bot.runtime.lambda_handlers.runtime().slack_handler()
         handler.app.listener_runner.lazy_listener_runner.lambda_client = self.lam
         self.slack.connect_app(self.function_url)
 
     def function_url(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        answer = bot.aws.handle_slack_request(function_url_event(body, headers), LambdaContext())
+        answer = bot.runtime.lambda_handlers.handle_slack_request(
+            function_url_event(body, headers), LambdaContext()
+        )
         raw = answer.get("body") or ""
         return (
             answer["statusCode"],
@@ -215,7 +217,7 @@ class Deployment:
 
     @property
     def services(self) -> Any:
-        return bot.aws.runtime().services()
+        return bot.runtime.lambda_handlers.runtime().services()
 
     # SageMaker's part
 
@@ -280,7 +282,9 @@ class Deployment:
     progress = staticmethod(progress_event)  # the render's own progress event (the job puts it on the bus)
 
     def deliver(self, event: dict[str, Any]) -> None:
-        bot.aws.handle_job_event(event, LambdaContext(function_name="videobot-job-events"))
+        bot.runtime.lambda_handlers.handle_job_event(
+            event, LambdaContext(function_name="videobot-job-events")
+        )
 
     def finish(self, job_id: str, status: str = "Completed", **detail: Any) -> None:
         """SageMaker ends the job and EventBridge delivers the state change."""
@@ -303,10 +307,12 @@ class Deployment:
         return sqs_event(answer.get("Messages", []))
 
     def dispatch(self, event: dict[str, Any]) -> dict[str, Any]:
-        return bot.aws.dispatch_queued_renders(event, LambdaContext(function_name="videobot-dispatcher"))
+        return bot.runtime.lambda_handlers.dispatch_queued_renders(
+            event, LambdaContext(function_name="videobot-dispatcher")
+        )
 
     def sweep(self) -> dict[str, list[str]]:
-        return bot.aws.sweep_stale_renders(
+        return bot.runtime.lambda_handlers.sweep_stale_renders(
             {"source": "aws.events"}, LambdaContext(function_name="videobot-sweeper")
         )
 
@@ -315,13 +321,13 @@ class Deployment:
 def deployed(
     lambda_env: dict[str, str], slack: SlackStandIn, resources: Resources, aws: MotoServer
 ) -> Iterator[Deployment]:
-    bot.aws.reset_runtime()  # a cold start for every test
+    bot.runtime.lambda_handlers.reset_runtime()  # a cold start for every test
     deployment = Deployment(slack, resources, aws)
     deployment.connect()
     yield deployment
     deployment.lam.wait_idle()
     deployment.lam.shutdown()
-    bot.aws.reset_runtime()
+    bot.runtime.lambda_handlers.reset_runtime()
     assert not deployment.lam.errors, f"a lazy invocation failed: {deployment.lam.errors!r}"
 
 

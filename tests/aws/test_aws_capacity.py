@@ -3,9 +3,9 @@ and it starts when the dispatcher finds room. Nothing is dropped; a cancelled re
 
 from __future__ import annotations
 
-from bot.blocks import CANCEL_JOB, GENERATE
+from bot.slack.blocks import CANCEL_JOB, GENERATE
 from tests.aws.conftest import job_id_of, open_thread
-from tests.bot.conftest import CHANNEL
+from tests.conftest import CHANNEL
 
 
 def progress_text(slack, root):

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 import threading
 
-from bot.blocks import GENERATE
+from bot.slack.blocks import GENERATE
 from tests.aws.conftest import generate, job_id_of, open_thread, refine_once
-from tests.bot.conftest import CHANNEL, roots
+from tests.conftest import CHANNEL, roots
 
 
 def videos(slack, root):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from bot.blocks import CANCEL_JOB, GENERATE
+from bot.slack.blocks import CANCEL_JOB, GENERATE
 from tests.aws.conftest import JOB_IMAGE, VIDEO, generate, job_id_of, open_thread
-from tests.bot.conftest import CHANNEL
+from tests.conftest import CHANNEL
 from tests.fakes.aws_lambda import BUCKET, JOB_ROLE
 
 

@@ -9,16 +9,16 @@ import subprocess
 import sys
 import textwrap
 
-import bot.logs
+import bot.runtime.logs
 from tests.aws.conftest import BOT_TOKEN, SIGNING_SECRET, generate
-from tests.bot.conftest import CHANNEL
+from tests.conftest import CHANNEL
 
 
 def test_logs_are_json_lines_with_session_and_job_ids_and_never_a_secret(deployed, alice, monkeypatch):
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")  # the most a deployment could ever print
     deployed.cold_start()
     written = io.StringIO()
-    bot.logs.setup_logging(stream=written)
+    bot.runtime.logs.setup_logging(stream=written)
     root, job_id = generate(deployed, alice, "a fox")
     deployed.finish(job_id, "Completed")
     deployed.lam.wait_idle()
@@ -26,7 +26,9 @@ def test_logs_are_json_lines_with_session_and_job_ids_and_never_a_secret(deploye
     records = [json.loads(line) for line in text.splitlines()]  # every line is one JSON object
     session = f"{CHANNEL}:{root.ts}"
     assert any(r.get("session") == session and r.get("job_id") == job_id for r in records)
-    assert any(r.get("session") == session and r.get("name") == "bot.jobs.sagemaker" for r in records)
+    assert any(
+        r.get("session") == session and r.get("name") == "bot.jobs.launchers.sagemaker" for r in records
+    )
     assert BOT_TOKEN not in text
     assert SIGNING_SECRET not in text
     assert any(r["level"] == "DEBUG" for r in records)
@@ -34,12 +36,12 @@ def test_logs_are_json_lines_with_session_and_job_ids_and_never_a_secret(deploye
 
 def test_an_exception_is_logged_as_one_json_line_without_the_secret():
     written = io.StringIO()
-    logger = bot.logs.setup_logging(stream=written, level="INFO")
-    bot.logs.register_secrets(["s3cr3t-signing-value"])
+    logger = bot.runtime.logs.setup_logging(stream=written, level="INFO")
+    bot.runtime.logs.register_secrets(["s3cr3t-signing-value"])
     try:
         raise RuntimeError("bad signature with s3cr3t-signing-value and xoxb-9-9-zzz")
     except RuntimeError:
-        with bot.logs.log_context(job_id="j-1"):
+        with bot.runtime.logs.log_context(job_id="j-1"):
             logger.exception("it broke")
     [record] = [json.loads(line) for line in written.getvalue().splitlines()]
     assert record["job_id"] == "j-1" and record["exception_name"] == "RuntimeError"
@@ -51,7 +53,7 @@ ACK_ONLY = textwrap.dedent(
     import base64, json, sys, time
     from urllib.parse import urlencode
     from slack_sdk.signature import SignatureVerifier
-    import bot.aws
+    import bot.runtime.lambda_handlers
 
     body = urlencode({"command": "/video", "text": "help", "user_id": "UALICE", "channel_id": "CVIDEOS",
                       "team_id": "TLOCAL", "trigger_id": "1.2.3", "response_url": "http://127.0.0.1:9/r"}).encode()
@@ -74,9 +76,10 @@ ACK_ONLY = textwrap.dedent(
             self.invoked.append(FunctionName)
             return {"StatusCode": 202}
 
-    bot.aws.runtime().slack_handler().app.listener_runner.lazy_listener_runner.lambda_client = Lambda()
-    answer = bot.aws.handle_slack_request(event, Context())
-    services = bot.aws.runtime().services()
+    runner = bot.runtime.lambda_handlers.runtime().slack_handler().app.listener_runner
+    runner.lazy_listener_runner.lambda_client = Lambda()
+    answer = bot.runtime.lambda_handlers.handle_slack_request(event, Context())
+    services = bot.runtime.lambda_handlers.runtime().services()
     clients = {"dynamodb": services.store.client, "s3": services.blobs.client,
                "sagemaker": services.launcher.client, "sqs": services.launcher.queue.client}
     heavy = ("torch", "diffusers", "transformers", "numpy", "PIL", "moto")
@@ -107,7 +110,7 @@ def test_the_ack_path_of_a_cold_start_loads_no_generation_stack_and_makes_no_aws
         "help": True,
         "heavy": [],
         # One conditional write: the request's signature is claimed, so a replay gets 401
-        # (bot/listeners/replays.py).
+        # (bot/slack/listeners/replays.py).
         "clients_made": ["dynamodb"],
         "refiner_built": False,
         "lazy_invocations": 1,

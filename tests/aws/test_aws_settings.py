@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.aws_config import AwsConfigError, AwsSettings
 from bot.jobs.capacity import backoff_delay
+from bot.runtime.aws_settings import AwsConfigError, AwsSettings
 
 REQUIRED = {
     "VIDEOBOT_TABLE": "t",

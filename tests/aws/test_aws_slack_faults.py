@@ -10,11 +10,11 @@ from urllib.parse import urlencode
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-import bot.aws
-from bot.chat import ChatError
-from bot.localslack import UPLOAD_URL
+import bot.runtime.lambda_handlers
+from bot.slack.chat import ChatError
+from localslack import UPLOAD_URL
 from tests.aws.conftest import SIGNING_SECRET, VIDEO, generate, open_thread
-from tests.bot.conftest import ALICE, CHANNEL, roots
+from tests.conftest import ALICE, CHANNEL, roots
 from tests.fakes.aws_lambda import LambdaContext, function_url_event
 
 
@@ -53,7 +53,9 @@ def test_a_request_not_signed_by_slack_is_refused(deployed, slack):
         "X-Slack-Request-Timestamp": str(int(time.time())),
         "X-Slack-Signature": "v0=" + "0" * 64,
     }
-    answer = bot.aws.handle_slack_request(function_url_event(body, headers), LambdaContext())
+    answer = bot.runtime.lambda_handlers.handle_slack_request(
+        function_url_event(body, headers), LambdaContext()
+    )
     assert answer["statusCode"] == 401
     deployed.lam.wait_idle()
     assert deployed.lam.invocations == []
@@ -76,7 +78,9 @@ NOW = "now"
 def test_a_garbled_unsigned_request_gets_401_not_an_error(deployed, body, content_type, timestamp):
     stamp = str(int(time.time())) if timestamp == NOW else timestamp
     headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": "v0=00"}
-    answer = bot.aws.handle_slack_request(function_url_event(body, headers), LambdaContext())
+    answer = bot.runtime.lambda_handlers.handle_slack_request(
+        function_url_event(body, headers), LambdaContext()
+    )
     assert answer["statusCode"] == 401
 
 
@@ -100,7 +104,7 @@ def test_a_lazy_listener_retried_by_lambda_after_slacks_signature_window_still_r
     invocation["headers"]["x-slack-signature"] = SignatureVerifier(SIGNING_SECRET).generate_signature(
         timestamp=then, body=body
     )
-    bot.aws.handle_slack_request(invocation, LambdaContext())
+    bot.runtime.lambda_handlers.handle_slack_request(invocation, LambdaContext())
     root = slack.wait_until(lambda: roots(slack)[-1], what="the thread")
     alice.draft_card(root)
 
@@ -139,5 +143,7 @@ def test_an_unsigned_request_with_a_hostile_timestamp_or_body_gets_401(deployed,
         "X-Slack-Signature": "v0=" + "0" * 64,
     }
     with caplog.at_level("INFO"):  # a logged line is what made the log keys parse the body
-        answer = bot.aws.handle_slack_request(function_url_event(body, headers), LambdaContext())
+        answer = bot.runtime.lambda_handlers.handle_slack_request(
+            function_url_event(body, headers), LambdaContext()
+        )
     assert answer["statusCode"] == 401

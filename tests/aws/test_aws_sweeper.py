@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.blocks import GENERATE
+from bot.slack.blocks import GENERATE
 from tests.aws.conftest import VIDEO, generate, job_id_of, open_thread
-from tests.bot.conftest import CHANNEL
+from tests.conftest import CHANNEL
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import io
 import boto3
 import pytest
 
-from bot.blobs.filesystem import FilesystemBlobStore
-from bot.blobs.s3 import S3BlobStore
-from bot.ports import BlobNotFound
+from bot.adapters.blobs.filesystem import FilesystemBlobStore
+from bot.adapters.blobs.s3 import S3BlobStore
+from bot.conversation.ports import BlobNotFound
 from tests.fakes.aws_lambda import BUCKET
 
 BIG = bytes(range(256)) * (9 * 4096 + 7)  # a little over 9 MB: more than one multipart part

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.aws_config import AwsConfigError, AwsSettings, job_name_prefix_for
-from bot.job_events import JOB_NAME_PREFIX_ENV, JobStateChange, parse_job_event, state_change_event
+from bot.jobs.messages import JOB_NAME_PREFIX_ENV, JobStateChange, parse_job_event, state_change_event
+from bot.runtime.aws_settings import AwsConfigError, AwsSettings, job_name_prefix_for
 
 REQUIRED = {
     "VIDEOBOT_TABLE": "t",

@@ -6,13 +6,13 @@ from __future__ import annotations
 import io
 import json
 
-import bot.logs
-from tests.bot.conftest import ALICE, CHANNEL
+import bot.runtime.logs
+from tests.conftest import ALICE, CHANNEL
 
 
 def test_a_line_logged_while_answering_slack_names_its_channel_person_and_thread(deployed, slack):
     written = io.StringIO()
-    bot.logs.setup_logging(stream=written)
+    bot.runtime.logs.setup_logging(stream=written)
     event = {
         "type": "message",
         "channel": CHANNEL,
@@ -38,9 +38,9 @@ def test_deferred_keys_are_worked_out_only_when_a_line_is_logged():
         asked.append(1)
         return {"channel": "C1", "user": "U1"}
 
-    with bot.logs.log_context(request_id="r-1"), bot.logs.deferred_log_context(keys):
+    with bot.runtime.logs.log_context(request_id="r-1"), bot.runtime.logs.deferred_log_context(keys):
         assert asked == []
-        assert bot.logs.current_keys() == {"request_id": "r-1", "channel": "C1", "user": "U1"}
-        bot.logs.current_keys()
+        assert bot.runtime.logs.current_keys() == {"request_id": "r-1", "channel": "C1", "user": "U1"}
+        bot.runtime.logs.current_keys()
     assert asked == [1]  # once, however many lines
-    assert bot.logs.current_keys() == {}
+    assert bot.runtime.logs.current_keys() == {}

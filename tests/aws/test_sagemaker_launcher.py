@@ -11,12 +11,12 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
-from bot.aws_config import AwsSettings, instance_type_for, instance_types_in_use
-from bot.blobs.s3 import S3BlobStore
+from bot.adapters.blobs.s3 import S3BlobStore
+from bot.adapters.store.dynamodb import DynamoDbSessionStore
+from bot.conversation.sessions import DraftOptions, new_draft, plan_job, set_draft, start_session
 from bot.jobs.capacity import CapacityQueue
-from bot.jobs.sagemaker import SageMakerJobLauncher
-from bot.sessions import DraftOptions, new_draft, plan_job, set_draft, start_session
-from bot.store.dynamodb import DynamoDbSessionStore
+from bot.jobs.launchers.sagemaker import SageMakerJobLauncher
+from bot.runtime.aws_settings import AwsSettings, instance_type_for, instance_types_in_use
 from processing_job.models import REGISTRY
 from processing_job.weights import STAGED_MANIFEST
 from tests.aws.conftest import JOB_IMAGE, FakeBody

@@ -8,9 +8,16 @@ from dataclasses import replace
 
 import pytest
 
-from bot.ports import Conflict
-from bot.sessions import SESSION_TTL_SECONDS, DraftOptions, new_draft, plan_job, set_draft, start_session
-from bot.store.dynamodb import DynamoDbSessionStore
+from bot.adapters.store.dynamodb import DynamoDbSessionStore
+from bot.conversation.ports import Conflict
+from bot.conversation.sessions import (
+    SESSION_TTL_SECONDS,
+    DraftOptions,
+    new_draft,
+    plan_job,
+    set_draft,
+    start_session,
+)
 from tests.fakes.aws_lambda import TABLE
 
 

@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from bot.chat import ChatError, SlackChat, _trusted_upload_url, make_slack_client
-from bot.localslack import UPLOAD_URL, SlackStandIn
+from bot.slack.chat import ChatError, SlackChat, _trusted_upload_url, make_slack_client
+from localslack import UPLOAD_URL, SlackStandIn
 from tests.aws.conftest import BOT_TOKEN
 
 CHANNEL = "CVIDEOS"

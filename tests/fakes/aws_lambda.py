@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.store.dynamodb import TABLE_SCHEMA, TTL_ATTRIBUTE
+from bot.adapters.store.dynamodb import TABLE_SCHEMA, TTL_ATTRIBUTE
 from tests.fakes.moto_server import ACCOUNT, REGION
 
 TABLE, BUCKET, QUEUE = "videobot-sessions", "videobot-media", "videobot-capacity"

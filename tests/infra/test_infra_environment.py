@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot.aws_config import AwsSettings
-from bot.config import Settings
-from bot.limits import Limits
+from bot.conversation.limits import Limits
+from bot.runtime.aws_settings import AwsSettings
+from bot.runtime.settings import Settings
 from infra.settings import StackSettings
 
 
@@ -34,7 +34,7 @@ def placeholders(environment: dict[str, Any]) -> dict[str, str]:
 
 
 GUARDRAIL = ("VIDEOBOT_GUARDRAIL_ID", "VIDEOBOT_GUARDRAIL_VERSION")
-SLACK_HANDLER = "bot.aws.handle_slack_request"
+SLACK_HANDLER = "bot.runtime.lambda_handlers.handle_slack_request"
 
 
 def environments(synthesized) -> dict[str, dict[str, Any]]:
@@ -119,7 +119,9 @@ def test_the_created_guardrail_and_its_version_reach_the_slack_function(with_gua
 
 
 def test_every_handler_the_stack_names_exists_in_the_bot(deployed):
-    aws = pytest.importorskip("bot.aws", reason="the Lambda entrypoints land with issue 5")
+    aws = pytest.importorskip(
+        "bot.runtime.lambda_handlers", reason="the Lambda entrypoints land with issue 5"
+    )
     for handler in environments(deployed):
         module, _, name = handler.rpartition(".")
         assert importlib.import_module(module) is aws

@@ -8,7 +8,7 @@ from typing import Any
 
 from moto.events.models import EventPattern
 
-from bot.job_events import progress_event, state_change_event
+from bot.jobs.messages import progress_event, state_change_event
 
 
 def rule(synthesized, construct: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.job_events import PROGRESS_SOURCE
+from bot.jobs.messages import PROGRESS_SOURCE
 
 
 def actions_of(statement: dict[str, Any]) -> list[str]:
@@ -45,7 +45,7 @@ def test_no_policy_grants_a_wildcard_action(deployed):
             assert not any(action.endswith("*") for action in actions_of(statement)), statement
 
 
-# The five functions: a role each, with what its handler calls (bot/aws.py) and no more
+# The five functions: a role each, with what its handler calls (bot/runtime/lambda_handlers.py) and no more
 
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 SECRET = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}  # every handler builds Services

@@ -70,6 +70,6 @@ def test_reserved_concurrency_can_be_left_off(with_extras):
     (slack,) = [
         p
         for p in with_extras.properties("AWS::Lambda::Function")
-        if p["Handler"] == "bot.aws.handle_slack_request"
+        if p["Handler"] == "bot.runtime.lambda_handlers.handle_slack_request"
     ]
     assert "ReservedConcurrentExecutions" not in slack

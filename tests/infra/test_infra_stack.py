@@ -7,16 +7,16 @@ from typing import Any
 
 from aws_cdk.assertions import Match
 
-from bot.blobs import render_key, spec_key
-from bot.store.dynamodb import TABLE_SCHEMA
+from bot.adapters.blobs import render_key, spec_key
+from bot.adapters.store.dynamodb import TABLE_SCHEMA
 from infra.storage import IMAGES_PREFIX, MODELS_PREFIX, RENDERS_PREFIX, SPECS_PREFIX
 
 HANDLERS = {
-    "bot.aws.handle_slack_request",
-    "bot.aws.handle_job_event",
-    "bot.aws.dispatch_queued_renders",
-    "bot.aws.sweep_stale_renders",
-    "bot.aws.explain_unfinished_requests",
+    "bot.runtime.lambda_handlers.handle_slack_request",
+    "bot.runtime.lambda_handlers.handle_job_event",
+    "bot.runtime.lambda_handlers.dispatch_queued_renders",
+    "bot.runtime.lambda_handlers.sweep_stale_renders",
+    "bot.runtime.lambda_handlers.explain_unfinished_requests",
 }
 
 
@@ -135,14 +135,17 @@ def test_slack_reaches_the_bot_through_a_function_url_without_aws_auth(deployed)
         {
             "AuthType": "NONE",
             "TargetFunctionArn": {
-                "Fn::GetAtt": [logical_id_of_function(deployed, "bot.aws.handle_slack_request"), "Arn"]
+                "Fn::GetAtt": [
+                    logical_id_of_function(deployed, "bot.runtime.lambda_handlers.handle_slack_request"),
+                    "Arn",
+                ]
             },
         },
     )
 
 
 def test_the_slack_function_has_reserved_concurrency_and_a_dead_letter_queue(deployed):
-    slack = function(deployed, "bot.aws.handle_slack_request")
+    slack = function(deployed, "bot.runtime.lambda_handlers.handle_slack_request")
     assert slack["ReservedConcurrentExecutions"] == 20
     assert slack["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0] in deployed.resources("AWS::SQS::Queue")
 
@@ -151,14 +154,16 @@ def test_a_failed_lazy_listener_is_not_retried(deployed):
     deployed.template.has_resource_properties(
         "AWS::Lambda::EventInvokeConfig",
         {
-            "FunctionName": {"Ref": logical_id_of_function(deployed, "bot.aws.handle_slack_request")},
+            "FunctionName": {
+                "Ref": logical_id_of_function(deployed, "bot.runtime.lambda_handlers.handle_slack_request")
+            },
             "MaximumRetryAttempts": 0,
         },
     )
 
 
 def test_the_slack_function_has_a_fixed_name_it_may_invoke_for_lazy_listeners(deployed):
-    slack = function(deployed, "bot.aws.handle_slack_request")
+    slack = function(deployed, "bot.runtime.lambda_handlers.handle_slack_request")
     assert slack["FunctionName"] == "Videobot-slack-requests"
     invoke = [
         statement
@@ -176,7 +181,9 @@ def test_the_dispatcher_drains_the_capacity_queue_with_partial_batch_responses(d
         "AWS::Lambda::EventSourceMapping",
         {
             "EventSourceArn": {"Fn::GetAtt": [deployed.logical_id(jobs.queue), "Arn"]},
-            "FunctionName": {"Ref": logical_id_of_function(deployed, "bot.aws.dispatch_queued_renders")},
+            "FunctionName": {
+                "Ref": logical_id_of_function(deployed, "bot.runtime.lambda_handlers.dispatch_queued_renders")
+            },
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
         },
     )
@@ -185,7 +192,7 @@ def test_the_dispatcher_drains_the_capacity_queue_with_partial_batch_responses(d
 def test_the_capacity_queue_outlasts_the_dispatcher_and_keeps_what_it_cannot_start(deployed):
     jobs = deployed.stack.jobs
     queue = deployed.template.to_json()["Resources"][deployed.logical_id(jobs.queue)]["Properties"]
-    dispatcher = function(deployed, "bot.aws.dispatch_queued_renders")
+    dispatcher = function(deployed, "bot.runtime.lambda_handlers.dispatch_queued_renders")
     assert queue["VisibilityTimeout"] >= 6 * dispatcher["Timeout"]
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
         "Fn::GetAtt": [deployed.logical_id(jobs.queue_dead_letters), "Arn"]
@@ -215,7 +222,9 @@ def test_the_sweeper_runs_every_five_minutes(deployed):
                     {
                         "Arn": {
                             "Fn::GetAtt": [
-                                logical_id_of_function(deployed, "bot.aws.sweep_stale_renders"),
+                                logical_id_of_function(
+                                    deployed, "bot.runtime.lambda_handlers.sweep_stale_renders"
+                                ),
                                 "Arn",
                             ]
                         }

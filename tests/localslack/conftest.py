@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bot.localslack import SlackStandIn
+from localslack import SlackStandIn
 from tests.localslack.constants import ALICE, BOB, GENERAL, SECRET
 
 Answer = Callable[[dict[str, str], bytes], tuple[int, dict[str, str], bytes]]

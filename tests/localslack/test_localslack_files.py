@@ -10,7 +10,7 @@ import zlib
 import pytest
 from slack_sdk.errors import SlackRequestError
 
-from bot.localslack import UPLOAD_URL
+from localslack import UPLOAD_URL
 from tests.localslack.constants import ALICE, GENERAL
 
 

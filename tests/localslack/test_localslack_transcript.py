@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.localslack import Message, UploadedFile, format_transcript
+from localslack import Message, UploadedFile, format_transcript
 
 USERS = {"UALICE": "alice", "UVIDEOBOT": "videobot"}
 T0 = 1_700_000_000  # 22:13:20 UTC

@@ -145,7 +145,7 @@ def progress_queue(aws):
 
 
 def test_progress_reaches_eventbridge_in_the_shape_the_bot_reads(progress_queue):
-    from bot.job_events import JobProgress, parse_job_event
+    from bot.jobs.messages import JobProgress, parse_job_event
 
     sink = EventBridgeSink("default")
     sink.emit(ProgressEvent("job-7", "denoising", 3, 50, 12.5))

@@ -21,13 +21,13 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse
 
-import bot.aws
-from bot.blocks import GENERATE
-from bot.localslack import Message, SlackStandIn
-from bot.sessions import ACTIVE
-from bot.store.dynamodb import KEY, DynamoDbSessionStore
+import bot.runtime.lambda_handlers
+from bot.adapters.store.dynamodb import KEY, DynamoDbSessionStore
+from bot.conversation.sessions import ACTIVE
+from bot.slack.blocks import GENERATE
+from localslack import Message, SlackStandIn
 from tests.aws.conftest import Deployment, FakeBody, job_id_of
-from tests.bot.conftest import CHANNEL, Person, roots, seen
+from tests.conftest import CHANNEL, Person, roots, seen
 from tests.fakes.aws_lambda import LambdaContext
 
 # How our explanations in a thread begin: a failed or cancelled render, a draft that can't be rendered,
@@ -124,7 +124,7 @@ def deliver_dead_letters(deployed: Deployment) -> None:
     ]
     letters.clear()
     with contextlib.suppress(Exception, LambdaDied):
-        bot.aws.explain_unfinished_requests({"Records": records}, LambdaContext())
+        bot.runtime.lambda_handlers.explain_unfinished_requests({"Records": records}, LambdaContext())
 
 
 def _videos(slack: SlackStandIn, thread_ts: str) -> int:
@@ -262,7 +262,7 @@ class AwsFaults:
         self.faults: list[_Fault] = []
         self.calls: list[str] = []
         self._lock = threading.Lock()
-        bot.aws.runtime().session.events.register("before-send", self._before_send)
+        bot.runtime.lambda_handlers.runtime().session.events.register("before-send", self._before_send)
 
     def fail(self, operation: str, code: str, status: int = 400, *, times: int = 1, after: int = 0) -> None:
         """The next `times` calls of `operation` get `code`, after `after` more are let through. Faults

@@ -15,17 +15,17 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import blocks
-from bot.blocks import OPEN_SETTINGS, SETTINGS_VIEW
-from bot.command_text import CommandError, parse_video_command
-from bot.job_events import parse_job_event
-from bot.limits import Limits
-from bot.listeners.commands import option_problems
-from bot.sessions import DraftOptions, new_draft, with_options
-from bot.settings_form import SettingsInvalid, read_settings
+from bot.conversation.limits import Limits
+from bot.conversation.sessions import DraftOptions, new_draft, with_options
+from bot.jobs.messages import parse_job_event
+from bot.slack import blocks
+from bot.slack.blocks import OPEN_SETTINGS, SETTINGS_VIEW
+from bot.slack.command_text import CommandError, parse_video_command
+from bot.slack.forms import SettingsInvalid, read_settings
+from bot.slack.listeners.commands import option_problems
 from processing_job.models import REGISTRY, TINY_MODEL
 from processing_job.spec import JobSpec, SpecError
-from tests.bot.conftest import ALICE, CHANNEL, Person, model_cache, slack, start_app  # noqa: F401 - fixtures  # noqa: F401 - fixtures
+from tests.conftest import ALICE, CHANNEL, Person, model_cache, slack, start_app  # noqa: F401 - fixtures  # noqa: F401 - fixtures
 from tests.reliability.ledger import InputCase
 
 FUZZ = settings(max_examples=300, deadline=None, derandomize=True, database=None)
@@ -390,9 +390,9 @@ events = st.one_of(
 
 
 def test_job_events_of_any_shape_are_read_or_ignored_never_a_crash(ledger, tmp_path):
-    from bot.config import Settings
-    from bot.events import JobEventHandler
-    from bot.services import build_local_services
+    from bot.jobs.delivery import JobEventHandler
+    from bot.runtime.compose import build_local_services
+    from bot.runtime.settings import Settings
 
     services = build_local_services(Settings(home=tmp_path, slack_api_url="http://127.0.0.1:9/api/"))
     handler = JobEventHandler(services)

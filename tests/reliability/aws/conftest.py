@@ -49,10 +49,10 @@ def hurried_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     import slack_sdk.http_retry.builtin_handlers
     import slack_sdk.http_retry.handler
 
-    import bot.chat
+    import bot.slack.chat
 
     retrying = (slack_sdk.http_retry.builtin_handlers, slack_sdk.http_retry.handler)
-    for module in (*retrying, bot.chat, botocore.endpoint):
+    for module in (*retrying, bot.slack.chat, botocore.endpoint):
         monkeypatch.setattr(module, "time", _Hurried(time))
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 
-import bot.aws
-from bot.blocks import GENERATE
-from bot.store.dynamodb import DynamoDbSessionStore
+import bot.runtime.lambda_handlers
+from bot.adapters.store.dynamodb import DynamoDbSessionStore
+from bot.slack.blocks import GENERATE
 from tests.aws.conftest import open_thread, refine_once
-from tests.bot.conftest import ALICE, CHANNEL, press_together, roots
+from tests.conftest import ALICE, CHANNEL, press_together, roots
 from tests.fakes.aws_lambda import LambdaContext
 from tests.reliability.ledger import FaultCase, InputCase
 
@@ -130,7 +130,7 @@ def test_a_dead_letter_delivered_twice_tells_the_person_once(deployed, alice, sl
         "awsRegion": "us-east-1",
     }
     for _ in range(2):  # SQS delivers at least once
-        bot.aws.explain_unfinished_requests({"Records": [record]}, LambdaContext())
+        bot.runtime.lambda_handlers.explain_unfinished_requests({"Records": [record]}, LambdaContext())
     notes = [t for t in alice.ephemerals() if "may not have finished" in t]
     ledger.fault(
         FaultCase(

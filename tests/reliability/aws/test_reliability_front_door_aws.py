@@ -1,6 +1,6 @@
-"""The Lambda front door (`bot.aws.handle_slack_request`) against unsigned requests built to break it:
-timestamps that `isdigit()` but aren't numbers `int()` reads, bodies nested deeper than JSON parses,
-invalid UTF-8, missing headers. Each gets 401 (never a Lambda error, which the Function URL turns into
+"""The Lambda front door (`bot.runtime.lambda_handlers.handle_slack_request`) against unsigned requests built
+to break it: timestamps that `isdigit()` but aren't numbers `int()` reads, bodies nested deeper than JSON
+parses, invalid UTF-8, missing headers. Each gets 401 (never a Lambda error, which the Function URL turns into
 a 502 and the errors alarm counts), and nothing of it is parsed before the signature is checked."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 
-import bot.aws
+import bot.runtime.lambda_handlers
 from tests.fakes.aws_lambda import LambdaContext, function_url_event
 from tests.reliability.ledger import InputCase
 
@@ -55,7 +55,7 @@ def test_hostile_unsigned_requests_to_the_lambda_get_401_never_an_error(deployed
     with caplog.at_level(logging.INFO):  # a logged line is what made the log keys parse the body
         for name, (body, headers) in HOSTILE.items():
             try:
-                statuses[name] = bot.aws.handle_slack_request(
+                statuses[name] = bot.runtime.lambda_handlers.handle_slack_request(
                     function_url_event(body, headers), LambdaContext()
                 )["statusCode"]
             except Exception as error:  # a Lambda error: the Function URL answers 502

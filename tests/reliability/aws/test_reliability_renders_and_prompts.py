@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.localslack import render_blocks
-from bot.refiner import FallbackRefiner
-from bot.refiner.bedrock import BedrockRefiner
-from bot.refiner.offline import OfflineRefiner
-from tests.bot.conftest import CHANNEL
+from bot.adapters.refiner import FallbackRefiner
+from bot.adapters.refiner.bedrock import BedrockRefiner
+from bot.adapters.refiner.offline import OfflineRefiner
+from localslack import render_blocks
+from tests.conftest import CHANNEL
 from tests.fakes.bedrock import FakeBedrock, Reply
 from tests.reliability.flows import record, run_request
 

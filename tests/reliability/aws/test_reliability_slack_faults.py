@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.localslack import UPLOAD_URL
+from localslack import UPLOAD_URL
 from tests.reliability.flows import record, run_request
 
 # (method, which call of it), in the order one request makes them.

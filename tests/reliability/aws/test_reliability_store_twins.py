@@ -9,10 +9,10 @@ from dataclasses import replace
 
 import pytest
 
-from bot.limits import Limits
-from bot.ports import Conflict, QuotaExceeded
-from bot.quotas import admission
-from bot.sessions import DraftOptions, new_draft, plan_job, set_draft, start_session
+from bot.conversation.limits import Limits
+from bot.conversation.ports import Conflict, QuotaExceeded
+from bot.conversation.quotas import admission
+from bot.conversation.sessions import DraftOptions, new_draft, plan_job, set_draft, start_session
 
 NOW = 1_800_000_000.0
 

@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.blocks import CANCEL_DRAFT, CANCEL_JOB, GENERATE, OPEN_SETTINGS
-from tests.bot.conftest import ALICE, BOB, CHANNEL, SECRET, limits, message_with, roots
+from bot.slack.blocks import CANCEL_DRAFT, CANCEL_JOB, GENERATE, OPEN_SETTINGS
+from tests.conftest import ALICE, BOB, CHANNEL, SECRET, limits, message_with, roots
 from tests.reliability.ledger import InputCase
 
 FORM = "application/x-www-form-urlencoded"

@@ -3,7 +3,7 @@ with what the limit is, and nothing starts."""
 
 from __future__ import annotations
 
-from tests.bot.conftest import ALICE, CHANNEL, roots, settle
+from tests.conftest import ALICE, CHANNEL, roots, settle
 from tests.reliability.ledger import InputCase
 
 TOO_MUCH = {

@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bot.images import PictureRejected, SharedFile, SlackPictures
-from bot.limits import Limits
-from tests.bot.conftest import file_event
+from bot.conversation.limits import Limits
+from bot.slack.files import PictureRejected, SharedFile, SlackPictures
+from tests.conftest import file_event
 from tests.reliability.ledger import InputCase
 from tests.reliability.local.test_reliability_hostile_files import _client
 

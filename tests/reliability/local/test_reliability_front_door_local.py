@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.bot.conftest import ALICE, CHANNEL, roots
+from tests.conftest import ALICE, CHANNEL, roots
 from tests.reliability.ledger import InputCase
 
 NOW = str(int(time.time()))

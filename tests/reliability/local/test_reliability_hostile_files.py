@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.images import PictureRejected, SharedFile, SlackPictures
-from bot.limits import Limits
-from bot.localslack import URL_PRIVATE
-from tests.bot.conftest import ALICE, CHANNEL, file_event, settle
+from bot.conversation.limits import Limits
+from bot.slack.files import PictureRejected, SharedFile, SlackPictures
+from localslack import URL_PRIVATE
+from tests.conftest import ALICE, CHANNEL, file_event, settle
 from tests.reliability.ledger import InputCase
 
 MB = 2**20
@@ -243,8 +243,8 @@ def test_pictures_that_lie_are_refused_politely_and_nothing_is_stored(
 BOMB_CHECK = """
 import resource, sys
 from tests.reliability.local.test_reliability_hostile_files import png_header
-from bot.images import PictureRejected, SlackPictures
-from bot.limits import Limits
+from bot.slack.files import PictureRejected, SlackPictures
+from bot.conversation.limits import Limits
 # 1 GiB of address space: decoding the 1.6 GB picture would fail with MemoryError, not a refusal.
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 pictures = SlackPictures(None, Limits(), frozenset())

@@ -12,8 +12,8 @@ import statistics
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.blocks import GENERATE
-from tests.bot.conftest import CHANNEL
+from bot.slack.blocks import GENERATE
+from tests.conftest import CHANNEL
 from tests.reliability.ledger import LoadRun
 
 SENDERS = 20

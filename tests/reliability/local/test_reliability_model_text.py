@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.refiner import FallbackRefiner
-from bot.refiner.bedrock import BedrockRefiner
-from bot.refiner.offline import OfflineRefiner
+from bot.adapters.refiner import FallbackRefiner
+from bot.adapters.refiner.bedrock import BedrockRefiner
+from bot.adapters.refiner.offline import OfflineRefiner
 from processing_job.spec import MAX_PROMPT_CHARS
-from tests.bot.conftest import CHANNEL
+from tests.conftest import CHANNEL
 from tests.fakes.bedrock import FakeBedrock, Reply
 from tests.reliability.ledger import InputCase
 

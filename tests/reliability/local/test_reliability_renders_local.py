@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.blobs.filesystem import FilesystemBlobStore
-from bot.blocks import CANCEL_JOB, GENERATE
-from bot.jobs.local import LocalJobLauncher
-from bot.sessions import DraftOptions, new_draft, plan_job, set_draft, start_session
-from tests.bot.conftest import ALICE, CHANNEL, message_with, press_together
+from bot.adapters.blobs.filesystem import FilesystemBlobStore
+from bot.conversation.sessions import DraftOptions, new_draft, plan_job, set_draft, start_session
+from bot.jobs.launchers.local import LocalJobLauncher
+from bot.slack.blocks import CANCEL_JOB, GENERATE
+from tests.conftest import ALICE, CHANNEL, message_with, press_together
 from tests.reliability.ledger import FaultCase
 
 CLICKS = 20

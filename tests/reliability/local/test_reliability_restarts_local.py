@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.blobs.filesystem import FilesystemBlobStore
-from bot.blocks import GENERATE
-from bot.jobs.local import PID_FILE, LocalJobLauncher
-from bot.localslack import SlackStandIn
-from bot.store.sqlite import SqliteSessionStore
-from bot.sweeper import INTERRUPTED
-from bot.unfinished import UNFINISHED
-from tests.bot.conftest import ALICE, CHANNEL, SECRET, Person, roots
+from bot.adapters.blobs.filesystem import FilesystemBlobStore
+from bot.adapters.store.sqlite import SqliteSessionStore
+from bot.jobs.launchers.local import PID_FILE, LocalJobLauncher
+from bot.jobs.sweeper import INTERRUPTED
+from bot.runtime.unfinished import UNFINISHED
+from bot.slack.blocks import GENERATE
+from localslack import SlackStandIn
+from tests.conftest import ALICE, CHANNEL, SECRET, Person, roots
 from tests.reliability.ledger import FaultCase, InputCase
 from tests.reliability.local.test_reliability_renders_local import a_job
 
@@ -122,7 +122,7 @@ def test_a_render_whose_server_was_killed_is_explained_after_the_restart_and_its
         )
     )
     assert gone
-    assert job.status == "failed"  # failed renders give their quota back (bot.quotas)
+    assert job.status == "failed"  # failed renders give their quota back (bot.conversation.quotas)
     assert active == []
 
 
@@ -239,9 +239,9 @@ def test_a_render_whose_end_couldnt_be_recorded_on_a_full_disk_is_recorded_once_
     import errno
     import sqlite3
 
-    from bot.blocks import GENERATE as generate
-    from bot.sweeper import reconcile_local_renders
-    from tests.bot.conftest import thread_text
+    from bot.jobs.sweeper import reconcile_local_renders
+    from bot.slack.blocks import GENERATE as generate
+    from tests.conftest import thread_text
 
     root = alice.video("a fox --frames 9")
     alice.click(alice.draft_card(root), generate)
@@ -279,8 +279,8 @@ def test_a_render_whose_end_couldnt_be_recorded_on_a_full_disk_is_recorded_once_
 
 
 def test_a_render_orphaned_by_an_earlier_run_is_killed_when_the_local_backend_starts(tmp_path):
-    from bot.config import Settings
-    from bot.services import build_local_services
+    from bot.runtime.compose import build_local_services
+    from bot.runtime.settings import Settings
 
     home = tmp_path / "home"
     folder = home / "jobs" / "cvideos-1-r1"

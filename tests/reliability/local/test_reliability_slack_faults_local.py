@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from bot.blocks import OPEN_SETTINGS
-from bot.localslack import RESPONSE_URL, URL_PRIVATE
-from tests.bot.conftest import ALICE, CHANNEL
+from bot.slack.blocks import OPEN_SETTINGS
+from localslack import RESPONSE_URL, URL_PRIVATE
+from tests.conftest import ALICE, CHANNEL
 from tests.reliability.ledger import FaultCase
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import threading
 import time
 
-from bot.blocks import GENERATE
-from bot.refiner.offline import OfflineRefiner
-from tests.bot.conftest import ALICE, BOB, CHANNEL
+from bot.adapters.refiner.offline import OfflineRefiner
+from bot.slack.blocks import GENERATE
+from tests.conftest import ALICE, BOB, CHANNEL
 from tests.reliability.ledger import FaultCase
 
 BURST = 12

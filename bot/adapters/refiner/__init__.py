@@ -1,0 +1,60 @@
+"""Refiner port adapters: `offline` (the local default) and `bedrock` (Claude through Converse), and the
+fallback that keeps a conversation going when Bedrock can't answer.
+
+A refiner either returns a `Refinement`, raises `RefinementBlocked` (a guardrail stopped the request:
+the person is told, politely, and nothing is drafted), or raises `RefinerUnavailable` (throttled after
+its retries, unreachable, misconfigured), which `FallbackRefiner` answers with the offline refiner while
+saying which one wrote the prompt.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+
+from bot.conversation.ports import Refinement, Refiner, RefineRequest
+from bot.runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class RefinerUnavailable(Exception):
+    """The refiner couldn't answer; `why` finishes the sentence "Claude on Bedrock …" for the person."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+class RefinementBlocked(Exception):
+    """A guardrail stopped the request (or the answer); the message is for the person who asked."""
+
+
+class FallbackRefiner:
+    """Asks `primary`; when it is unavailable, `fallback` answers and the note says so."""
+
+    def __init__(self, primary: Refiner, fallback: Refiner) -> None:
+        self.primary, self.fallback = primary, fallback
+        self.name = primary.name
+
+    def refine(self, request: RefineRequest, on_text: Callable[[str], None] | None = None) -> Refinement:
+        try:
+            return self.primary.refine(request, on_text)
+        except RefinerUnavailable as error:
+            log.warning(
+                "%s unavailable (%s); the %s answers", self.primary.name, error.why, self.fallback.name
+            )
+            answer = self.fallback.refine(request, on_text)
+            why = f"{self.primary.name} {error.why}, so {answer.refiner} wrote this one."
+            return replace(answer, note=f"{why} {answer.note}".strip())
+
+
+def build_refiner(settings: Settings) -> Refiner:
+    from bot.adapters.refiner.offline import OfflineRefiner
+
+    if settings.refiner == "bedrock":
+        from bot.adapters.refiner.bedrock import BedrockRefiner
+
+        return FallbackRefiner(BedrockRefiner.from_settings(settings), OfflineRefiner())
+    return OfflineRefiner()

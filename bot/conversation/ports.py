@@ -1,0 +1,159 @@
+"""The ports: what the conversation needs from the outside world, and nothing about how.
+
+Each port has one cloud adapter and one local twin with the same behaviour (`store/`, `blobs/`,
+`jobs/`, `refiner/`); Slack itself is reached through `chat.SlackChat`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+from bot.conversation.sessions import Job, Session, Turn
+from processing_job.spec import JobSpec
+
+
+class Conflict(Exception):
+    """A conditional write lost: someone else changed the item first (or it already exists)."""
+
+
+class QuotaExceeded(Exception):
+    """A render the workspace's caps don't allow right now; the message is for the person who asked."""
+
+
+# Judges a new render against the jobs that count: (the owner's jobs of the last day, the active jobs)
+# -> why it can't start, or None. Pure; the store calls it inside its reservation
+# (bot.conversation.quotas.admission).
+QuotaCheck = Callable[[Sequence[Job], Sequence[Job]], str | None]
+
+
+class SessionStore(Protocol):
+    def get_session(self, channel: str, thread_ts: str) -> Session | None: ...
+
+    def create_session(self, session: Session) -> Session:
+        """Store a new session; Conflict if one exists for that thread."""
+        ...
+
+    def save_session(self, session: Session) -> Session:
+        """Write `session` if nobody wrote since it was read (same version); Conflict otherwise.
+        Returns the session with its new version."""
+        ...
+
+    def get_job(self, job_id: str) -> Job | None: ...
+
+    def create_job(self, job: Job) -> Job:
+        """Store a new job; Conflict if a job with that id exists."""
+        ...
+
+    def reserve_job(self, job: Job, check: QuotaCheck) -> Job:
+        """Store a new job only if `check(owner's jobs since a day before job.created_at, active jobs)`
+        passes, judged on the jobs as they are when it is written: no other reservation can slip in
+        between, so concurrent clicks launch exactly what the caps allow. Conflict if a job with that id
+        exists (checked first: a double click isn't a quota problem), QuotaExceeded(why) if refused."""
+        ...
+
+    def save_job(self, job: Job) -> Job:
+        """Write `job` if nobody wrote since it was read (same version); Conflict otherwise.
+        Returns the job with its new version."""
+        ...
+
+    def jobs_for_owner(self, owner: str, *, since: float = 0.0) -> list[Job]:
+        """One person's jobs created at or after `since`, newest first (quotas, `/video status`)."""
+        ...
+
+    def active_jobs(self) -> list[Job]:
+        """Every job not yet delivered, failed or cancelled, oldest first (caps, the queue, the sweeper)."""
+        ...
+
+    def claim_once(self, key: str, *, expires_at: float, now: float) -> bool:
+        """True the first time `key` is claimed; False while an earlier claim of it hasn't expired
+        (replayed Slack requests are refused on this)."""
+        ...
+
+
+class BlobNotFound(KeyError):
+    pass
+
+
+class BlobStore(Protocol):
+    def put(
+        self, key: str, data: bytes | BinaryIO, *, content_type: str = "application/octet-stream"
+    ) -> None: ...
+
+    def open(self, key: str) -> BinaryIO:
+        """A readable stream of the blob (never the whole object in memory); BlobNotFound if absent."""
+        ...
+
+    def size(self, key: str) -> int: ...
+
+    def exists(self, key: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What happened when a render was handed to the launcher."""
+
+    state: str  # "started" or "queued"
+    queue_position: int = 0
+
+
+class JobLauncher(Protocol):
+    def launch(self, job: Job, spec: JobSpec) -> Launch: ...
+
+    def stop(self, job_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class RefineRequest:
+    turns: tuple[Turn, ...]  # the thread so far, oldest first; the last is the newest request
+    mode: str = "t2v"
+    current_prompt: str | None = None
+    image: bytes | None = None
+    image_media_type: str | None = None
+    max_words: int = 170  # CogVideoX reads 226 T5 tokens; ~170 English words fit
+
+
+@dataclass(frozen=True)
+class Refinement:
+    prompt: str
+    refiner: str  # who wrote it, shown to the person: "offline refiner", "Claude on Bedrock"
+    note: str = ""  # a short line about what changed
+
+
+class Refiner(Protocol):
+    name: str
+
+    def refine(self, request: RefineRequest, on_text: Callable[[str], None] | None = None) -> Refinement:
+        """Write the CogVideoX prompt; `on_text` receives the text so far as it is written."""
+        ...
+
+
+def chunks(stream: BinaryIO, size: int = 1 << 20) -> Iterator[bytes]:
+    while block := stream.read(size):
+        yield block
+
+
+@dataclass(frozen=True)
+class GuardVerdict:
+    """A content policy's answer: allowed, or refused with a sentence for the person."""
+
+    allowed: bool
+    message: str = ""  # why it was refused: the policy's own configured message, or ours
+
+
+class GuardUnavailable(Exception):
+    """The content policy couldn't be asked (throttled, unreachable): nothing may render unchecked."""
+
+
+class ContentGuard(Protocol):
+    """The workspace's content policy (a Bedrock Guardrail, or a local twin), applied to whatever is
+    about to be rendered, whoever wrote it."""
+
+    def check_text(self, texts: Sequence[str]) -> GuardVerdict:
+        """Judge the texts (a prompt and its negative prompt) together; GuardUnavailable if it can't."""
+        ...
+
+    def check_image(self, data: bytes, media_type: str) -> GuardVerdict:
+        """Judge a picture; GuardUnavailable if it can't."""
+        ...

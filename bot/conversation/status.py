@@ -1,0 +1,45 @@
+"""`/video status`: my renders of the last day, where they stand, the queue, and my quota (pure)."""
+
+from __future__ import annotations
+
+from bot.conversation.limits import Limits
+from bot.conversation.quotas import GIVEN_BACK, Usage, reached_gpu, slack_time
+from bot.conversation.sessions import Job
+from bot.slack.blocks import Message, describe_spec, excerpt, shown
+
+SHOWN = 10
+STATES = {
+    "queued": "⏳ waiting",
+    "rendering": "🎞️ rendering",
+    "delivering": "📤 uploading",
+    "delivered": "✅ done",
+    "failed": "❌ failed",
+    "cancelled": "🛑 cancelled",
+}
+
+
+def status_message(user: str, mine: list[Job], active: list[Job], current: Usage, limits: Limits) -> Message:
+    """The answer to `/video status` (ephemeral, for `user` only)."""
+    lines = [f"*Your renders in the last 24 hours* ({current.last_day} of {limits.per_user_daily} used)"]
+    if not mine:
+        lines.append("None yet. Start one with `/video a corgi surfing at sunset`.")
+    for job in mine[:SHOWN]:
+        place = ""
+        if job.status in ("queued", "rendering", "delivering"):
+            position = next((i for i, other in enumerate(active, 1) if other.job_id == job.job_id), 0)
+            place = f" · {position} of {len(active)} in the workspace" if position else ""
+        state = STATES.get(job.status, job.status)
+        if job.status in GIVEN_BACK and reached_gpu(job):
+            state += " (counted: it had reached the GPU)"
+        lines.append(
+            f"• {state}{place} · {slack_time(job.created_at)} in <#{job.channel}>\n"
+            f"   _{shown(excerpt(job.spec.get('prompt', ''), 120))}_ · {describe_spec(job.spec)}"
+        )
+    if len(mine) > SHOWN:
+        lines.append(f"…and {len(mine) - SHOWN} more.")
+    lines.append(
+        f"\n*Now:* {current.workspace_running} of {limits.workspace_concurrent} render slots busy in this "
+        f"workspace · you have {current.running} of {limits.per_user_concurrent} going."
+    )
+    text = "\n".join(lines)
+    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]

@@ -1,0 +1,161 @@
+"""The sweeper: finishes renders whose events never came.
+
+EventBridge delivers at least once, but a Lambda can fail every retry, and a job can outlive its
+event's DLQ. On a schedule, the sweeper looks at every render that is still active and hasn't changed
+for a while, asks the renderer what became of it, and finishes it exactly as the missing event would
+have (the same handler, so a late or duplicate event afterwards changes nothing). A render that has
+waited for capacity too long is ended with an explanation: every accepted request ends in a video or
+in an explanation.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.conversation.sessions import Job
+from bot.jobs.delivery import JobEventHandler
+from bot.jobs.messages import JobStateChange, state_change_event
+from bot.runtime.compose import Services
+from bot.runtime.logs import log_context
+
+log = logging.getLogger(__name__)
+
+FINISHED = ("Completed", "Failed", "Stopped")
+GAVE_UP_WAITING = (
+    "There was no GPU capacity for this render for {hours:g} hours, so I stopped waiting. "
+    "Please press Generate again later."
+)
+LOST = "I lost track of this render. Please press Generate again."
+NEVER_STARTED = "Something went wrong on my side before this render could start. Please press Try again."
+
+
+class JobStatusSource(Protocol):
+    def describe(self, job_id: str) -> JobStateChange | None:
+        """The renderer's view of a job, or None if it never heard of it."""
+        ...
+
+
+@dataclass
+class SweepReport:
+    checked: list[str] = field(default_factory=list)
+    finished: list[str] = field(default_factory=list)
+    given_up: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {
+            "checked": self.checked,
+            "finished": self.finished,
+            "given_up": self.given_up,
+            "errors": self.errors,
+        }
+
+
+def sweep_stale_renders(
+    services: Services, source: JobStatusSource, *, stale_after_s: float, max_queue_wait_s: float
+) -> SweepReport:
+    handler = JobEventHandler(services)
+    report = SweepReport()
+    now = services.clock()
+    for job in services.store.active_jobs():
+        if now - job.updated_at < stale_after_s:
+            continue
+        report.checked.append(job.job_id)
+        with log_context(job_id=job.job_id, session=job.session_key):
+            try:
+                outcome = _reconcile(job, source, handler, now=now, max_queue_wait_s=max_queue_wait_s)
+            except Exception:  # one broken render must not keep the others from being swept
+                log.exception("sweeping %s failed", job.job_id)
+                report.errors.append(job.job_id)
+                continue
+        if outcome == "finished":
+            report.finished.append(job.job_id)
+        elif outcome == "given_up":
+            report.given_up.append(job.job_id)
+    if report.checked:
+        log.info("swept %d stale renders", len(report.checked), extra=report.to_dict())
+    return report
+
+
+def _reconcile(
+    job: Job, source: JobStatusSource, handler: JobEventHandler, *, now: float, max_queue_wait_s: float
+) -> str:
+    state = source.describe(job.job_id)
+    if state is None:
+        if job.status == "queued" and job.launched_at is None:
+            # Written, never handed to the renderer or its queue: what started it died on the way.
+            handler.fail(job, NEVER_STARTED)
+            return "given_up"
+        if job.status == "queued":
+            if now - job.created_at < max_queue_wait_s:
+                return "waiting"  # still in the capacity queue
+            handler.fail(job, GAVE_UP_WAITING.format(hours=round(max_queue_wait_s / 3600, 1)))
+            return "given_up"
+        handler.fail(job, LOST)
+        return "given_up"
+    if state.status in FINISHED or (state.status == "InProgress" and job.status == "queued"):
+        log.info("the %s event for %s never came; handling it now", state.status, job.job_id)
+        handler.handle(
+            state_change_event(
+                job.job_id,
+                state.status,
+                failure_reason=state.failure_reason,
+                exit_message=state.exit_message,
+            )
+        )
+        return "finished" if state.status in FINISHED else "started"
+    return "running"
+
+
+# ------------------------------------------------------------------------------------ the local runner
+
+INTERRUPTED = (
+    "I was restarted while this render was under way, so it stopped before it finished. "
+    "It doesn't count against your quota; please press Try again."
+)
+
+
+class LocalRenders(Protocol):
+    def describe(self, job_id: str) -> JobStateChange | None:
+        """Outcome, InProgress (running or waiting its turn), or None: launched before a restart."""
+        ...
+
+
+def reconcile_local_renders(services: Services, runner: LocalRenders, *, stale_after_s: float) -> SweepReport:
+    """The local twin of the sweeper: the local runner's renders live in this process, so an active
+    render it has never heard of was cut off by a restart (the bot was killed, or crashed), and is
+    ended with an explanation and its quota given back; one whose end couldn't be recorded (a full
+    disk) is recorded now. At start-up every active render is looked at (`stale_after_s=0`)."""
+    handler = JobEventHandler(services)
+    report = SweepReport()
+    now = services.clock()
+    for job in services.store.active_jobs():
+        if now - job.updated_at < stale_after_s:
+            continue  # (just reserved, its launch may still be on the way)
+        report.checked.append(job.job_id)
+        with log_context(job_id=job.job_id, session=job.session_key):
+            try:
+                state = runner.describe(job.job_id)
+                if state is None:
+                    never_launched = job.status == "queued" and job.launched_at is None
+                    handler.fail(job, NEVER_STARTED if never_launched else INTERRUPTED)
+                    report.given_up.append(job.job_id)
+                elif state.status in FINISHED:
+                    log.info("recording the %s end of %s again", state.status, job.job_id)
+                    handler.handle(
+                        state_change_event(
+                            job.job_id,
+                            state.status,
+                            failure_reason=state.failure_reason,
+                            exit_message=state.exit_message,
+                        )
+                    )
+                    report.finished.append(job.job_id)
+            except Exception:  # one broken render must not keep the others from being reconciled
+                log.exception("reconciling %s failed", job.job_id)
+                report.errors.append(job.job_id)
+    if report.given_up or report.finished:
+        log.warning("reconciled local renders", extra=report.to_dict())
+    return report

@@ -1,0 +1,522 @@
+"""Block Kit builders: what people see, as pure functions of the conversation's state.
+
+Each message builder returns `(text, blocks)`: the text is the notification / screen-reader fallback
+Slack asks for, the blocks are the message. `settings_view` builds the settings modal.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from bot.conversation.limits import Limits
+from bot.conversation.quotas import reached_gpu
+from bot.conversation.sessions import Draft, Job, Session
+from processing_job.models import REGISTRY, ModelInfo, resolve_model
+from processing_job.spec import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED
+
+Blocks = list[dict[str, Any]]
+Message = tuple[str, Blocks]
+
+# action_ids (buttons) and the modal's callback_id
+GENERATE = "generate"
+OPEN_SETTINGS = "open_settings"
+CANCEL_DRAFT = "cancel_draft"
+CANCEL_JOB = "cancel_job"
+REROLL = "reroll"
+REFINE = "refine"
+FINAL_RENDER = "final_render"
+RETRY = "retry_render"
+SETTINGS_VIEW = "draft_settings"
+# the modal's inputs: (block_id, action_id)
+MODEL_INPUT = ("model", "model")
+SECONDS_INPUT = ("length", "seconds")
+SEED_INPUT = ("seed", "seed")
+STEPS_INPUT = ("steps", "steps")
+GUIDANCE_INPUT = ("guidance", "guidance")
+NEGATIVE_INPUT = ("negative", "negative")
+QUALITY_INPUT = ("quality", "quality")
+
+SECTION_LIMIT = 3000  # characters in a section's text
+CAPTION_PROMPT_CHARS = 280
+REFINE_HINT = 'Reply in this thread to change it ("make it night", "slower camera").'
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
+
+
+def _context(*parts: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": p} for p in parts if p]}
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _button(text: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {"type": "button", "text": _plain(text), "action_id": action_id, "value": value}
+    if style:
+        button["style"] = style
+    return button
+
+
+def _actions(block_id: str, *buttons: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "actions", "block_id": block_id, "elements": list(buttons)}
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters, so people's text can't become mentions or links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# People's and models' words are shown as they were written, never as formatting: no link, mention or
+# broadcast can hide in them. A word joiner (invisible, and never part of a URL or a keyword) breaks
+# what Slack would otherwise turn into a link or a broadcast on its own: bare URLs and domains, @here.
+WORD_JOINER = "\u2060"
+_BROADCAST = re.compile(r"@(here|channel|everyone)\b", re.IGNORECASE)
+_URL_LIKE = re.compile(r"\S*(?:://|\bwww\.|[\w-]\.[a-z]{2,}\b)\S*", re.IGNORECASE)
+_URL_JOINTS = re.compile(r"([.:@/])(?=\w|/)")
+# CommonMark: every ASCII punctuation may be backslash-escaped; these are the ones that format.
+_MARKDOWN_ANYWHERE = re.compile(r"([\\`*_~\[\]<>&|#!])")
+_MARKDOWN_LINE_START = re.compile(r"(?m)^(\s*)(?:([-+=])|(\d+)([.)]))")
+
+
+def defang(text: str) -> str:
+    """`text` with bare URLs, domains and @here/@channel/@everyone made inert (they read the same)."""
+    text = _BROADCAST.sub(lambda m: f"@{WORD_JOINER}{m.group(1)}", text)
+    return _URL_LIKE.sub(lambda m: _URL_JOINTS.sub(rf"\1{WORD_JOINER}", m.group(0)), text)
+
+
+def shown(text: str) -> str:
+    """People's or a model's text for a mrkdwn field: inert (no links, mentions or broadcasts)."""
+    return escape(defang(text))
+
+
+def markdown_shown(text: str) -> str:
+    """People's or a model's text for a Markdown field (streamed messages): every formatting character
+    escaped, so `[text](url)`, images, headings, lists and autolinks show as the characters they are.
+    Word by word, so escaping a text in pieces split at whitespace gives the same as escaping it whole."""
+    text = _MARKDOWN_ANYWHERE.sub(r"\\\1", defang(text))
+    return _MARKDOWN_LINE_START.sub(
+        lambda m: m.group(1) + (f"\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}"), text
+    )
+
+
+def plain_section(text: str) -> dict[str, Any]:
+    """A section of plain text: whatever it holds shows as written (no mrkdwn, links or mentions)."""
+    return {
+        "type": "section",
+        "text": {"type": "plain_text", "text": text[:SECTION_LIMIT] or " ", "emoji": False},
+    }
+
+
+def verbatim_section(text: str) -> dict[str, Any]:
+    """A mrkdwn section whose own markup is ours; text from people inside it must come through `shown`."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT], "verbatim": True}}
+
+
+def quote(text: str) -> str:
+    return "\n".join(f">{line}" for line in shown(text).splitlines() or [""])
+
+
+def excerpt(text: str, limit: int = CAPTION_PROMPT_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def draft_ref(session: Session, revision: int) -> str:
+    """The button value that names a draft: which thread, which revision."""
+    return json.dumps({"c": session.channel, "t": session.thread_ts, "r": revision}, separators=(",", ":"))
+
+
+def job_ref(job: Job) -> str:
+    return json.dumps({"j": job.job_id}, separators=(",", ":"))
+
+
+def written_by(refiner: str) -> str:
+    return refiner[:1].upper() + refiner[1:]
+
+
+# drafts
+
+
+def describe_draft(draft: Draft) -> str:
+    info = resolve_model(draft.model)
+    width, height = draft.size
+    parts = [
+        f"*{info.name}*",
+        f"{draft.num_frames} frames ({draft.seconds:.1f} s at {info.fps} fps)",
+        f"{width}×{height}",
+        f"seed {draft.seed}",
+        f"{draft.num_inference_steps} steps",
+        "draft quality (a quick preview)" if draft.speed == "draft" else "final quality",
+    ]
+    return " · ".join(parts)
+
+
+def root_message(owner: str, idea: str) -> Message:
+    text = f"🎬 <@{owner}> wants a video: {shown(idea)}"
+    blocks = [
+        verbatim_section(f"🎬 <@{owner}> wants a video: {shown(idea)}"),
+        _context(
+            "I'll write a detailed prompt in the thread. Reply there to refine it, then press *Generate*."
+        ),
+    ]
+    return text, blocks
+
+
+def writing_message(mode: str = "t2v") -> str:
+    return (
+        "✍️ Looking at your picture and writing a motion prompt…" if mode == "i2v" else "✍️ Writing the prompt…"
+    )
+
+
+def picture_received(owner: str) -> str:
+    return f"🖼️ Got your picture, <@{owner}>. I'll describe it and write a prompt that brings it to life."
+
+
+def not_your_video(owner: str) -> str:
+    return (
+        f"This is <@{owner}>'s video: only they (or an admin) can change it by replying here. "
+        "To make your own, type `/video` and describe it."
+    )
+
+
+def draft_card(session: Session, *, with_prompt: bool = True, note: str = "") -> Message:
+    """The draft: its prompt (unless it was streamed into the same message above the blocks), its
+    settings, and Generate · Settings · Cancel."""
+    assert session.draft is not None
+    draft = session.draft
+    ref = draft_ref(session, draft.revision)
+    picture = " · 🖼️ animates the shared picture" if session.mode == "i2v" else ""
+    details = f"*Draft {draft.revision}*{picture} · {describe_draft(draft)}"
+    blocks: Blocks = []
+    if with_prompt:
+        blocks += prompt_blocks(draft.prompt)
+    blocks.append(_section(details))
+    if draft.negative_prompt:
+        blocks.append(plain_section(f"Avoiding: {draft.negative_prompt}"))
+    blocks += [
+        _context(f"Written by {draft.refined_by}. {note}".strip(), REFINE_HINT),
+        _actions(
+            f"draft-{draft.revision}",
+            _button("▶️ Generate", GENERATE, ref, style="primary"),
+            _button("⚙️ Settings", OPEN_SETTINGS, ref),
+            _button("Cancel", CANCEL_DRAFT, ref),
+        ),
+    ]
+    text = f"Draft {draft.revision} ready: {shown(excerpt(draft.prompt, 200))}"
+    return text, blocks
+
+
+def prompt_blocks(prompt: str) -> Blocks:
+    """The prompt under a small heading, as plain text."""
+    return [_context("✍️ *Prompt*"), plain_section(prompt)]
+
+
+def closed_draft_card(draft: Draft, outcome: str) -> Message:
+    """The draft card once it has been used, replaced or cancelled: its buttons are gone."""
+    text = f"Draft {draft.revision}: {outcome}"
+    return text, [
+        *prompt_blocks(draft.prompt),
+        _section(f"*Draft {draft.revision}* · {describe_draft(draft)}"),
+        _context(outcome),
+    ]
+
+
+def cant_render_message(problems: list[str]) -> str:
+    return "⚠️ I can't render that draft: " + " ".join(problems)
+
+
+def blocked_message(explanation: str) -> Message:
+    """A refusal (the content policy's own words, or ours), shown as plain text."""
+    return shown(explanation), [plain_section(f"🙅 {explanation}")]
+
+
+def prompt_so_far(text: str) -> Message:
+    """The prompt while it is written, where it can't be streamed (edited in place instead)."""
+    return f"✍️ {shown(excerpt(text, 200))}…", [_context("✍️ Writing the prompt…"), plain_section(f"{text}…")]
+
+
+# rendering
+
+
+def progress_bar(fraction: float, width: int = 10) -> str:
+    filled = max(0, min(width, round(fraction * width)))
+    return "▓" * filled + "░" * (width - filled)
+
+
+def clock(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def progress_message(
+    job: Job, *, phase: str, step: int = 0, total: int = 0, elapsed_s: float = 0.0, queue_position: int = 0
+) -> Message:
+    """The render's progress, updated in place: phase, a bar, step k/N, time so far and left; Cancel."""
+    elapsed = f" · {clock(elapsed_s)} elapsed" if elapsed_s >= 1 else ""
+    if queue_position:
+        headline = f"⏳ Queued: number {queue_position} in line. I'll start as soon as a renderer is free."
+    elif phase == "denoising" and total:
+        fraction = step / total
+        # The job's clock includes loading the model, so this leans long; it settles as steps go by.
+        left = elapsed_s / step * (total - step) if step else 0
+        eta = f" · ~{clock(left)} left" if step and left >= 1 else ""
+        headline = f"🎞️ Rendering {progress_bar(fraction)} {fraction:.0%} · step {step}/{total}{elapsed}{eta}"
+    else:
+        headline = {
+            "queued": "⏳ Starting the renderer…",
+            "starting": "⏳ Starting the renderer…",
+            "loading": "📦 Loading the model…",
+            "encoding": "🔤 Reading the prompt…",
+            "denoising": "🎞️ Rendering…",
+            "decoding": "🖼️ Decoding frames…",
+            "writing": "💾 Writing the video…",
+            "done": "📤 Uploading the video…",
+        }.get(phase, "🎞️ Rendering…") + elapsed
+    blocks = [
+        _section(headline),
+        _context(describe_spec(job.spec)),
+        _actions("progress", _button("Cancel", CANCEL_JOB, job_ref(job), style="danger")),
+    ]
+    return headline, blocks
+
+
+def describe_spec(spec: dict[str, Any]) -> str:
+    info = resolve_model(spec["model"])
+    quality = "draft quality" if spec.get("speed") == "draft" else "final quality"
+    return (
+        f"{info.name} · {spec['num_frames']} frames · {spec['width']}×{spec['height']} · "
+        f"seed {spec['seed']} · {spec['num_inference_steps']} steps · {quality}"
+    )
+
+
+def done_message(job: Job, render_seconds: float) -> Message:
+    """The progress message once the video is in the thread: what it was, and what to do next."""
+    text = f"✅ Done in {render_seconds:.0f} s · seed {job.spec['seed']}"
+    ref = job_ref(job)
+    buttons = [
+        _button("🎲 Reroll", REROLL, ref),
+        _button("✏️ Refine", REFINE, ref),
+    ]
+    if job.spec.get("speed") == "draft":
+        buttons.append(_button("🎬 Final render", FINAL_RENDER, ref, style="primary"))
+    hint = "*Reroll* renders again with a new seed · *Refine* goes back to the prompt"
+    if job.spec.get("speed") == "draft":
+        hint += " · *Final render* makes this one at full quality"
+    return text, [
+        _section(text),
+        _context(describe_spec(job.spec), hint),
+        _actions("result", *buttons),
+    ]
+
+
+def quota_note(job: Job) -> str:
+    """Whether an unfinished render used up some of the daily quota (it did once it reached the GPU)."""
+    if reached_gpu(job):
+        return "It counted against your daily quota: it had started rendering on the GPU."
+    return "It didn't count against your quota."
+
+
+def failed_message(job: Job, explanation: str) -> Message:
+    text = f"❌ The render didn't finish: {explanation}"
+    ref = job_ref(job)
+    return text, [
+        _section(text),
+        _context(quota_note(job)),
+        _actions("failed", _button("🔁 Try again", RETRY, ref), _button("✏️ Refine", REFINE, ref)),
+    ]
+
+
+def cancelled_message(job: Job, by: str | None) -> Message:
+    text = f"🛑 Render cancelled by <@{by}>." if by else "🛑 Render cancelled."
+    return text, [
+        _section(text),
+        _context(quota_note(job)),
+        _actions("cancelled", _button("✏️ Refine", REFINE, job_ref(job))),
+    ]
+
+
+def render_seconds(result: dict[str, Any]) -> float | None:
+    """The job's own wall time, from its result.json."""
+    timings = result.get("timings_s")
+    total = timings.get("total") if isinstance(timings, dict) else None
+    return float(total) if isinstance(total, int | float) else None
+
+
+def video_caption(job: Job, result: dict[str, Any]) -> str:
+    """The comment posted with the mp4: what it is and how it was made."""
+    spec = job.spec
+    info = resolve_model(spec["model"])
+    seconds = render_seconds(result)
+    took = f" · rendered in {seconds:.0f} s" if seconds is not None else ""
+    quality = " · draft quality" if spec.get("speed") == "draft" else ""
+    notes = "".join(f"\n⚠️ {shown(excerpt(note, 300))}" for note in job_notes(result))
+    return (
+        f"🎬 <@{job.owner}>, here is your video.\n{quote(excerpt(spec['prompt']))}\n"
+        f"{info.name} · {spec['num_frames']} frames · {spec['width']}×{spec['height']} · "
+        f"seed {spec['seed']}{quality}{took}{notes}"
+    )
+
+
+def job_notes(result: dict[str, Any], limit: int = 3) -> list[str]:
+    """What the job told the person about their video (a prompt longer than the model reads)."""
+    notes = result.get("warnings")
+    return (
+        [note for note in notes if isinstance(note, str) and note][:limit] if isinstance(notes, list) else []
+    )
+
+
+def video_alt_text(job: Job) -> str:
+    kind = (
+        "AI video animated from a shared picture" if job.spec.get("mode") == "i2v" else "AI-generated video"
+    )
+    return f"{kind}: {job.spec['prompt']}"[:1000]
+
+
+def notice(text: str) -> Message:
+    return text, [_section(text)]
+
+
+# the settings modal
+
+
+def model_choices(current: str, mode: str) -> list[ModelInfo]:
+    """The models offered in settings: the ones that render this session's mode, and (so nobody is
+    offered a model this installation can't run) only the offline test models when one is in use."""
+    offline = resolve_model(current).built_locally
+    return [info for info in REGISTRY.values() if info.mode == mode and info.built_locally == offline]
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": _plain(text[:75]), "value": value}
+
+
+def _input(
+    block_id: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str = ""
+) -> dict:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": _plain(label),
+        "element": element,
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = _plain(hint)
+    return block
+
+
+def _number(action_id: str, value: float | int, *, decimal: bool, low: float, high: float) -> dict[str, Any]:
+    def text(number: float) -> str:
+        return f"{number:g}" if decimal else str(int(number))  # never "4.29497e+09" for a seed
+
+    return {
+        "type": "number_input",
+        "action_id": action_id,
+        "is_decimal_allowed": decimal,
+        "initial_value": text(value),
+        "min_value": text(low),
+        "max_value": text(high),
+    }
+
+
+def settings_metadata(session: Session) -> str:
+    """What the submission needs to validate on its own: the draft it edits, as it was."""
+    assert session.draft is not None
+    d = session.draft
+    return json.dumps(
+        {
+            "c": session.channel,
+            "t": session.thread_ts,
+            "r": d.revision,
+            "mode": session.mode,
+            "model": d.model,
+            "steps": d.num_inference_steps,
+            "guidance": d.guidance_scale,
+            "speed": d.speed,
+            "seconds": round(d.seconds, 3),
+        },
+        separators=(",", ":"),
+    )
+
+
+def settings_view(session: Session, limits: Limits) -> dict[str, Any]:
+    """The settings modal for the session's current draft, filled in with its values."""
+    assert session.draft is not None
+    draft = session.draft
+    models = model_choices(draft.model, session.mode)
+    current = next((_option(i.name, i.key) for i in models if i.key == draft.model), None)
+    model_select: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": MODEL_INPUT[1],
+        "options": [_option(info.name, info.key) for info in models],
+    }
+    if current:
+        model_select["initial_option"] = current
+    qualities = [
+        _option("Final: full quality", "final"),
+        _option("Draft: a quick preview", "draft"),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": SETTINGS_VIEW,
+        "private_metadata": settings_metadata(session),
+        "title": _plain("Video settings"),
+        "submit": _plain("Save"),
+        "close": _plain("Cancel"),
+        "blocks": [
+            _section(f"*Draft {draft.revision}*"),
+            plain_section(excerpt(draft.prompt, 500)),
+            _input(MODEL_INPUT[0], "Model", model_select),
+            _input(
+                SECONDS_INPUT[0],
+                "Length (seconds)",
+                _number(
+                    SECONDS_INPUT[1], round(draft.seconds, 2), decimal=True, low=0.5, high=limits.max_seconds
+                ),
+                hint="Rounded to the nearest length the model can render.",
+            ),
+            _input(
+                SEED_INPUT[0], "Seed", _number(SEED_INPUT[1], draft.seed, decimal=False, low=0, high=MAX_SEED)
+            ),
+            _input(
+                STEPS_INPUT[0],
+                "Denoising steps",
+                _number(
+                    STEPS_INPUT[1], draft.num_inference_steps, decimal=False, low=1, high=limits.max_steps
+                ),
+                hint="More steps: finer detail, longer render.",
+            ),
+            _input(
+                GUIDANCE_INPUT[0],
+                "Guidance",
+                _number(GUIDANCE_INPUT[1], draft.guidance_scale, decimal=True, low=0, high=MAX_GUIDANCE),
+                hint="How closely the video follows the prompt (6 is the model's default).",
+            ),
+            _input(
+                NEGATIVE_INPUT[0],
+                "Avoid (negative prompt)",
+                {
+                    "type": "plain_text_input",
+                    "action_id": NEGATIVE_INPUT[1],
+                    "multiline": True,
+                    "max_length": MAX_PROMPT_CHARS,
+                    **({"initial_value": draft.negative_prompt} if draft.negative_prompt else {}),
+                },
+                optional=True,
+            ),
+            _input(
+                QUALITY_INPUT[0],
+                "Quality",
+                {
+                    "type": "radio_buttons",
+                    "action_id": QUALITY_INPUT[1],
+                    "options": qualities,
+                    "initial_option": qualities[1] if draft.speed == "draft" else qualities[0],
+                },
+            ),
+        ],
+    }

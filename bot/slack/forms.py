@@ -1,0 +1,146 @@
+"""The settings modal's submission, read and checked (pure): either the new draft or an error per field.
+
+Slack shows `response_action: errors` under the inputs they belong to, so every problem is keyed by
+the input's block_id. The submission carries the draft as it was when the modal opened (in
+`private_metadata`), which is enough to validate it without the store, within Slack's 3 seconds.
+A field left at its old value follows a change of model or quality (fewer steps for a draft, the new
+model's own guidance), so changing one setting doesn't strand the others.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from bot.conversation.limits import Limits
+from bot.conversation.quotas import limit_problems
+from bot.conversation.sessions import DraftOptions, new_draft, seconds_problem
+from bot.slack import blocks
+from processing_job.models import UnknownModelError, resolve_model
+from processing_job.spec import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED, SpecError
+
+
+@dataclass(frozen=True)
+class EditedDraft:
+    """Which draft the modal edited, and the options it chose."""
+
+    channel: str
+    thread_ts: str
+    revision: int
+    options: DraftOptions
+
+
+class SettingsInvalid(ValueError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def read_metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _value(values: dict[str, Any], ids: tuple[str, str]) -> Any:
+    entry = (values.get(ids[0]) or {}).get(ids[1]) or {}
+    if "selected_option" in entry:
+        return ((entry.get("selected_option") or {}) or {}).get("value")
+    return entry.get("value")
+
+
+def _number(text: Any, kind: type, low: float, high: float, what: str) -> float | int:
+    try:
+        number = kind(str(text).strip())
+    except (TypeError, ValueError):
+        wanted = "a whole number" if kind is int else "a number"
+        raise ValueError(f"The {what} must be {wanted}.") from None
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ValueError(f"The {what} must be a number.")
+    if not low <= number <= high:
+        raise ValueError(f"The {what} must be between {low:g} and {high:g}.")
+    return number
+
+
+def read_settings(view: dict[str, Any], limits: Limits) -> EditedDraft:
+    """The submitted modal as draft options, or SettingsInvalid with a sentence per input."""
+    meta = read_metadata(view)
+    channel, thread_ts, revision = meta.get("c"), meta.get("t"), meta.get("r")
+    if not (isinstance(channel, str) and isinstance(thread_ts, str) and isinstance(revision, int)):
+        raise SettingsInvalid({blocks.MODEL_INPUT[0]: "This form has expired; open Settings again."})
+    mode = meta.get("mode") if meta.get("mode") in ("t2v", "i2v") else "t2v"
+    values = (view.get("state") or {}).get("values") or {}
+    errors: dict[str, str] = {}
+
+    model = str(_value(values, blocks.MODEL_INPUT) or meta.get("model") or "")
+    try:
+        info = resolve_model(model)
+        if info.mode != mode:
+            raise UnknownModelError(f"{info.name} can't render this session.")
+    except UnknownModelError as error:
+        errors[blocks.MODEL_INPUT[0]] = str(error)
+        info = None
+
+    parsed: dict[str, Any] = {}
+    fields = (
+        ("seconds", blocks.SECONDS_INPUT, float, 0.5, limits.max_seconds, "length"),
+        ("seed", blocks.SEED_INPUT, int, 0, MAX_SEED, "seed"),
+        ("steps", blocks.STEPS_INPUT, int, 1, limits.max_steps, "number of steps"),
+        ("guidance", blocks.GUIDANCE_INPUT, float, 0.0, MAX_GUIDANCE, "guidance"),
+    )
+    for name, ids, kind, low, high, what in fields:
+        try:
+            parsed[name] = _number(_value(values, ids), kind, low, high, what)
+        except ValueError as error:
+            errors[ids[0]] = str(error)
+    negative = str(_value(values, blocks.NEGATIVE_INPUT) or "").strip()
+    if len(negative) > MAX_PROMPT_CHARS:
+        errors[blocks.NEGATIVE_INPUT[0]] = f"Please keep this under {MAX_PROMPT_CHARS} characters."
+    speed = _value(values, blocks.QUALITY_INPUT)
+    if speed not in ("draft", "final"):
+        errors[blocks.QUALITY_INPUT[0]] = "Choose draft or final quality."
+    if errors or info is None:
+        raise SettingsInvalid(errors)
+
+    model_changed = info.key != meta.get("model")
+    steps: int | None = parsed["steps"]
+    if steps == meta.get("steps") and (model_changed or speed != meta.get("speed")):
+        steps = None  # left as it was: follow the new model / quality
+    guidance: float | None = parsed["guidance"]
+    if model_changed and guidance == meta.get("guidance"):
+        guidance = None
+    options = DraftOptions(
+        model=info.key,
+        seconds=parsed["seconds"],
+        seed=int(parsed["seed"]),
+        num_inference_steps=steps,
+        guidance_scale=guidance,
+        negative_prompt=negative,
+        speed=str(speed),
+    )
+    too_long = seconds_problem(info, parsed["seconds"])
+    if too_long:
+        raise SettingsInvalid({blocks.SECONDS_INPUT[0]: too_long})
+    _check_draft(options, info.key, mode, limits)
+    return EditedDraft(channel=channel, thread_ts=thread_ts, revision=revision, options=options)
+
+
+def _check_draft(options: DraftOptions, model: str, mode: str, limits: Limits) -> None:
+    """The options as a render: the workspace's caps and the model's own rules."""
+    trial = new_draft(options, prompt="check", default_model=model, seed=0, refined_by="", mode=mode)
+    errors: dict[str, str] = {}
+    for problem in limit_problems(trial, limits):
+        block = blocks.STEPS_INPUT[0] if "steps" in problem else blocks.SECONDS_INPUT[0]
+        errors[block] = problem
+    try:
+        trial.to_spec("settings-check", mode=mode, image="image.png" if mode == "i2v" else None)
+    except SpecError as error:
+        for problem in error.problems:
+            block = blocks.SECONDS_INPUT[0] if "frames" in problem else blocks.MODEL_INPUT[0]
+            errors.setdefault(block, problem)
+    if errors:
+        raise SettingsInvalid(errors)

@@ -1,0 +1,29 @@
+"""Bolt listeners, one module per Slack surface; each has `register(app, conversation)`.
+
+Every listener acks at once (Slack allows 3 seconds) and does its slow work in a lazy listener, which
+Bolt runs in a thread locally and as a second invocation of the same function on Lambda. Only the
+Settings button does its work in the ack: a modal must open within 3 seconds of the click.
+
+People's words arrive escaped the way Slack escapes them (`&amp;`, `&lt;`, `&gt;`, `<@U…>` tokens); every
+listener that reads them decodes them once with `slack_text.plain_text_from_slack`, and the bot escapes
+once on the way out.
+"""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.conversation.conversation import Conversation
+from bot.runtime.compose import Services
+from bot.slack.listeners import actions, commands, messages, views
+from bot.slack.listeners.replays import refuse_replays
+
+
+def register_listeners(app: App, services: Services) -> None:
+    # Before every listener: a signed request is answered once (see replays.py).
+    app.use(refuse_replays(services.store, services.clock))
+    conversation = Conversation(services)
+    commands.register(app, conversation)
+    actions.register(app, conversation)
+    views.register(app, conversation)
+    messages.register(app, conversation)

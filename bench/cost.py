@@ -37,7 +37,7 @@ JOB_OVERHEAD_S = (90.0, 240.0)
 # Bedrock's streamed answer (ASSUMPTION: time to first token + output at this rate).
 BEDROCK_FIRST_TOKEN_S, BEDROCK_TOKENS_PER_S = 1.0, 60.0
 PROGRESS_EVERY_S = 3.0  # processing_job/progress.py: DEFAULT_EVENTBRIDGE_INTERVAL_S
-SLACK_FUNCTION_GB = JOB_EVENTS_FUNCTION_GB = 1.0  # infra/slack_front_door.py, infra/job_events.py
+SLACK_FUNCTION_GB = JOB_EVENTS_FUNCTION_GB = 1.0  # infra/slack_front_door.py, infra/job_event_rules.py
 IDEA, REPLY = "a corgi surfing at sunset", "make it night, with a slower camera"
 
 MODEL_ARCHITECTURE = {

@@ -1,9 +1,11 @@
 """The bot's Lambda code: one asset for every handler, bundled on this machine without Docker.
 
-The asset holds the `bot` package, the torch-free modules of `processing_job` that the bot imports
-(spec, registry, paths, progress), and the `bot` + `aws` dependency groups of pyproject.toml,
-installed by pip for the Lambda runtime's platform (wheels only, pinned by constraints.txt), then
-compiled to bytecode by the runtime's Python version when this machine has one (`compile_bytecode`).
+The asset holds the `bot` package (less `python -m bot`, the local command line; the stand-in, the demo
+and the local server live outside it, in `localslack`), the torch-free modules of `processing_job` that
+the bot imports (spec, registry, paths, progress), and the `bot` + `aws` dependency groups of
+pyproject.toml, installed by pip for the Lambda runtime's platform (wheels only, pinned by
+constraints.txt), then compiled to bytecode by the runtime's Python version when this machine has
+one (`compile_bytecode`).
 """
 
 from __future__ import annotations
@@ -35,11 +37,14 @@ EXTRA_REQUIREMENTS = ("pillow",)
 JOB_MODULES = ("__init__.py", "models.py", "spec.py", "paths.py", "progress.py", "images.py", "weights.py")
 LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the bundle
 SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc")
+# `python -m bot` (demo, dev, serve, manifest) runs on people's machines, never on Lambda: it is the one
+# module of the bot that reaches for the stand-in (localslack, never bundled).
+LOCAL_ONLY = shutil.ignore_patterns("__pycache__", "*.pyc", "__main__.py")
 
 
 def copy_sources(output_dir: Path, root: Path = REPO_ROOT) -> None:
     """Copy the bot and the torch-free job modules into `output_dir`."""
-    shutil.copytree(root / "bot", output_dir / "bot", ignore=SKIPPED, dirs_exist_ok=True)
+    shutil.copytree(root / "bot", output_dir / "bot", ignore=LOCAL_ONLY, dirs_exist_ok=True)
     job_dir = output_dir / "processing_job"
     job_dir.mkdir(parents=True, exist_ok=True)
     for name in JOB_MODULES:

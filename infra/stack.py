@@ -22,7 +22,7 @@ from constructs import Construct
 from bot.runtime.aws_settings import job_name_prefix_for
 from infra.bot_runtime import BotRuntime
 from infra.environment import StackResources, bot_environment
-from infra.job_events import JobEvents
+from infra.job_event_rules import JobEvents
 from infra.next_steps import MANIFEST_OUTPUT, STAGE_OUTPUT
 from infra.operations import Operations
 from infra.settings import StackSettings
@@ -139,7 +139,7 @@ class VideobotStack(cdk.Stack):
     def _grant_each_function_its_work(self) -> None:
         """What each handler of bot/runtime/lambda_handlers.py calls, granted to its function's role alone.
 
-        Every handler builds the `Services` (bot/runtime/compose_aws.py), which reads the Slack secret.
+        Every handler builds the `Services` (bot/runtime/compose.py), which reads the Slack secret.
         - Slack requests (and their lazy listeners): sessions; shared pictures in, each render's spec
           and picture out; start renders (and queue them when SageMaker has no room), look at and
           stop them (Cancel); invoke itself, Bedrock (slack_front_door.py).

@@ -340,28 +340,6 @@ class People:
             raise AssertionError(f"view {view_id} is open for {v.user}, not {user}")
         return v
 
-    def click_in_view(
-        self, view_id: str, action_id: str, *, user: str, value: str | None = None
-    ) -> AppResponse:
-        """A person uses an interactive element inside a modal (block_actions with a view container)."""
-        v = self._open_view(view_id, user)
-        holder = Message("", "0", None, blocks=v.view.get("blocks") or [])
-        block, el = elements.find_element(holder.elements(), action_id, value=value)
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "user": self._person(user),
-            "api_app_id": self.workspace.app_id,
-            "token": self.verification_token,
-            "container": {"type": "view", "view_id": v.id},
-            "trigger_id": self._trigger(user),
-            "team": self._team(),
-            "enterprise": None,
-            "is_enterprise_install": False,
-            "view": self.api.view_json(v),
-            "actions": [elements.action_payload(block, el, value, self.workspace.new_ts())],
-        }
-        return self._interactive(payload)
-
     def submit_view(self, view_id: str, values: Mapping[str, Mapping[str, Any]], *, user: str) -> AppResponse:
         """A person presses the modal's submit button; the app's answer is applied to the modal.
 
@@ -405,28 +383,6 @@ class People:
                 other.open = False
         else:
             v.open = False
-
-    def close_view(self, view_id: str, *, user: str) -> AppResponse | None:
-        """A person closes the modal; the app hears of it only when the view asked (notify_on_close)."""
-        ws = self.workspace
-        with ws.lock:
-            v = self._open_view(view_id, user)
-            v.open = False
-            notify = bool(v.view.get("notify_on_close"))
-            view = self.api.view_json(v)
-        if not notify:
-            return None
-        payload = {
-            "type": "view_closed",
-            "team": self._team(),
-            "user": self._person(user),
-            "api_app_id": ws.app_id,
-            "token": self.verification_token,
-            "view": view,
-            "is_cleared": False,
-            "is_enterprise_install": False,
-        }
-        return self._interactive(payload)
 
     # ------------------------------------------------------------------------------------------- events
 

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from bot.conversation.limits import Limits
-from bot.runtime.compose import Services, build_local_services
+from bot.runtime.compose import build_local_services
+from bot.runtime.services import Services
 from bot.runtime.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.blocks import GENERATE

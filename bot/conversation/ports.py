@@ -157,3 +157,15 @@ class ContentGuard(Protocol):
     def check_image(self, data: bytes, media_type: str) -> GuardVerdict:
         """Judge a picture; GuardUnavailable if it can't."""
         ...
+
+
+class RefinerUnavailable(Exception):
+    """The refiner couldn't answer; `why` finishes the sentence "Claude on Bedrock …" for the person."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+class RefinementBlocked(Exception):
+    """A guardrail stopped the request (or the answer); the message is for the person who asked."""

@@ -10,13 +10,12 @@ for the person: what the limit is, and when it frees up.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.conversation.limits import Limits
 from bot.conversation.ports import QuotaCheck
-from bot.conversation.sessions import ACTIVE, Draft, Job
-from processing_job.models import resolve_model
+from bot.conversation.sessions import ACTIVE, Job
 
 DAY_S = 24 * 3600
 GIVEN_BACK = frozenset(
@@ -119,36 +118,7 @@ def admission(limits: Limits, owner: str, *, now: float) -> QuotaCheck:
     return check
 
 
-def limit_problems(draft: Draft, limits: Limits) -> list[str]:
-    """What in a draft goes beyond the workspace's caps on length and steps."""
-    problems = []
-    if draft.seconds > limits.max_seconds + 1e-9:
-        problems.append(
-            f"A {draft.seconds:.1f}-second clip is longer than this workspace allows "
-            f"({limits.max_seconds:g} s at most)."
-        )
-    if draft.num_inference_steps > limits.max_steps:
-        problems.append(
-            f"{draft.num_inference_steps} steps is more than this workspace allows "
-            f"({limits.max_steps} at most)."
-        )
-    return problems
-
-
 def slack_time(epoch: float) -> str:
     """A time Slack shows in each reader's own time zone (with a UTC fallback for old clients)."""
     fallback = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(epoch)}^{{date_short_pretty}} at {{time}}|{fallback}>"
-
-
-def within_limits(draft: Draft, limits: Limits) -> Draft:
-    """A draft whose length or steps came from a model's defaults, brought within the workspace's caps
-    (what people ask for explicitly is checked, and refused with a reason, before it gets here)."""
-    info = resolve_model(draft.model)
-    frames = draft.num_frames
-    if draft.seconds > limits.max_seconds:
-        fitting = [n for n in info.allowed_frame_counts() if (n - 1) / info.fps <= limits.max_seconds]
-        frames = fitting[-1] if fitting else info.allowed_frame_counts()[0]
-    return replace(
-        draft, num_frames=frames, num_inference_steps=min(draft.num_inference_steps, limits.max_steps)
-    )

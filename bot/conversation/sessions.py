@@ -64,7 +64,7 @@ class DraftOptions:
     num_inference_steps: int | None = None
     guidance_scale: float | None = None
     negative_prompt: str | None = None
-    speed: str | None = None
+    quality: str | None = None  # "draft" (a quick preview, fewer steps) or "final"
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class Draft:
     num_inference_steps: int
     guidance_scale: float
     negative_prompt: str = ""
-    speed: str = "final"
+    quality: str = "final"  # "draft" (a quick preview, fewer steps) or "final"
     revision: int = 1
     refined_by: str = "offline"
     # The video's size when it isn't the model's default (a picture's shape, for models that allow it).
@@ -96,7 +96,7 @@ class Draft:
             num_inference_steps=self.num_inference_steps,
             guidance_scale=self.guidance_scale,
             negative_prompt=self.negative_prompt,
-            speed=self.speed,
+            speed=self.quality,  # the job spec's name for the quality
             mode=mode,
             image=image,
             height=self.height,
@@ -154,7 +154,10 @@ class Session:
         values["job_ids"] = tuple(values.get("job_ids", ()))
         values["used_actions"] = tuple(values.get("used_actions", ()))
         if values.get("draft") is not None:
-            values["draft"] = Draft(**values["draft"])
+            draft = dict(values["draft"])
+            if "speed" in draft:  # sessions saved before the quality had its own name
+                draft["quality"] = draft.pop("speed")
+            values["draft"] = Draft(**draft)
         return cls(**values)
 
 
@@ -194,9 +197,9 @@ class Job:
         return cls(**data)
 
 
-def draft_steps(info: ModelInfo, speed: str | None) -> int:
-    """Denoising steps for a render of `speed`: a draft is a quick preview with fewer steps."""
-    if speed != "draft":
+def draft_steps(info: ModelInfo, quality: str | None) -> int:
+    """Denoising steps for a render of `quality`: a draft is a quick preview with fewer steps."""
+    if quality != "draft":
         return info.num_inference_steps
     if info.draft_steps is not None:
         return info.draft_steps
@@ -233,7 +236,7 @@ def new_draft(
         num_frames = info.frames_for_seconds(options.seconds)
     steps = options.num_inference_steps
     if steps is None:
-        steps = draft_steps(info, options.speed)
+        steps = draft_steps(info, options.quality)
     return Draft(
         prompt=prompt,
         model=info.key,
@@ -242,7 +245,7 @@ def new_draft(
         num_inference_steps=steps,
         guidance_scale=options.guidance_scale if options.guidance_scale is not None else info.guidance_scale,
         negative_prompt=options.negative_prompt or "",
-        speed=options.speed or "final",
+        quality=options.quality or "final",
         refined_by=refined_by,
     )
 
@@ -254,7 +257,7 @@ def for_mode(draft: Draft, mode: str) -> Draft:
     if info.key == draft.model:
         return draft
     options = DraftOptions(
-        model=info.key, seed=draft.seed, negative_prompt=draft.negative_prompt, speed=draft.speed
+        model=info.key, seed=draft.seed, negative_prompt=draft.negative_prompt, quality=draft.quality
     )
     return replace(
         new_draft(options, prompt=draft.prompt, default_model=info.key, seed=draft.seed, refined_by=""),
@@ -291,7 +294,7 @@ def rerolled(draft: Draft, seed: int) -> Draft:
 
 def as_final(draft: Draft) -> Draft:
     """The full-quality render of a draft preview: same prompt and seed, the model's own steps."""
-    return replace(draft, speed="final", num_inference_steps=resolve_model(draft.model).num_inference_steps)
+    return replace(draft, quality="final", num_inference_steps=resolve_model(draft.model).num_inference_steps)
 
 
 def draft_from_spec(spec: JobSpec, *, refined_by: str) -> Draft:
@@ -304,7 +307,7 @@ def draft_from_spec(spec: JobSpec, *, refined_by: str) -> Draft:
         num_inference_steps=spec.num_inference_steps,
         guidance_scale=spec.guidance_scale,
         negative_prompt=spec.negative_prompt,
-        speed=spec.speed,
+        quality=spec.speed,
         refined_by=refined_by,
         height=spec.height,
         width=spec.width,

@@ -15,13 +15,13 @@ from dataclasses import replace
 from typing import Any
 
 from bot.adapters.blobs import render_key
-from bot.adapters.store import change_job
 from bot.conversation.ports import BlobNotFound
 from bot.conversation.references import withhold
 from bot.conversation.sessions import TERMINAL, InvalidTransition, Job, advance
+from bot.conversation.updates import change_job
 from bot.jobs.messages import JobProgress, JobStateChange, parse_job_event
-from bot.runtime.compose import Services
 from bot.runtime.logs import log_context
+from bot.runtime.services import Services
 from bot.slack import blocks
 from bot.slack.chat import ChatError
 from processing_job.models import resolve_model

@@ -17,8 +17,8 @@ from typing import Protocol
 from bot.conversation.sessions import Job
 from bot.jobs.delivery import JobEventHandler
 from bot.jobs.messages import JobStateChange, state_change_event
-from bot.runtime.compose import Services
 from bot.runtime.logs import log_context
+from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -22,23 +22,22 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
 
 from bot.runtime.logs import deferred_log_context, log_context
+from bot.slack.request_body import dig, json_object, slack_body
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 
     from bot.jobs.launchers.sagemaker import SageMakerJobLauncher
-    from bot.runtime.compose import Services
-    from bot.runtime.compose_aws import SlackSecrets
+    from bot.runtime.compose import SlackSecrets
+    from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ class Runtime:
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         import boto3
 
-        from bot.runtime.compose_aws import secrets_provider
+        from bot.runtime.compose import secrets_provider
         from bot.runtime.logs import setup_logging
         from bot.runtime.settings import ConfigError, Settings
 
@@ -79,7 +78,7 @@ class Runtime:
         self._lock = threading.RLock()
 
     def services(self) -> Services:
-        from bot.runtime.compose_aws import build_aws_services, fetch_slack_secrets, with_slack_secrets
+        from bot.runtime.compose import build_aws_services, fetch_slack_secrets, with_slack_secrets
 
         with self._lock:
             secrets = fetch_slack_secrets(self.aws.slack_secret_arn, self._secrets_provider)
@@ -96,7 +95,7 @@ class Runtime:
             if self._slack is None:
                 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 
-                from bot.runtime.compose_aws import LazyClient, boto_config
+                from bot.runtime.compose import LazyClient, boto_config
                 from bot.slack.app import build_app
 
                 self._slack = SlackRequestHandler(build_app(services))
@@ -146,7 +145,7 @@ class Runtime:
                 )
 
                 from bot.adapters.store.dynamodb import KEY, TTL_ATTRIBUTE
-                from bot.runtime.compose_aws import boto_config
+                from bot.runtime.compose import boto_config
 
                 # The sessions table holds the records too (its key and TTL attribute).
                 persistence = DynamoDBPersistenceLayer(
@@ -281,12 +280,12 @@ def explain_unfinished_requests(event: dict[str, Any], context: Any) -> dict[str
                 log.error("gave up telling anyone about dead letter %s", record.message_id)
                 return  # Slack kept refusing: let it go rather than loop for the queue's 14 days
             explain_unfinished(
-                _json(record.body),  # the dead invocation's event
+                json_object(record.body),  # the dead invocation's event
                 record.message_id,
                 chat=services.chat,
                 store=services.store,
                 clock=services.clock,
-                slack_body=lambda invocation: _slack_body(raw_body(invocation)),
+                slack_body=lambda invocation: slack_body(raw_body(invocation)),
             )
 
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -360,11 +359,11 @@ def restamped(event: dict[str, Any], secret: str) -> dict[str, Any]:
 def slack_request_id(body: str) -> str:
     """What identifies one request from Slack across its retries: the event id, or the trigger id of
     a command or an interaction, else the body's digest (a retry repeats the body byte for byte)."""
-    request = _slack_body(body)
+    request = slack_body(body)
     found = (
-        _dig(request, "event_id")
-        or _dig(request, "trigger_id")
-        or _dig(request, "actions", 0, "action_ts")  # interactions without a trigger id
+        dig(request, "event_id")
+        or dig(request, "trigger_id")
+        or dig(request, "actions", 0, "action_ts")  # interactions without a trigger id
     )
     if isinstance(found, str) and found:
         return found
@@ -376,47 +375,19 @@ def slack_log_keys(body: str) -> dict[str, str]:
     The body isn't verified yet: anything malformed just yields fewer keys."""
     from bot.conversation.sessions import session_key
 
-    request = _slack_body(body)
+    request = slack_body(body)
     if "event" in request:  # Events API
-        channel, user = _dig(request, "event", "channel"), _dig(request, "event", "user")
-        thread = _dig(request, "event", "thread_ts")
+        channel, user = dig(request, "event", "channel"), dig(request, "event", "user")
+        thread = dig(request, "event", "thread_ts")
     elif "channel_id" in request:  # a slash command
         channel, user, thread = request.get("channel_id"), request.get("user_id"), None
     else:  # an interaction
-        channel = _dig(request, "channel", "id") or _dig(request, "container", "channel_id")
-        user, thread = _dig(request, "user", "id"), _dig(request, "container", "thread_ts")
+        channel = dig(request, "channel", "id") or dig(request, "container", "channel_id")
+        user, thread = dig(request, "user", "id"), dig(request, "container", "thread_ts")
     keys = {"channel": channel, "user": user}
     if isinstance(channel, str) and isinstance(thread, str):
         keys["session"] = session_key(channel, thread)
     return {k: v for k, v in keys.items() if isinstance(v, str)}
-
-
-def _slack_body(body: str) -> dict[str, Any]:
-    """A Slack request body as a dict: JSON (events), `payload=<json>` (interactions) or a form."""
-    if body.lstrip().startswith("{"):
-        return _json(body)
-    form = {k: v[0] for k, v in parse_qs(body).items()}
-    return _json(form["payload"]) if "payload" in form else form
-
-
-def _dig(data: object, *path: str | int) -> object:
-    for step in path:
-        if isinstance(step, int) and isinstance(data, list) and len(data) > step:
-            data = data[step]
-        elif isinstance(step, str) and isinstance(data, dict):
-            data = data.get(step)
-        else:
-            return None
-    return data
-
-
-def _json(text: str) -> dict[str, Any]:
-    """The JSON object `text` holds; {} for anything else (malformed, or not an object)."""
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _request_id(context: Any) -> str | None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot.conversation.ports import SessionStore
 from bot.slack.chat import ChatError, SlackChat
 from bot.slack.listeners.guard import where
+from bot.slack.request_body import slack_body
 
 if TYPE_CHECKING:
     from bot.adapters.store.sqlite import PendingRequest
@@ -75,8 +76,6 @@ def explain_pending_requests(
 ) -> int:
     """Locally: tell each person whose request's slow work a restart cut short (recorded before this
     process started, never struck off). One note per request; returns how many were told."""
-    from bot.runtime.lambda_handlers import _slack_body
-
     told = 0
     for record in pending.pending_requests():
         if record.created_at >= started_before:
@@ -89,7 +88,7 @@ def explain_pending_requests(
                 chat=chat,
                 store=store,
                 clock=clock,
-                slack_body=lambda invocation: _slack_body(invocation["body"]),
+                slack_body=lambda invocation: slack_body(invocation["body"]),
             )
         except ChatError:
             log.warning("could not explain unfinished work yet; trying again later", exc_info=True)

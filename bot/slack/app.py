@@ -6,8 +6,8 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.runtime.compose import Services
 from bot.runtime.lazy_work import run_lazy_listeners_apart
+from bot.runtime.services import Services
 from bot.slack.listeners import register_listeners
 
 AUTH_TEST_FAILED = "Sorry, I couldn't reach Slack just now to get started. Please try again in a moment."

@@ -127,15 +127,27 @@ def excerpt(text: str, limit: int = CAPTION_PROMPT_CHARS) -> str:
 
 def draft_ref(session: Session, revision: int) -> str:
     """The button value that names a draft: which thread, which revision."""
-    return json.dumps({"c": session.channel, "t": session.thread_ts, "r": revision}, separators=(",", ":"))
+    value = {"channel": session.channel, "thread_ts": session.thread_ts, "revision": revision}
+    return json.dumps(value, separators=(",", ":"))
 
 
 def job_ref(job: Job) -> str:
-    return json.dumps({"j": job.job_id}, separators=(",", ":"))
+    return json.dumps({"job_id": job.job_id}, separators=(",", ":"))
 
 
-def written_by(refiner: str) -> str:
-    return refiner[:1].upper() + refiner[1:]
+# Button values and the settings modal's metadata name their fields in full. Those written before the
+# names were spelled out used one letter each, and messages already posted in Slack still carry them.
+SHORT_KEYS = {"channel": "c", "thread_ts": "t", "revision": "r", "job_id": "j"}
+
+
+def ref_field(value: dict[str, Any], name: str) -> Any:
+    """Field `name` of a button value or the modal's metadata, under its full or its old short key."""
+    return value[name] if name in value else value.get(SHORT_KEYS[name])
+
+
+def draft_ref_fields(value: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """(channel, thread_ts, revision) as a draft's button value or the modal's metadata hold them."""
+    return ref_field(value, "channel"), ref_field(value, "thread_ts"), ref_field(value, "revision")
 
 
 # drafts
@@ -150,7 +162,7 @@ def describe_draft(draft: Draft) -> str:
         f"{width}×{height}",
         f"seed {draft.seed}",
         f"{draft.num_inference_steps} steps",
-        "draft quality (a quick preview)" if draft.speed == "draft" else "final quality",
+        "draft quality (a quick preview)" if draft.quality == "draft" else "final quality",
     ]
     return " · ".join(parts)
 
@@ -429,14 +441,14 @@ def settings_metadata(session: Session) -> str:
     d = session.draft
     return json.dumps(
         {
-            "c": session.channel,
-            "t": session.thread_ts,
-            "r": d.revision,
+            "channel": session.channel,
+            "thread_ts": session.thread_ts,
+            "revision": d.revision,
             "mode": session.mode,
             "model": d.model,
             "steps": d.num_inference_steps,
             "guidance": d.guidance_scale,
-            "speed": d.speed,
+            "quality": d.quality,
             "seconds": round(d.seconds, 3),
         },
         separators=(",", ":"),
@@ -515,7 +527,7 @@ def settings_view(session: Session, limits: Limits) -> dict[str, Any]:
                     "type": "radio_buttons",
                     "action_id": QUALITY_INPUT[1],
                     "options": qualities,
-                    "initial_option": qualities[1] if draft.speed == "draft" else qualities[0],
+                    "initial_option": qualities[1] if draft.quality == "draft" else qualities[0],
                 },
             ),
         ],

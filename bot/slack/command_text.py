@@ -210,7 +210,7 @@ def _options(values: dict[str, str], draft: bool) -> DraftOptions:
         num_inference_steps=_number(values, "--steps", int, 1, MAX_STEPS),
         guidance_scale=_number(values, "--guidance", float, 0.0, MAX_GUIDANCE),
         negative_prompt=negative,
-        speed="draft" if draft else None,
+        quality="draft" if draft else None,
     )
 
 

@@ -14,12 +14,21 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from bot.conversation import requests
 from bot.conversation.limits import Limits
-from bot.conversation.quotas import limit_problems
-from bot.conversation.sessions import DraftOptions, new_draft, seconds_problem
+from bot.conversation.requests import check_request
+from bot.conversation.sessions import DraftOptions
 from bot.slack import blocks
 from processing_job.models import UnknownModelError, resolve_model
-from processing_job.spec import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED, SpecError
+from processing_job.spec import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED
+
+# Where the modal shows a problem with each field of the request (the model's input for the rest).
+INPUT_OF_FIELD = {
+    requests.MODEL: blocks.MODEL_INPUT,
+    requests.SECONDS: blocks.SECONDS_INPUT,
+    requests.FRAMES: blocks.SECONDS_INPUT,
+    requests.STEPS: blocks.STEPS_INPUT,
+}
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,9 @@ def _number(text: Any, kind: type, low: float, high: float, what: str) -> float 
 def read_settings(view: dict[str, Any], limits: Limits) -> EditedDraft:
     """The submitted modal as draft options, or SettingsInvalid with a sentence per input."""
     meta = read_metadata(view)
-    channel, thread_ts, revision = meta.get("c"), meta.get("t"), meta.get("r")
+    channel, thread_ts, revision = (
+        blocks.ref_field(meta, key) for key in ("channel", "thread_ts", "revision")
+    )
     if not (isinstance(channel, str) and isinstance(thread_ts, str) and isinstance(revision, int)):
         raise SettingsInvalid({blocks.MODEL_INPUT[0]: "This form has expired; open Settings again."})
     mode = meta.get("mode") if meta.get("mode") in ("t2v", "i2v") else "t2v"
@@ -100,15 +111,15 @@ def read_settings(view: dict[str, Any], limits: Limits) -> EditedDraft:
     negative = str(_value(values, blocks.NEGATIVE_INPUT) or "").strip()
     if len(negative) > MAX_PROMPT_CHARS:
         errors[blocks.NEGATIVE_INPUT[0]] = f"Please keep this under {MAX_PROMPT_CHARS} characters."
-    speed = _value(values, blocks.QUALITY_INPUT)
-    if speed not in ("draft", "final"):
+    quality = _value(values, blocks.QUALITY_INPUT)
+    if quality not in ("draft", "final"):
         errors[blocks.QUALITY_INPUT[0]] = "Choose draft or final quality."
     if errors or info is None:
         raise SettingsInvalid(errors)
 
     model_changed = info.key != meta.get("model")
     steps: int | None = parsed["steps"]
-    if steps == meta.get("steps") and (model_changed or speed != meta.get("speed")):
+    if steps == meta.get("steps") and (model_changed or quality != meta.get("quality", meta.get("speed"))):
         steps = None  # left as it was: follow the new model / quality
     guidance: float | None = parsed["guidance"]
     if model_changed and guidance == meta.get("guidance"):
@@ -120,27 +131,12 @@ def read_settings(view: dict[str, Any], limits: Limits) -> EditedDraft:
         num_inference_steps=steps,
         guidance_scale=guidance,
         negative_prompt=negative,
-        speed=str(speed),
+        quality=str(quality),
     )
-    too_long = seconds_problem(info, parsed["seconds"])
-    if too_long:
-        raise SettingsInvalid({blocks.SECONDS_INPUT[0]: too_long})
-    _check_draft(options, info.key, mode, limits)
-    return EditedDraft(channel=channel, thread_ts=thread_ts, revision=revision, options=options)
-
-
-def _check_draft(options: DraftOptions, model: str, mode: str, limits: Limits) -> None:
-    """The options as a render: the workspace's caps and the model's own rules."""
-    trial = new_draft(options, prompt="check", default_model=model, seed=0, refined_by="", mode=mode)
-    errors: dict[str, str] = {}
-    for problem in limit_problems(trial, limits):
-        block = blocks.STEPS_INPUT[0] if "steps" in problem else blocks.SECONDS_INPUT[0]
-        errors[block] = problem
-    try:
-        trial.to_spec("settings-check", mode=mode, image="image.png" if mode == "i2v" else None)
-    except SpecError as error:
-        for problem in error.problems:
-            block = blocks.SECONDS_INPUT[0] if "frames" in problem else blocks.MODEL_INPUT[0]
-            errors.setdefault(block, problem)
-    if errors:
+    problems = check_request(options, default_model=info.key, limits=limits, mode=mode)
+    if problems:
+        errors = {}
+        for problem in problems:
+            errors.setdefault(INPUT_OF_FIELD.get(problem.field, blocks.MODEL_INPUT)[0], problem.sentence)
         raise SettingsInvalid(errors)
+    return EditedDraft(channel=channel, thread_ts=thread_ts, revision=revision, options=options)

@@ -34,10 +34,6 @@ UPDATE_INTERVAL_S = 1.0  # chat.update is rate limited (about one a second per m
 STREAM_BUFFER_CHARS = 200
 
 
-class StreamUnavailable(Exception):
-    pass
-
-
 class PromptStreams:
     """Makes a `PromptStream` per refinement; remembers when the workspace refused streaming, so the
     next refinement doesn't ask again."""
@@ -99,11 +95,6 @@ class PromptStream:
         self.ts: str | None = None
         if not stream:
             self._post_placeholder()
-
-    @property
-    def shows_prompt(self) -> bool:
-        """Whether the finished message already shows the whole prompt above the card's blocks."""
-        return self._stream is not None and not self._diverged
 
     def _post_placeholder(self) -> None:
         try:

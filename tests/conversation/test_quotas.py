@@ -8,11 +8,10 @@ from bot.conversation.limits import Limits
 from bot.conversation.quotas import (
     DAY_S,
     access_refusal,
-    limit_problems,
     render_refusal,
     usage,
-    within_limits,
 )
+from bot.conversation.requests import limit_problems, within_limits
 from bot.conversation.sessions import DraftOptions, Job, new_draft
 
 NOW = 1_800_000_000.0

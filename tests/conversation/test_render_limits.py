@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.adapters.store import change_session
+from bot.conversation.updates import change_session
 from bot.slack.blocks import CANCEL_JOB, FINAL_RENDER, GENERATE
 from tests.conftest import CHANNEL, FAST, limits, message_with, seen, video_in_thread
 

@@ -53,7 +53,7 @@ def test_seconds_become_the_nearest_allowed_frame_count():
 
 
 def test_a_draft_preview_uses_fewer_steps():
-    assert draft(speed="draft").num_inference_steps < draft().num_inference_steps
+    assert draft(quality="draft").num_inference_steps < draft().num_inference_steps
 
 
 def test_each_new_draft_gets_the_next_revision():
@@ -99,12 +99,12 @@ def test_a_job_moves_forward_only():
 
 
 def test_a_draft_preview_takes_the_registrys_draft_steps():
-    assert draft(speed="draft").num_inference_steps == resolve_model("cogvideox-2b").draft_steps
+    assert draft(quality="draft").num_inference_steps == resolve_model("cogvideox-2b").draft_steps
 
 
 def test_a_picture_moves_the_draft_to_the_families_image_model_with_its_defaults():
-    moved = for_mode(draft(seed=3, speed="draft"), "i2v")
-    assert (moved.model, moved.seed, moved.speed) == ("cogvideox-5b-i2v", 3, "draft")
+    moved = for_mode(draft(seed=3, quality="draft"), "i2v")
+    assert (moved.model, moved.seed, moved.quality) == ("cogvideox-5b-i2v", 3, "draft")
     assert moved.prompt == "A fox in snow."
 
 
@@ -115,8 +115,8 @@ def test_an_image_model_is_its_own_image_variant():
 
 
 def test_a_final_render_of_a_draft_keeps_prompt_and_seed_at_full_steps():
-    final = as_final(draft(seed=11, speed="draft"))
-    assert (final.speed, final.seed, final.num_inference_steps) == ("final", 11, 50)
+    final = as_final(draft(seed=11, quality="draft"))
+    assert (final.quality, final.seed, final.num_inference_steps) == ("final", 11, 50)
 
 
 def test_a_render_can_be_turned_back_into_its_draft():

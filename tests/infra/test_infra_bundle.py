@@ -37,8 +37,9 @@ def imported_modules(path: Path) -> set[str]:
 
 def test_the_bundle_holds_the_bot_and_the_job_modules_it_shares(tmp_path: Path):
     copy_sources(tmp_path)
-    assert (tmp_path / "bot" / "app.py").is_file()
-    assert (tmp_path / "bot" / "listeners").is_dir()
+    assert (tmp_path / "bot" / "slack" / "app.py").is_file()
+    assert (tmp_path / "bot" / "slack" / "listeners").is_dir()
+    assert (tmp_path / "bot" / "runtime" / "lambda_handlers.py").is_file()
     bundled_job = {path.name for path in (tmp_path / "processing_job").iterdir()}
     assert {"__init__.py", "models.py", "spec.py", "paths.py", "progress.py"} <= bundled_job
 
@@ -50,6 +51,56 @@ def test_the_bundle_leaves_out_the_render_code_and_caches(tmp_path: Path):
     assert not list(tmp_path.rglob("__pycache__"))
     assert not (tmp_path / "infra").exists()
     assert not (tmp_path / "tests").exists()
+
+
+def test_the_bundle_holds_none_of_the_stand_in_the_demo_or_the_local_server(tmp_path: Path):
+    copy_sources(tmp_path)
+    names = {path.name for path in tmp_path.rglob("*")}
+    assert "localslack" not in names
+    assert not names & {"demo.py", "local_server.py", "__main__.py"}
+    for path in tmp_path.rglob("*.py"):
+        imported = {name.split(".")[0] for name in imported_modules(path)}
+        assert "localslack" not in imported, f"{path.relative_to(tmp_path)} imports the stand-in"
+
+
+def test_every_bot_module_a_bundled_module_imports_is_in_the_bundle(tmp_path: Path):
+    copy_sources(tmp_path)
+    for path in (tmp_path / "bot").rglob("*.py"):
+        for name in imported_modules(path):
+            if name.split(".")[0] == "bot":
+                module = tmp_path / name.replace(".", "/")
+                assert module.with_suffix(".py").is_file() or (module / "__init__.py").is_file(), (
+                    f"{path.relative_to(tmp_path)} imports {name}, which the bundle lacks"
+                )
+
+
+def handler_strings() -> dict[str, str]:
+    """Every Lambda handler string infra/ names (`NAME_HANDLER = "module.function"`)."""
+    found = {}
+    for path in (REPO_ROOT / "infra").glob("*.py"):
+        for node in ast.parse(path.read_text()).body:
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)
+                and any(isinstance(t, ast.Name) and t.id.endswith("_HANDLER") for t in node.targets)
+            ):
+                found[f"{path.stem}.{node.targets[0].id}"] = node.value.value
+    return found
+
+
+def test_infra_names_the_five_lambda_handlers():
+    assert len(set(handler_strings().values())) == 5
+
+
+@pytest.mark.parametrize("handler", sorted(set(handler_strings().values())))
+def test_every_handler_string_is_a_function_in_the_bundle(tmp_path: Path, handler: str):
+    copy_sources(tmp_path)
+    module, _, function = handler.rpartition(".")
+    path = tmp_path / (module.replace(".", "/") + ".py")
+    assert path.is_file(), f"{handler}: no {module} in the bundle"
+    defined = {node.name for node in ast.parse(path.read_text()).body if isinstance(node, ast.FunctionDef)}
+    assert function in defined, f"{handler}: {module} defines no function {function}"
 
 
 def test_every_job_module_the_bot_imports_is_in_the_bundle():

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from infra.app import build_app
-from tests.infra.test_infra_job_events import matches, named
+from tests.infra.test_infra_job_event_rules import matches, named
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ def test_importing_the_lambda_module_and_its_adapters_never_imports_torch_diffus
     # AWS tests
     # check a whole first request the same way).
     code = (
-        "import sys, bot.runtime.lambda_handlers, bot.runtime.compose_aws, bot.adapters.store.dynamodb, "
+        "import sys, bot.runtime.lambda_handlers, bot.runtime.compose, bot.adapters.store.dynamodb, "
         "bot.adapters.blobs.s3, bot.jobs.launchers.sagemaker,"
         " bot.jobs.capacity, bot.adapters.refiner.bedrock, bot.jobs.sweeper;"
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"

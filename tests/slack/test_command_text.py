@@ -21,7 +21,7 @@ def test_flags_set_the_options_and_stay_out_of_the_idea():
     assert command.idea == "a corgi"
     options = command.options
     assert (options.model, options.seconds, options.seed) == ("cogvideox-5b", 4.0, 7)
-    assert (options.num_inference_steps, options.guidance_scale, options.speed) == (30, 7.5, "draft")
+    assert (options.num_inference_steps, options.guidance_scale, options.quality) == (30, 7.5, "draft")
 
 
 def test_negative_prompt_takes_quoted_text_including_slack_curly_quotes():

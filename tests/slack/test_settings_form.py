@@ -12,9 +12,11 @@ from bot.slack.blocks import settings_view
 from bot.slack.forms import SettingsInvalid, read_settings
 
 
-def submitted(changes=None, *, model="cogvideox-2b", speed="final"):
+def submitted(changes=None, *, model="cogvideox-2b", quality="final"):
     session = start_session(channel="C1", thread_ts="1.000001", owner="U1", idea="a fox", now=0)
-    draft = new_draft(DraftOptions(speed=speed), prompt="A fox.", default_model=model, seed=5, refined_by="x")
+    draft = new_draft(
+        DraftOptions(quality=quality), prompt="A fox.", default_model=model, seed=5, refined_by="x"
+    )
     view = settings_view(set_draft(session, draft, now=1), Limits())
     values = {}
     for block in view["blocks"]:
@@ -36,7 +38,11 @@ def submitted(changes=None, *, model="cogvideox-2b", speed="final"):
 def test_an_untouched_form_gives_back_the_same_draft():
     edited = read_settings(submitted(), Limits())
     assert (edited.channel, edited.thread_ts, edited.revision) == ("C1", "1.000001", 1)
-    assert (edited.options.seed, edited.options.num_inference_steps, edited.options.speed) == (5, 50, "final")
+    assert (edited.options.seed, edited.options.num_inference_steps, edited.options.quality) == (
+        5,
+        50,
+        "final",
+    )
 
 
 def test_steps_left_as_they_were_follow_a_change_of_quality():

@@ -8,9 +8,6 @@ it hasn't passed, whether Claude, the offline refiner or a person wrote the word
 
 from __future__ import annotations
 
-from bot.conversation.ports import ContentGuard
-from bot.runtime.settings import Settings
-
 BLOCKED_MESSAGE = (
     "I can't make that video: this workspace's content policy stopped it. "
     "Please describe something else, and I'll gladly try again."
@@ -18,14 +15,3 @@ BLOCKED_MESSAGE = (
 BLOCKED_PICTURE_MESSAGE = (
     "I can't animate that picture: this workspace's content policy stopped it. Please share a different one."
 )
-
-
-def build_content_guard(settings: Settings) -> ContentGuard:
-    """The Bedrock Guardrail when one is configured, else the local twin (which passes everything)."""
-    if settings.guardrail_id:
-        from bot.adapters.content_guard.bedrock import BedrockContentGuard
-
-        return BedrockContentGuard.from_settings(settings)
-    from bot.adapters.content_guard.local import LocalContentGuard
-
-    return LocalContentGuard()

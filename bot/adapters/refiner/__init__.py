@@ -13,22 +13,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
-from bot.conversation.ports import Refinement, Refiner, RefineRequest
-from bot.runtime.settings import Settings
+from bot.conversation.ports import (  # noqa: F401 - the refiner port's errors, raised by the adapters
+    Refinement,
+    RefinementBlocked,
+    Refiner,
+    RefineRequest,
+    RefinerUnavailable,
+)
 
 log = logging.getLogger(__name__)
-
-
-class RefinerUnavailable(Exception):
-    """The refiner couldn't answer; `why` finishes the sentence "Claude on Bedrock …" for the person."""
-
-    def __init__(self, why: str) -> None:
-        super().__init__(why)
-        self.why = why
-
-
-class RefinementBlocked(Exception):
-    """A guardrail stopped the request (or the answer); the message is for the person who asked."""
 
 
 class FallbackRefiner:
@@ -48,13 +41,3 @@ class FallbackRefiner:
             answer = self.fallback.refine(request, on_text)
             why = f"{self.primary.name} {error.why}, so {answer.refiner} wrote this one."
             return replace(answer, note=f"{why} {answer.note}".strip())
-
-
-def build_refiner(settings: Settings) -> Refiner:
-    from bot.adapters.refiner.offline import OfflineRefiner
-
-    if settings.refiner == "bedrock":
-        from bot.adapters.refiner.bedrock import BedrockRefiner
-
-        return FallbackRefiner(BedrockRefiner.from_settings(settings), OfflineRefiner())
-    return OfflineRefiner()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.conversation.conversation import Conversation
-from bot.runtime.compose import Services
+from bot.runtime.services import Services
 from bot.slack.listeners import actions, commands, messages, views
 from bot.slack.listeners.replays import refuse_replays
 

@@ -44,14 +44,16 @@ def _value(action: dict[str, Any]) -> dict[str, Any]:
 def draft_ref(action: dict[str, Any]) -> tuple[str, str, int] | None:
     """(channel, thread_ts, revision) from a draft card's button, or None for anything malformed."""
     value = _value(action)
-    channel, thread_ts, revision = value.get("c"), value.get("t"), value.get("r")
+    channel, thread_ts, revision = (
+        blocks.ref_field(value, key) for key in ("channel", "thread_ts", "revision")
+    )
     if isinstance(channel, str) and isinstance(thread_ts, str) and type(revision) is int:
         return channel, thread_ts, revision
     return None
 
 
 def job_ref(action: dict[str, Any]) -> str | None:
-    job_id = _value(action).get("j")
+    job_id = blocks.ref_field(_value(action), "job_id")
     return job_id if isinstance(job_id, str) and job_id else None
 
 

@@ -14,14 +14,12 @@ from slack_bolt import Ack, App, Respond
 
 from bot.conversation.conversation import Conversation
 from bot.conversation.limits import Limits
-from bot.conversation.quotas import access_refusal, limit_problems
-from bot.conversation.sessions import new_draft, seconds_problem
+from bot.conversation.quotas import access_refusal
+from bot.conversation.requests import check_request, sentences
 from bot.slack.chat import ChatError
 from bot.slack.command_text import HELP_TEXT, CommandError, VideoCommand, parse_video_command
 from bot.slack.listeners.guard import explain_failures
 from bot.slack.text import plain_text_from_slack
-from processing_job.models import UnknownModelError, resolve_model
-from processing_job.spec import SpecError
 
 CANT_POST_HERE = (
     "I can't post in this conversation yet. Invite me with `/invite @videobot`, "
@@ -32,23 +30,10 @@ CANT_POST_ERRORS = {"not_in_channel", "channel_not_found", "is_archived", "restr
 
 def option_problems(parsed: VideoCommand, default_model: str, limits: Limits) -> list[str]:
     """What the flags ask for that the model or this workspace can't do (the defaults always fit)."""
-    options = parsed.options
-    try:
-        trial = new_draft(options, prompt=parsed.idea, default_model=default_model, seed=0, refined_by="")
-        trial.to_spec("command-check")
-    except (SpecError, UnknownModelError) as error:
-        return [str(error)]
-    too_long = options.seconds is not None and seconds_problem(resolve_model(trial.model), options.seconds)
-    if too_long:
-        return [too_long]
-    problems = []
-    for problem in limit_problems(trial, limits):
-        chose_length = options.num_frames is not None or options.seconds is not None
-        if ("steps" in problem and options.num_inference_steps is not None) or (
-            "clip" in problem and chose_length
-        ):
-            problems.append(problem)
-    return problems
+    problems = check_request(
+        parsed.options, default_model=default_model, limits=limits, prompt=parsed.idea, only_chosen=True
+    )
+    return sentences(problems)
 
 
 def typed_text(command: dict[str, Any]) -> str:

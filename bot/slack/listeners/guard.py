@@ -11,7 +11,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from bot.runtime.compose import Services
+from bot.runtime.services import Services
+from bot.slack.blocks import ref_field
 from bot.slack.chat import ChatError
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,8 @@ def where(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
         except ValueError:
             meta = {}
         meta = meta if isinstance(meta, dict) else {}
-        return meta.get("c"), (body.get("user") or {}).get("id"), meta.get("t")
+        user = (body.get("user") or {}).get("id")
+        return ref_field(meta, "channel"), user, ref_field(meta, "thread_ts")
     container = body.get("container") or {}
     channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
     thread_ts = container.get("thread_ts") or (body.get("message") or {}).get("thread_ts")

@@ -61,7 +61,7 @@ ERRORS = {  # per service: (a 5xx, its status), (throttling, its status)
     "s3": (("InternalError", 500), ("SlowDown", 503)),
     "sagemaker": (("InternalFailure", 500), ("ThrottlingException", 400)),
 }
-ATTEMPTS = 5  # botocore's standard retry mode, as `bot.runtime.compose_aws.boto_config` sets it
+ATTEMPTS = 5  # botocore's standard retry mode, as `bot.runtime.compose.boto_config` sets it
 SECTIONS = {"dynamodb": "DynamoDB", "s3": "S3", "sagemaker": "SageMaker"}
 IDS = [f"{s.operation}#{s.index}" for s in STEPS]
 

@@ -1,0 +1,248 @@
+"""Rendering: Generate on a draft card, 🎲 Reroll, 🎬 Final render and 🔁 Try again on a result, and
+🛑 Cancel on a render's progress.
+
+Every render passes the same checks (the allow-lists, the workspace's caps through the one request
+check, the content policy on its prompt and picture), is counted against the quotas atomically with
+its write, then launched; what happens when it ends is bot.jobs.delivery's.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+
+from bot.conversation.ports import Conflict, QuotaExceeded
+from bot.conversation.quotas import DAY_S, access_refusal, admission, render_refusal, usage
+from bot.conversation.requests import limit_problems, sentences, within_limits
+from bot.conversation.sessions import (
+    TERMINAL,
+    ConversationError,
+    Draft,
+    Job,
+    Session,
+    advance,
+    as_final,
+    check_owner,
+    draft_from_spec,
+    forget_action,
+    job_id_for,
+    plan_job,
+    rerolled,
+    set_draft,
+    use_action,
+)
+from bot.conversation.updates import change_job, change_session
+from bot.conversation.use_case import UseCase
+from bot.slack import blocks
+from bot.slack.chat import ChatError
+from processing_job.models import UnknownModelError
+from processing_job.spec import SpecError
+
+log = logging.getLogger(__name__)
+
+
+class Rendering(UseCase):
+    def generate(self, *, channel: str, thread_ts: str, revision: int, user: str) -> Job | None:
+        """Generate pressed on a draft card: one job per draft revision, however often it is pressed."""
+        session = self.store.get_session(channel, thread_ts)
+        if session is None or session.draft is None:
+            self._tell(
+                channel, user, thread_ts, "This draft is no longer available. Start again with `/video`."
+            )
+            return None
+        if session.draft.revision != revision:
+            self._tell(
+                channel,
+                user,
+                thread_ts,
+                f"That draft was replaced by draft {session.draft.revision}; use the newest card's Generate.",
+            )
+            return None
+        return self._render(session, user, close_card=True)
+
+    def reroll(self, *, job_id: str, user: str) -> Job | None:
+        """🎲 Reroll on a result: the same draft with a new seed, rendered straight away."""
+        return self._render_from(job_id, user, "reroll", lambda d: rerolled(d, self.services.new_seed()))
+
+    def final_render(self, *, job_id: str, user: str) -> Job | None:
+        """🎬 Final render on a draft-quality result: the same prompt and seed at full quality."""
+        return self._render_from(job_id, user, "final", as_final)
+
+    def retry(self, *, job_id: str, user: str) -> Job | None:
+        """🔁 Try again on a failed render: the same draft once more."""
+        return self._render_from(job_id, user, "retry", lambda d: d)
+
+    def _render_from(
+        self, job_id: str, user: str, action: str, change: Callable[[Draft], Draft]
+    ) -> Job | None:
+        found = self._job_and_session(job_id, user)
+        if found is None:
+            return None
+        job, session = found
+        refusal = self._refusal(session)
+        if refusal:  # before the button is used up, so it still works once the quota frees up
+            self._tell(session.channel, user, session.thread_ts, refusal)
+            return None
+        refined_by = session.draft.refined_by if session.draft else ""
+        # A final render's steps (the model's own) and an old render's settings are fitted to today's caps.
+        draft = within_limits(change(draft_from_spec(job.job_spec, refined_by=refined_by)), self.limits)
+        key = f"{action}:{job_id}"
+        try:
+            session = change_session(
+                self.store,
+                session,
+                lambda s: set_draft(use_action(s, key, self._now()), draft, self._now()),
+            )
+        except ConversationError as error:
+            self._tell(session.channel, user, session.thread_ts, str(error))
+            return None
+        except (SpecError, UnknownModelError) as error:
+            self._tell(session.channel, user, session.thread_ts, blocks.cant_render_message([str(error)]))
+            return None
+        rendered = self._render(session, user, close_card=False)
+        if (
+            rendered is None
+            and session.draft
+            and not self.store.get_job(job_id_for(session, session.draft.revision))
+        ):
+            # Refused after all (a concurrent render took the last slot): the button works again.
+            change_session(self.store, session, lambda s: forget_action(s, key))
+        return rendered
+
+    def _refusal(self, session: Session) -> str | None:
+        """Why the session's owner can't start a render now (allow-lists, then quotas), or None."""
+        now = self._now()
+        refusal = access_refusal(self.limits, user=session.owner, channel=session.channel) or render_refusal(
+            self.limits,
+            usage(
+                session.owner,
+                self.store.jobs_for_owner(session.owner, since=now - DAY_S),
+                self.store.active_jobs(),
+                now=now,
+            ),
+        )
+        return f"⏸️ {refusal}" if refusal else None
+
+    def _render(self, session: Session, user: str, *, close_card: bool) -> Job | None:
+        """Checks, then the job: planned from the current draft, counted, launched, shown."""
+        channel, thread_ts = session.channel, session.thread_ts
+        now = self._now()
+        try:
+            job = plan_job(session, user=user, admins=self.admins, now=now)
+        except (ConversationError, SpecError) as error:
+            self._tell(channel, user, thread_ts, str(error))
+            return None
+        refusal = self._render_refusal(session) or self._content_refusal(session)
+        if refusal:
+            self._tell(channel, user, thread_ts, refusal)
+            return None
+        try:
+            # Counted and written in one step: concurrent clicks can't all squeeze under the caps.
+            job = self.store.reserve_job(job, admission(self.limits, session.owner, now=now))
+        except Conflict:
+            self._tell(channel, user, thread_ts, "This draft is already rendering (or has been rendered).")
+            return None
+        except QuotaExceeded as refused:
+            self._tell(channel, user, thread_ts, f"⏸️ {refused}")
+            return None
+        try:
+            session = change_session(
+                self.store, session, lambda s: replace(s, job_ids=(*s.job_ids, job.job_id))
+            )
+            if close_card and session.draft_card_ts and session.draft:
+                self._close_card(
+                    channel, session.draft_card_ts, session.draft, f"▶️ <@{user}> started the render."
+                )
+            job = self._post_progress(job)
+            launch = self.services.launcher.launch(job, job.job_spec)
+        except Exception as error:
+            # The render never started: say so, and give the quota back (a job left waiting would hold
+            # it until the sweeper ends it).
+            log.exception("launching %s failed", job.job_id)
+            self._fail_unlaunched(job, error)
+            return None
+        job = self._mark_launched(job)
+        if launch.state == "queued" and job.progress_ts:
+            text, progress_blocks = blocks.progress_message(
+                job, phase="queued", queue_position=launch.queue_position
+            )
+            progress_ts = job.progress_ts
+            self._quietly(lambda: self.chat.update(channel, progress_ts, text=text, blocks=progress_blocks))
+        return job
+
+    def _render_refusal(self, session: Session) -> str | None:
+        """The one check every render passes (Generate, Reroll, Final render, Try again, ...): the
+        allow-lists and the workspace's caps on the draft itself. Quotas are counted by the store."""
+        refusal = access_refusal(self.limits, user=session.owner, channel=session.channel)
+        if refusal:
+            return f"⏸️ {refusal}"
+        assert session.draft is not None  # plan_job checked
+        problems = limit_problems(session.draft, self.limits)
+        if problems:
+            return blocks.cant_render_message(sentences(problems))
+        return None
+
+    def _content_refusal(self, session: Session) -> str | None:
+        """The content policy on everything the render will use: nothing renders that it hasn't passed."""
+        assert session.draft is not None
+        problem = self._text_refusal([session.draft.prompt, session.draft.negative_prompt])
+        if problem is None and session.mode == "i2v" and session.image_key:
+            picture = self._picture_of(session)
+            if picture is None:
+                return "The picture of this video is gone. Please share it again."
+            problem = self._picture_refusal(picture, session.image_media_type or "image/png")
+        return f"🙅 {problem}" if problem else None
+
+    def _mark_launched(self, job: Job) -> Job:
+        """The launcher has it: from now on the renderer (or its queue) answers for it. Without this
+        mark, a job the renderer doesn't know is one that never got there (the sweeper ends it)."""
+        try:
+            return change_job(self.store, job, lambda j: replace(j, launched_at=self._now()))
+        except Exception:
+            log.warning("could not mark %s launched; the sweeper will ask the renderer", job.job_id)
+            return job
+
+    def _post_progress(self, job: Job) -> Job:
+        text, progress_blocks = blocks.progress_message(job, phase="queued")
+        try:
+            ts = self.chat.post(job.channel, text=text, blocks=progress_blocks, thread_ts=job.thread_ts)
+        except ChatError:
+            log.warning("no progress message for %s; the video will still be posted", job.job_id)
+            return job
+        return change_job(self.store, job, lambda j: replace(j, progress_ts=ts))
+
+    def _fail_unlaunched(self, job: Job, error: Exception) -> None:
+        explanation = "I couldn't start the renderer. Please try again in a few minutes."
+        job = change_job(
+            self.store, job, lambda j: advance(j, "failed", now=self._now(), failure=explanation)
+        )
+        text, failed_blocks = blocks.failed_message(job, explanation)
+        if job.progress_ts:
+            try:
+                self.chat.update(job.channel, job.progress_ts, text=text, blocks=failed_blocks)
+                return
+            except ChatError:
+                log.warning("could not update the progress of %s", job.job_id)
+        self.chat.post(job.channel, text=text, blocks=failed_blocks, thread_ts=job.thread_ts)
+
+    def cancel_job(self, *, job_id: str, user: str) -> None:
+        job = self.store.get_job(job_id)
+        if job is None:
+            return
+        try:
+            # The render's own owner: its session may be gone (expired, or never written).
+            check_owner(job.owner, user, self.admins)
+        except ConversationError as error:
+            self._tell(job.channel, user, job.thread_ts, str(error))
+            return
+        if job.status in TERMINAL:
+            self._tell(job.channel, user, job.thread_ts, "That render has already finished.")
+            return
+        # "Cancelling…" first: a launcher may report the render stopped before stop() returns.
+        if job.progress_ts:
+            progress_ts = job.progress_ts
+            self._quietly(
+                lambda: self.chat.update(job.channel, progress_ts, text=f"🛑 Cancelling… (<@{user}>)")
+            )
+        self.services.launcher.stop(job_id)

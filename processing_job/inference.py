@@ -81,17 +81,20 @@ def run_job(
     spec: JobSpec, paths: JobPaths, sink: ProgressSink, *, quiet_libraries: bool = False
 ) -> dict[str, Any]:
     """Render `spec` into `paths.output_dir`; returns what it wrote to result.json."""
+    from processing_job.acceleration import AccelerationOptions
     from processing_job.export import probe_video, write_mp4, write_poster
+    from processing_job.families import family_for
     from processing_job.generate import load_pipeline, pick_device, quiet_library_progress_bars, render
     from processing_job.memory import plan_from_env
-    from processing_job.speed import SpeedOptions
     from processing_job.weights import resolve_weights
 
     started = time.perf_counter()
     reporter = ProgressReporter(sink, spec.job_id)
     info = spec.model_info
     # Bad settings fail now, not after a minute of loading.
-    speed = SpeedOptions.for_speed(spec.speed)
+    acceleration = AccelerationOptions.for_quality(
+        spec.quality, draft_cache=family_for(info).default_draft_cache
+    )
     memory_plan = plan_from_env()
 
     reporter.phase(LOADING)
@@ -103,10 +106,12 @@ def run_job(
         quiet_library_progress_bars()
     device = pick_device()
     _reset_gpu_peak(device)
-    loaded = load_pipeline(info, weights, device=device, spec=spec, memory_plan=memory_plan, speed=speed)
+    loaded = load_pipeline(
+        info, weights, device=device, spec=spec, memory_plan=memory_plan, acceleration=acceleration
+    )
     loading_s = time.perf_counter() - started
 
-    rendered = render(loaded, spec, reporter, image=image, speed=speed)
+    rendered = render(loaded, spec, reporter, image=image, acceleration=acceleration)
 
     reporter.phase(WRITING)
     writing_started = time.perf_counter()
@@ -154,7 +159,8 @@ def run_job(
             "plan_changes": rendered.plan_changes,
             "weights_bytes": needs.weights if needs else None,
         },
-        "speed": {"speed": spec.speed, **loaded.speed.to_dict(), "cache": rendered.parameters["cache"]},
+        "quality": spec.quality,
+        "acceleration": {**loaded.acceleration.to_dict(), "cache": rendered.parameters["cache"]},
         "device": {"type": device, "name": device_name(device)},
         "versions": library_versions(),
         "warnings": rendered.warnings,
@@ -194,17 +200,17 @@ def _prepare_image(spec: JobSpec, paths: JobPaths) -> tuple[Any, dict[str, Any] 
 
 def failure_message(error: BaseException, spec: JobSpec | None = None) -> str:
     """One or two sentences a person can act on; never a traceback."""
+    from processing_job.acceleration import AccelerationSettingError
     from processing_job.generate import RenderError
     from processing_job.images import ImageError
     from processing_job.memory import MemoryPlanError, is_out_of_memory
-    from processing_job.speed import SpeedSettingError
     from processing_job.weights import WeightsError
 
     if isinstance(error, SpecError):
         return "The job spec is invalid: " + " ".join(error.problems)
     if isinstance(error, ImageError):
         return f"The picture can't be used: {error}"
-    if isinstance(error, (MemoryPlanError, SpeedSettingError)):
+    if isinstance(error, (MemoryPlanError, AccelerationSettingError)):
         return f"The job is misconfigured: {error}"
     if isinstance(error, (JobInputError, WeightsError, RenderError)):
         return str(error)

@@ -1,4 +1,4 @@
-"""The tiny CogVideoX models: the real pipelines with a few thousand random weights, one per family.
+"""The tiny models: the real CogVideoX and Wan pipelines with a few thousand random weights each.
 
 They let every part of the job (loading through `from_pretrained`, encoding, denoising, decoding,
 export) run offline and on a CPU in seconds. Their videos are coloured noise, by design. Each is
@@ -12,7 +12,12 @@ Each recipe copies what makes its family different (facts.md, and the real check
 - `tiny-1.5` (1.5 text-to-video): 2×2×2 patches (`patch_size_t=2`, no patch bias), rotary
   embeddings, a sample size large enough for every size it allows;
 - `tiny-1.5-i2v` (1.5 image-to-video): the same, with twice the input channels and the `ofs`
-  embedding, and a VAE that inverts its latent scale as the real one does.
+  embedding, and a VAE that inverts its latent scale as the real one does;
+- `tiny-wan` (like Wan 2.2 TI2V-5B): `WanPipeline` saved with `expand_timesteps=True`, so the same
+  weights render text to video, and image to video through `WanImageToVideoPipeline` (the picture's
+  latent frame held fixed, no CLIP image encoder); a UMT5 text encoder, Wan's causal 3D VAE (4× in
+  time, 8× in space), 1×2×2 patches, UniPC with flow sigmas as the real checkpoint's scheduler.
+  The tiny configs are diffusers' own test configs (tests/pipelines/wan/test_wan.py).
 
 Two transformer layers each, because First Block Cache (a draft-speed cache) needs a second block.
 """
@@ -169,7 +174,8 @@ def training_corpus() -> list[str]:
     return lines + [line.replace(",", "").replace(".", "").replace(":", "") for line in lines]
 
 
-TINY_MODELS = ("tiny", "tiny-i2v", "tiny-1.5", "tiny-1.5-i2v")
+TINY_MODELS = ("tiny", "tiny-i2v", "tiny-1.5", "tiny-1.5-i2v", "tiny-wan")
+TINY_WAN = "tiny-wan"
 LATENT_CHANNELS = 4
 TEXT_EMBED_DIM = 32
 VAE_SCALE = 8
@@ -240,7 +246,8 @@ def ensure_tiny_model(cache_dir: Path, key: str = "tiny") -> Path:
     Safe when several processes ask at once: builds happen under a file lock, in a temporary
     folder beside the target that is renamed into place only once complete (marker file last).
     """
-    _transformer_config(key)  # an unknown key fails here, before anything is created
+    if key != TINY_WAN:
+        _transformer_config(key)  # an unknown key fails here, before anything is created
     cache_dir = Path(cache_dir)
     target = cache_dir / key
     if is_current(target, key):
@@ -263,7 +270,7 @@ def ensure_tiny_model(cache_dir: Path, key: str = "tiny") -> Path:
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
             raise
-    log.info("Built the tiny CogVideoX test model %s in %s", key, target)
+    log.info("Built the tiny test model %s in %s", key, target)
     return target
 
 
@@ -286,6 +293,67 @@ def is_current(folder: Path, key: str | None = None) -> bool:
 
 
 def _build(folder: Path, key: str) -> None:
+    if key == TINY_WAN:
+        _build_wan(folder)
+    else:
+        _build_cogvideox(folder, key)
+    shutil.rmtree(folder / "_spiece")
+
+
+def _build_wan(folder: Path) -> None:
+    import diffusers
+    import torch
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    tokenizer = _build_tokenizer(folder / "_spiece")  # Wan's UMT5 tokenizer is T5's fast tokenizer
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(SEED)
+        vae = diffusers.AutoencoderKLWan(
+            base_dim=3,
+            z_dim=16,
+            dim_mult=[1, 1, 1, 1],
+            num_res_blocks=1,
+            temperal_downsample=[False, True, True],
+        )
+        transformer = diffusers.WanTransformer3DModel(
+            patch_size=(1, 2, 2),
+            num_attention_heads=2,
+            attention_head_dim=12,
+            in_channels=16,
+            out_channels=16,
+            text_dim=TEXT_EMBED_DIM,
+            freq_dim=256,
+            ffn_dim=32,
+            num_layers=2,
+            cross_attn_norm=True,
+            qk_norm="rms_norm_across_heads",
+            rope_max_seq_len=32,
+        )
+        text_encoder = UMT5EncoderModel(
+            UMT5Config(
+                vocab_size=len(tokenizer),
+                d_model=TEXT_EMBED_DIM,
+                d_kv=8,
+                d_ff=37,
+                num_layers=2,
+                num_heads=4,
+                relative_attention_num_buckets=8,
+            )
+        )
+    pipe = diffusers.WanPipeline(
+        tokenizer=tokenizer,
+        text_encoder=text_encoder,
+        vae=vae,
+        transformer=transformer,
+        scheduler=diffusers.UniPCMultistepScheduler(
+            prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=5.0
+        ),
+        expand_timesteps=True,  # Wan 2.2 TI2V: one checkpoint for text and image to video
+    )
+    pipe.save_pretrained(folder)
+
+
+def _build_cogvideox(folder: Path, key: str) -> None:
     import diffusers
     import torch
     from transformers import T5Config, T5EncoderModel
@@ -329,7 +397,6 @@ def _build(folder: Path, key: str) -> None:
         scheduler=diffusers.CogVideoXDPMScheduler(),
     )
     pipe.save_pretrained(folder)
-    shutil.rmtree(folder / "_spiece")
 
 
 def _build_tokenizer(folder: Path) -> PreTrainedTokenizerBase:

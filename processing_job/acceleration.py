@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,17 +52,23 @@ class AccelerationOptions:
 
     @classmethod
     def for_quality(
-        cls, quality: str, env: Mapping[str, str] | None = None, *, draft_cache: str = DEFAULT_DRAFT_CACHE
+        cls,
+        quality: str,
+        env: Mapping[str, str] | None = None,
+        *,
+        draft_cache: str = DEFAULT_DRAFT_CACHE,
+        supported: Sequence[str] = CACHES,
     ) -> AccelerationOptions:
         """The options a render of `quality` ("final" or "draft") gets in this environment;
-        `draft_cache`: the model family's own choice, unless the environment names another."""
+        `draft_cache`: the model family's own choice, unless the environment names another of the
+        caches the family `supported`."""
         env = os.environ if env is None else env
         cache = None
         if quality == "draft":
             asked = (env.get(DRAFT_CACHE_ENV) or draft_cache).strip().lower()
-            if asked not in (*CACHES, "none"):
+            if asked not in (*supported, "none"):
                 raise AccelerationSettingError(
-                    f"{DRAFT_CACHE_ENV} must be one of {', '.join(CACHES)} or none, not {asked!r}."
+                    f"{DRAFT_CACHE_ENV} must be one of {', '.join(supported)} or none, not {asked!r}."
                 )
             cache = None if asked == "none" else asked
         quantize = (env.get(QUANTIZE_ENV) or "").strip().lower() or None

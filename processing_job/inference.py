@@ -92,8 +92,9 @@ def run_job(
     reporter = ProgressReporter(sink, spec.job_id)
     info = spec.model_info
     # Bad settings fail now, not after a minute of loading.
+    family = family_for(info)
     acceleration = AccelerationOptions.for_quality(
-        spec.quality, draft_cache=family_for(info).default_draft_cache
+        spec.quality, draft_cache=family.default_draft_cache, supported=family.caches
     )
     memory_plan = plan_from_env()
 

@@ -59,8 +59,10 @@ class ModelFamily(Protocol):
     name: str
     # How its latents are laid out (for FasterCache): CogVideoX "BFCHW", Wan "BCFHW".
     latent_layout: str
-    # The draft cache that suits it (acceleration.CACHES); VIDEOBOT_DRAFT_CACHE overrides.
+    # The draft cache that suits it, and every cache its transformer takes (acceleration.CACHES);
+    # VIDEOBOT_DRAFT_CACHE picks another of them.
     default_draft_cache: str
+    caches: tuple[str, ...]
 
     def pipeline_class(self, mode: str) -> str:
         """The diffusers pipeline class that renders `mode` (t2v, i2v, v2v)."""

@@ -33,6 +33,7 @@ class CogVideoXFamily:
     latent_layout = "BFCHW"  # (batch, frames, channels, height, width)
     # diffusers' documented CogVideoX settings, and the published 1.55× (facts.md).
     default_draft_cache = "fastercache"
+    caches = ("fastercache", "pab", "first-block", "taylorseer")
 
     def pipeline_class(self, mode: str) -> str:
         return PIPELINES[pipeline_mode(mode)]

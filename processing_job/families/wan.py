@@ -38,6 +38,8 @@ class WanFamily:
     latent_layout = "BCFHW"  # (batch, channels, frames, height, width)
     # FirstBlockCache supports WanTransformerBlock and needs no per-model calibration (MagCache does).
     default_draft_cache = "first-block"
+    # FasterCache's hooks fail on Wan's transformer in diffusers 0.42 (checked on tiny-wan).
+    caches = ("first-block", "taylorseer", "pab")
 
     def pipeline_class(self, mode: str) -> str:
         return PIPELINES[pipeline_mode(mode)]

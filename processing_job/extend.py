@@ -30,10 +30,6 @@ class Extension:
     facts: VideoInput
     notes: list[str] = field(default_factory=list)
 
-    @property
-    def seconds(self) -> float:
-        return len(self.original) / self.facts.fps if self.facts.fps else self.facts.duration_s
-
 
 def clip_seconds(facts: VideoInput) -> float:
     return facts.frame_count / facts.fps if facts.fps else facts.duration_s

@@ -17,6 +17,8 @@ BOT_FACING = (
     "processing_job.memory",
     "processing_job.acceleration",
     "processing_job.families",
+    "processing_job.restyle",
+    "processing_job.extend",
     "processing_job.stage",
     "processing_job.tiny",
 )

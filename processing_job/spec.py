@@ -211,7 +211,7 @@ class JobSpec:
         if self.mode not in MODES:
             problems.append(f"The mode must be one of {', '.join(MODES)}, not '{self.mode}'.")
         elif self.renders and not info.renders(self.mode):
-            problems.append(f"{info.name} can't {_MODE_WORDS[self.mode]}.")
+            problems.append(_mode_problem(info, self.mode))
         if self.renders or self.prompt or self.negative_prompt:
             problems += _prompt_problems(self.prompt, self.negative_prompt)
         problems += _input_problems(self)
@@ -236,12 +236,13 @@ class JobSpec:
             raise SpecError(problems)
 
 
-_MODE_WORDS = {
-    T2V: "render a video from text alone",
-    I2V: "animate a picture",
-    V2V: "restyle a video",
-    EXTEND: "extend a clip (it has no image-to-video mode)",
-}
+def _mode_problem(info: ModelInfo, mode: str) -> str:
+    if mode == V2V:
+        return f"{info.name} can't restyle a video."
+    if mode == EXTEND:
+        return f"{info.name} can't extend a clip (it has no image-to-video mode)."
+    kind = "an image" if info.mode == I2V else "text"
+    return f"{info.name} makes videos from {kind}; it can't run in {mode} mode."
 
 
 def _upgraded(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -220,5 +220,5 @@ def test_wan_frames_are_4n_plus_1():
 def test_wan_2_1_1_3b_renders_480p_text_and_restyles_but_has_no_image_model():
     info = resolve_model("wan2.1-1.3b")
     assert (info.width, info.height, info.fps, info.num_frames) == (832, 480, 16, 81)
-    with pytest.raises(SpecError, match=r"Wan 2\.1 T2V-1\.3B can.t animate a picture"):
+    with pytest.raises(SpecError, match=r"Wan 2\.1 T2V-1\.3B makes videos from text; it can.t run in i2v"):
         JobSpec.create(job_id="j", model="wan2.1-1.3b", prompt="x", seed=1, mode="i2v", image="p.png")

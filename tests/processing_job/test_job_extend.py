@@ -93,3 +93,14 @@ def test_the_cli_refuses_to_extend_with_a_family_that_has_no_image_model(tmp_pat
         == 2
     )
     assert "Wan 2.1 T2V-1.3B has no image-to-video variant." in capsys.readouterr().err
+
+
+def test_a_cogvideox_clip_is_extended_by_its_image_to_video_sibling(tmp_path, make_clip, capsys):
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(make_clip(frames=9, width=192, height=128, fps=8))
+    out = tmp_path / "longer.mp4"
+    argv = ["--prompt", "the fox runs on", "--model", "tiny", "--extend", str(clip), "--frames", "9"]
+    assert main([*argv, "--steps", "2", "--out", str(out)]) == 0
+    video = probe_video(out)
+    assert (video.frames, video.width, video.height, video.fps) == (17, 192, 128, 8.0)
+    assert "tiny CogVideoX image-to-video" in capsys.readouterr().out

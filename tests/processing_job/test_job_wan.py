@@ -222,3 +222,31 @@ def test_wan_2_1_1_3b_renders_480p_text_and_restyles_but_has_no_image_model():
     assert (info.width, info.height, info.fps, info.num_frames) == (832, 480, 16, 81)
     with pytest.raises(SpecError, match=r"Wan 2\.1 T2V-1\.3B makes videos from text; it can.t run in i2v"):
         JobSpec.create(job_id="j", model="wan2.1-1.3b", prompt="x", seed=1, mode="i2v", image="p.png")
+
+
+def test_the_cli_animates_a_picture_with_the_same_wan_checkpoint(tmp_path, make_picture, capsys):
+    from processing_job.__main__ import main
+
+    picture = tmp_path / "wide.png"
+    picture.write_bytes(make_picture(320, 180))
+    out = tmp_path / "animated.mp4"
+    assert (
+        main(
+            [
+                "--prompt",
+                "the light shifts",
+                "--model",
+                "tiny-wan",
+                "--image",
+                str(picture),
+                "--steps",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    video = probe_video(out)
+    assert (video.frames, video.fps) == (9, 24.0) and video.width > video.height
+    assert "Animating" in capsys.readouterr().out

@@ -2,6 +2,7 @@
 
 python -m bot demo       the whole flow offline against a local Slack stand-in (make demo)
 python -m bot dev        Socket Mode against a real workspace, with the local backends (make dev)
+python -m bot serve      the same app over HTTP (Slack's request URL, through a tunnel; or the stand-in)
 python -m bot manifest   the Slack app manifest, with your request URL (or Socket Mode) filled in
 """
 
@@ -14,6 +15,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from bot.services import HomeInUse
 from processing_job.models import TINY_MODEL
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
@@ -32,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--home", type=Path, default=Path("var/demo"))
     demo.add_argument("--model-cache", type=Path, default=Path("var/models"))
     commands.add_parser("dev", help="Socket Mode against a real workspace (SLACK_BOT_TOKEN, SLACK_APP_TOKEN)")
+    serve = commands.add_parser(
+        "serve", help="HTTP on this machine, for Slack's request URL (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)"
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=3000, help="0: any free port (the URL is printed)")
     manifest = commands.add_parser("manifest", help="print manifest.yml, ready to paste into Slack")
     where = manifest.add_mutually_exclusive_group(required=True)
     where.add_argument("--request-url", help="the deployment's SlackRequestUrl (https://...)")
@@ -42,13 +49,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from bot.demo import run_demo
 
-        run_demo(
-            idea=args.idea,
-            refinement=args.refinement,
-            model=args.model,
-            home=args.home,
-            model_cache=args.model_cache,
-        )
+        try:
+            run_demo(
+                idea=args.idea,
+                refinement=args.refinement,
+                model=args.model,
+                home=args.home,
+                model_cache=args.model_cache,
+            )
+        except HomeInUse as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "manifest":
         try:
@@ -57,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 2
         return 0
+    if args.command == "serve":
+        return run_serve(args.host, args.port)
     return run_dev()
 
 
@@ -114,9 +127,49 @@ def run_dev() -> int:
     )
     print(f"videobot: Socket Mode · renders with {settings.default_model} · prompts by {refiner}", flush=True)
     logging.getLogger("bot").setLevel(logging.INFO)
-    services = build_services(settings)
+    try:
+        services = build_services(settings)
+    except HomeInUse as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         SocketModeHandler(build_app(services), settings.slack_app_token).start()
+    finally:
+        services.close()
+    return 0
+
+
+def run_serve(host: str, port: int) -> int:
+    """The app over HTTP with the local backends, until interrupted (SIGINT or SIGTERM)."""
+    import signal
+    import threading
+
+    from bot.app import build_app
+    from bot.config import ConfigError, Settings
+    from bot.local_server import LocalAppServer
+    from bot.services import build_services
+
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not (settings.slack_bot_token and settings.slack_signing_secret):
+        print("error: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.", file=sys.stderr)
+        return 2
+    logging.getLogger("bot").setLevel(logging.INFO)
+    try:
+        services = build_services(settings)
+    except HomeInUse as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        with LocalAppServer(build_app(services), host, port) as server:
+            print(f"videobot: serving {server.url} · home {settings.home}", flush=True)
+            stop.wait()
     finally:
         services.close()
     return 0

@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt import App
 
+from bot.lazy_work import run_lazy_listeners_apart
 from bot.listeners import register_listeners
 from bot.services import Services
 
@@ -28,4 +29,6 @@ def build_app(services: Services, **app_options: Any) -> App:
         **app_options,
     )
     register_listeners(app, services)
+    # Acks never wait behind slow work; locally, unfinished slow work is on record (bot.lazy_work).
+    run_lazy_listeners_apart(app, services.pending)
     return app

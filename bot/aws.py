@@ -196,28 +196,34 @@ def reset_runtime() -> None:
 
 
 def handle_slack_request(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    body = raw_body(event)
     headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
-    # The channel, user and session keys cost a parse of the body: only done if a line is logged.
-    with log_context(request_id=_request_id(context)), deferred_log_context(lambda: slack_log_keys(body)):
+    with log_context(request_id=_request_id(context)):
         current = runtime()
         services = current.services()
         secret = services.settings.slack_signing_secret
-        listener = headers.get(LAZY_FUNCTION_HEADER)
         if is_lazy_invocation(event):
             # This function invoked itself (Lambda's IAM-checked Invoke; a Function URL event never
             # carries `method`). Lambda may retry it after Slack's five-minute signature window, so it
             # is stamped afresh rather than turned away by Bolt's verification.
-            return current.run_lazy_once(
-                restamped(event, secret), context, str(listener), slack_request_id(body)
-            )
+            body = raw_body(event)
+            with deferred_log_context(lambda: slack_log_keys(body)):
+                listener = str(headers.get(LAZY_FUNCTION_HEADER))
+                return current.run_lazy_once(
+                    restamped(event, secret), context, listener, slack_request_id(body)
+                )
         if not signed_by_slack(event, headers, secret):
-            # Turned away before Bolt parses anything, so a forged or garbled body can't make it fail.
+            # Turned away before anything of the body is parsed (not even for the log's keys), so a
+            # forged or garbled request costs one HMAC and gets 401, never an error.
             log.warning("refused a request without a valid Slack signature")
             return {"statusCode": 401, "body": '{"error": "invalid request"}', "headers": {}}
-        if RETRY_HEADER in headers:
-            log.info("Slack retry %s (%s)", headers[RETRY_HEADER], headers.get("x-slack-retry-reason", ""))
-        return current.slack_handler(services).handle(without_lazy_headers(event), context)
+        body = raw_body(event)
+        # The channel, user and session keys cost a parse of the body: only done if a line is logged.
+        with deferred_log_context(lambda: slack_log_keys(body)):
+            if RETRY_HEADER in headers:
+                log.info(
+                    "Slack retry %s (%s)", headers[RETRY_HEADER], headers.get("x-slack-retry-reason", "")
+                )
+            return current.slack_handler(services).handle(without_lazy_headers(event), context)
 
 
 def handle_job_event(event: dict[str, Any], context: Any) -> None:
@@ -321,18 +327,20 @@ def without_lazy_headers(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def signed_by_slack(event: Mapping[str, Any], headers: Mapping[str, Any], secret: str) -> bool:
-    """Slack's signature over the raw body, made within the last five minutes."""
-    from slack_sdk.signature import SignatureVerifier
+    """Slack's signature over the raw body, made within the last five minutes, and a UTF-8 body (which
+    Slack always sends, and Bolt decodes)."""
+    from bot.slack_signature import signed_by_slack as verify
 
+    body = _body_bytes(event)
     timestamp = str(headers.get("x-slack-request-timestamp") or "")
+    signature = str(headers.get("x-slack-signature") or "")
+    if not verify(body, timestamp, signature, secret):
+        return False
     try:
-        body = _body_bytes(event).decode("utf-8")  # Slack sends UTF-8; the verifier raises on anything else
+        body.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    if not timestamp.isdigit():  # ... and on a timestamp that isn't a number
-        return False
-    signature = str(headers.get("x-slack-signature") or "")
-    return SignatureVerifier(secret).is_valid(body=body, timestamp=timestamp, signature=signature)
+    return True
 
 
 def restamped(event: dict[str, Any], secret: str) -> dict[str, Any]:
@@ -406,7 +414,7 @@ def _json(text: str) -> dict[str, Any]:
     """The JSON object `text` holds; {} for anything else (malformed, or not an object)."""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         return {}
     return data if isinstance(data, dict) else {}
 

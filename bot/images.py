@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -32,7 +33,8 @@ MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WebP": "image/webp", "
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WebP": "webp", "GIF": "gif"}
 ACCEPTED_MIMETYPES = frozenset(MEDIA_TYPES.values())
 ACCEPTED_NAMES = "JPEG, PNG, WebP or GIF"
-DOWNLOAD_TIMEOUT_S = 20
+DOWNLOAD_TIMEOUT_S = 20  # for the whole download, however the bytes trickle in
+READ_TIMEOUT_S = 5  # for each read: a silent host is given up on sooner
 CHUNK = 64 * 1024
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -108,9 +110,18 @@ def allowed_file_hosts(api_url: str | None) -> frozenset[str]:
     return frozenset(hosts)
 
 
+def url_port(url: str) -> int | None:
+    """The URL's port; ValueError if it names one no URL can have (`:99999`, `:x`)."""
+    return urlsplit(url).port
+
+
 def host_allowed(url: str, hosts: frozenset[str]) -> bool:
     parts = urlsplit(url)
-    if parts.scheme == "https" and (parts.hostname or "") in hosts and parts.port in (None, 443):
+    try:
+        port = parts.port
+    except ValueError:  # not a port at all: certainly not Slack's
+        return False
+    if parts.scheme == "https" and (parts.hostname or "") in hosts and port in (None, 443):
         return True
     # Plain http only ever for a loopback stand-in named explicitly (host:port).
     return parts.scheme == "http" and (parts.hostname or "") in LOOPBACK and parts.netloc in hosts
@@ -136,6 +147,14 @@ def check_metadata(file: SharedFile, limits: Limits, hosts: frozenset[str]) -> N
             f"That picture is {file.width}×{file.height}; I can take up to "
             f"{limits.max_image_pixels / 1e6:.0f} megapixels. Please share a smaller one."
         )
+    try:
+        url_port(file.url)
+    except ValueError:
+        log.warning("refusing a file link with an impossible port")
+        raise PictureRejected(
+            "Slack's link to that picture is malformed (its port isn't a real one), so I left it. "
+            "Please share the picture again."
+        ) from None
     if not host_allowed(file.url, hosts):
         log.warning("refusing to fetch a file from %s", urlsplit(file.url).netloc)
         raise PictureRejected("I can only read pictures shared in Slack itself, not links to other sites.")
@@ -157,10 +176,20 @@ class _StayOnAllowedHosts(urllib.request.HTTPRedirectHandler):
 class SlackPictures:
     """Fetches and checks pictures shared in Slack (the one place that downloads people's files)."""
 
-    def __init__(self, client: WebClient, limits: Limits, hosts: frozenset[str]) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        limits: Limits,
+        hosts: frozenset[str],
+        *,
+        deadline_s: float = DOWNLOAD_TIMEOUT_S,
+        read_timeout_s: float = READ_TIMEOUT_S,
+    ) -> None:
         self.client = client
         self.limits = limits
         self.hosts = hosts
+        self.deadline_s = deadline_s
+        self.read_timeout_s = min(read_timeout_s, deadline_s)
         self._opener = urllib.request.build_opener(_StayOnAllowedHosts(hosts))
 
     def complete(self, file: SharedFile) -> SharedFile:
@@ -188,8 +217,9 @@ class SlackPictures:
         request = urllib.request.Request(  # noqa: S310 - the scheme and host were checked above
             url, headers={"Authorization": f"Bearer {self.client.token}"}
         )
+        deadline = time.monotonic() + self.deadline_s
         try:
-            with self._opener.open(request, timeout=DOWNLOAD_TIMEOUT_S) as answer:
+            with self._opener.open(request, timeout=self.read_timeout_s) as answer:
                 kind = (answer.headers.get("Content-Type") or "").lower()
                 if kind.startswith("text/html"):
                     # Slack answers a sign-in page when the token may not read the file.
@@ -203,11 +233,19 @@ class SlackPictures:
                         f"That picture is {_mb(int(declared))} MB; I can take pictures up to {_mb(cap)} MB."
                     )
                 data = bytearray()
-                while block := answer.read(CHUNK):
+                # read1: what one read brings (read() would wait for a whole chunk, byte by trickled
+                # byte), so the deadline is looked at between reads, each bounded by the read timeout.
+                while block := answer.read1(CHUNK):
                     data += block
                     if len(data) > cap:  # a hard cap, whatever the headers said
                         raise PictureRejected(
                             f"That picture is larger than {_mb(cap)} MB; please share a smaller one."
+                        )
+                    if time.monotonic() > deadline:
+                        log.warning("a shared picture was still arriving after %.0f s", self.deadline_s)
+                        raise PictureRejected(
+                            "Slack was taking too long to send me that picture, so I stopped. "
+                            "Please try sharing it again."
                         )
         except urllib.error.HTTPError as error:
             log.warning("downloading a shared picture answered HTTP %s", error.code)

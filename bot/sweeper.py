@@ -107,3 +107,55 @@ def _reconcile(
         )
         return "finished" if state.status in FINISHED else "started"
     return "running"
+
+
+# ------------------------------------------------------------------------------------ the local runner
+
+INTERRUPTED = (
+    "I was restarted while this render was under way, so it stopped before it finished. "
+    "It doesn't count against your quota; please press Try again."
+)
+
+
+class LocalRenders(Protocol):
+    def describe(self, job_id: str) -> JobStateChange | None:
+        """Outcome, InProgress (running or waiting its turn), or None: launched before a restart."""
+        ...
+
+
+def reconcile_local_renders(services: Services, runner: LocalRenders, *, stale_after_s: float) -> SweepReport:
+    """The local twin of the sweeper: the local runner's renders live in this process, so an active
+    render it has never heard of was cut off by a restart (the bot was killed, or crashed), and is
+    ended with an explanation and its quota given back; one whose end couldn't be recorded (a full
+    disk) is recorded now. At start-up every active render is looked at (`stale_after_s=0`)."""
+    handler = JobEventHandler(services)
+    report = SweepReport()
+    now = services.clock()
+    for job in services.store.active_jobs():
+        if now - job.updated_at < stale_after_s:
+            continue  # (just reserved, its launch may still be on the way)
+        report.checked.append(job.job_id)
+        with log_context(job_id=job.job_id, session=job.session_key):
+            try:
+                state = runner.describe(job.job_id)
+                if state is None:
+                    never_launched = job.status == "queued" and job.launched_at is None
+                    handler.fail(job, NEVER_STARTED if never_launched else INTERRUPTED)
+                    report.given_up.append(job.job_id)
+                elif state.status in FINISHED:
+                    log.info("recording the %s end of %s again", state.status, job.job_id)
+                    handler.handle(
+                        state_change_event(
+                            job.job_id,
+                            state.status,
+                            failure_reason=state.failure_reason,
+                            exit_message=state.exit_message,
+                        )
+                    )
+                    report.finished.append(job.job_id)
+            except Exception:  # one broken render must not keep the others from being reconciled
+                log.exception("reconciling %s failed", job.job_id)
+                report.errors.append(job.job_id)
+    if report.given_up or report.finished:
+        log.warning("reconciled local renders", extra=report.to_dict())
+    return report

@@ -10,13 +10,17 @@ a message twice), and the alarm on the messages sent to that queue tells the ope
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.chat import ChatError, SlackChat
 from bot.listeners.guard import where
 from bot.ports import SessionStore
+
+if TYPE_CHECKING:
+    from bot.store.sqlite import PendingRequest
 
 log = logging.getLogger(__name__)
 
@@ -51,3 +55,45 @@ def explain_unfinished(
             return False
         raise
     return True
+
+
+class PendingRequests(Protocol):
+    """The local record of slow work in flight (bot.store.sqlite, bot.lazy_work)."""
+
+    def pending_requests(self) -> list[PendingRequest]: ...
+
+    def finish_pending(self, key: str) -> None: ...
+
+
+def explain_pending_requests(
+    pending: PendingRequests,
+    *,
+    chat: SlackChat,
+    store: SessionStore,
+    clock: Callable[[], float],
+    started_before: float,
+) -> int:
+    """Locally: tell each person whose request's slow work a restart cut short (recorded before this
+    process started, never struck off). One note per request; returns how many were told."""
+    from bot.aws import _slack_body
+
+    told = 0
+    for record in pending.pending_requests():
+        if record.created_at >= started_before:
+            continue  # this process's own work, still running
+        try:
+            explained = explain_unfinished(
+                {"body": record.body},
+                # one note per request, however many of its listeners were cut short
+                "pending:" + hashlib.sha256(record.body.encode()).hexdigest(),
+                chat=chat,
+                store=store,
+                clock=clock,
+                slack_body=lambda invocation: _slack_body(invocation["body"]),
+            )
+        except ChatError:
+            log.warning("could not explain unfinished work yet; trying again later", exc_info=True)
+            continue
+        pending.finish_pending(record.key)
+        told += explained
+    return told

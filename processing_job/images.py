@@ -29,6 +29,7 @@ FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "
 FORMAT_NAMES = "JPEG, PNG, WebP or GIF"
 BACKGROUND = (255, 255, 255)  # what shows through transparent pixels
 EXIF_ORIENTATION = 0x0112
+WIDE_GRAY_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})  # 0-65535, not 0-255
 
 
 class ImageError(ValueError):
@@ -119,6 +120,10 @@ def prepare(
 
 def flatten(image: Image.Image) -> Image.Image:
     """RGB, with any transparency composited onto a white background."""
+    if image.mode in WIDE_GRAY_MODES:
+        # 16-bit grayscale (PNG): Pillow's convert("RGB") clips every value above 255 to white.
+        image = image.convert("I") if image.mode != "F" else image
+        image = image.point(lambda value: value / 257).convert("L")
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     if not has_alpha:
         return image.convert("RGB")

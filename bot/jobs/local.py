@@ -8,10 +8,13 @@ events the cloud sends, to the same handler. Renders run one at a time by defaul
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -21,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.blobs import RENDER_OUTPUTS, render_key
-from bot.job_events import progress_event, state_change_event
+from bot.job_events import JobStateChange, parse_job_event, progress_event, state_change_event
 from bot.ports import BlobStore, Launch
 from bot.sessions import Job
 from processing_job.paths import JobPaths
@@ -30,6 +33,34 @@ from processing_job.spec import JobSpec
 from processing_job.weights import MODEL_CACHE_ENV
 
 log = logging.getLogger(__name__)
+
+# What the render child may see of the bot's environment: what a Python process, the job's own
+# settings, the model caches and the GPU need. Never the Slack tokens, the signing secret or cloud
+# credentials: the child runs third-party model code.
+CHILD_ENV_NAMES = frozenset(
+    {
+        "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP",
+        "SYSTEMROOT", "PYTHONPATH", "PYTHONHASHSEED", "PYTHONUNBUFFERED", "VIRTUAL_ENV",
+        "LD_LIBRARY_PATH", "XDG_CACHE_HOME", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+        "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "NVIDIA_VISIBLE_DEVICES",
+    }
+)  # fmt: skip
+CHILD_ENV_PREFIXES = ("VIDEOBOT_", "HF_", "HUGGINGFACE_", "TRANSFORMERS_", "DIFFUSERS_", "TORCH", "PYTORCH_",
+                      "CUDA_", "NCCL_", "LC_")  # fmt: skip
+
+
+PID_FILE = "render.pid"  # in the render's folder while its process runs: a restart finds orphans by it
+RENDER_MODULE = "processing_job.inference"
+FINISHED = frozenset({"Completed", "Failed", "Stopped"})
+
+
+def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The part of `environ` a render child is given (see CHILD_ENV_NAMES)."""
+    return {
+        name: value
+        for name, value in environ.items()
+        if name in CHILD_ENV_NAMES or name.startswith(CHILD_ENV_PREFIXES)
+    }
 
 
 class LocalJobLauncher:
@@ -56,6 +87,9 @@ class LocalJobLauncher:
         self._futures: dict[str, Future[None]] = {}
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
         self._stopped: set[str] = set()
+        # Each render's last state-change event, kept so that one whose delivery failed (a full disk,
+        # say) can be delivered again by the periodic reconciliation (bot.sweeper).
+        self._outcomes: dict[str, dict[str, Any]] = {}
 
     def launch(self, job: Job, spec: JobSpec) -> Launch:
         with self._lock:
@@ -76,9 +110,9 @@ class LocalJobLauncher:
             # the render ahead of it ends.
             never_started = future is not None and future.cancel()
         if never_started:
-            self._report(state_change_event(job_id, "Stopped", failure_reason="Cancelled before it started."))
+            self._finish(state_change_event(job_id, "Stopped", failure_reason="Cancelled before it started."))
         elif process is not None and process.poll() is None:
-            process.terminate()
+            _signal_group(process, signal.SIGTERM)
         # Otherwise the render hasn't started its process yet: `_execute` sees the mark when it does.
 
     def wait_idle(self, timeout: float | None = None) -> None:
@@ -89,11 +123,44 @@ class LocalJobLauncher:
             if not future.cancelled():
                 future.result(timeout=timeout)
 
+    def describe(self, job_id: str) -> JobStateChange | None:
+        """This runner's view of a render: its outcome once it ended, InProgress while it is running or
+        waiting its turn, None if this runner never heard of it (launched before a restart)."""
+        with self._lock:
+            outcome = self._outcomes.get(job_id)
+            known = job_id in self._futures
+        if outcome is not None:
+            parsed = parse_job_event(outcome)
+            if isinstance(parsed, JobStateChange):
+                return parsed
+        return JobStateChange(job_id=job_id, status="InProgress") if known else None
+
+    def kill_orphans(self) -> list[str]:
+        """Kill the render processes a previous run of the bot left behind (it was killed, or crashed,
+        before they ended); returns their jobs' ids. Only for a runner that owns the folder."""
+        killed = []
+        for pid_file in sorted(self._root.glob(f"*/{PID_FILE}")):
+            job_id = pid_file.parent.name
+            with self._lock:
+                if job_id in self._processes:
+                    continue  # ours
+            try:
+                pid = int(pid_file.read_text("ascii").strip())
+            except (OSError, ValueError):
+                pid = 0
+            if pid > 0 and _is_render_group(pid):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
+                    killed.append(job_id)
+                    log.warning("killed the orphaned render %s (process group %d)", job_id, pid)
+            pid_file.unlink(missing_ok=True)
+        return killed
+
     def shutdown(self) -> None:
         with self._lock:
             for process in self._processes.values():
                 if process.poll() is None:
-                    process.terminate()
+                    _signal_group(process, signal.SIGTERM)
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     # the worker
@@ -103,17 +170,17 @@ class LocalJobLauncher:
             self._run(job, spec)
         except Exception as error:  # the runner itself broke: the thread must still hear about it
             log.exception("local render %s failed in the runner", job.job_id)
-            self._report(
-                state_change_event(
-                    job.job_id,
-                    "Failed",
-                    failure_reason=f"The local job runner failed ({type(error).__name__}).",
-                )
+            failed = state_change_event(
+                job.job_id, "Failed", failure_reason=f"The local job runner failed ({type(error).__name__})."
             )
+            try:
+                self._finish(failed)
+            except Exception:  # (a full disk, say): remembered, the local upkeep records it later
+                log.exception("could not record the end of local render %s", job.job_id)
 
     def _run(self, job: Job, spec: JobSpec) -> None:
         if job.job_id in self._stopped:
-            self._report(
+            self._finish(
                 state_change_event(job.job_id, "Stopped", failure_reason="Cancelled before it started.")
             )
             return
@@ -122,14 +189,14 @@ class LocalJobLauncher:
         self._report(state_change_event(job.job_id, "InProgress"))
         returncode = self._execute(job.job_id, paths, folder / "job.log")
         if job.job_id in self._stopped:
-            self._report(state_change_event(job.job_id, "Stopped", failure_reason="Stopped on request."))
+            self._finish(state_change_event(job.job_id, "Stopped", failure_reason="Stopped on request."))
         elif returncode == 0:
             self._collect(job.job_id, paths.output_dir)
-            self._report(state_change_event(job.job_id, "Completed"))
+            self._finish(state_change_event(job.job_id, "Completed"))
         else:
             message_file = paths.failure_file
             exit_message = message_file.read_text("utf-8", "replace") if message_file.is_file() else ""
-            self._report(
+            self._finish(
                 state_change_event(
                     job.job_id,
                     "Failed",
@@ -137,6 +204,13 @@ class LocalJobLauncher:
                     exit_message=exit_message,
                 )
             )
+
+    def _finish(self, event: dict[str, Any]) -> None:
+        """Report a render's end, remembering it first (see `describe`)."""
+        job_id = event["detail"]["ProcessingJobName"].removeprefix("videobot-")
+        with self._lock:
+            self._outcomes[job_id] = event
+        self._report(event)
 
     def _prepare(self, folder: Path, job: Job, spec: JobSpec) -> JobPaths:
         if folder.exists():
@@ -153,34 +227,41 @@ class LocalJobLauncher:
     def _execute(self, job_id: str, paths: JobPaths, log_path: Path) -> int:
         read_fd, write_fd = os.pipe()
         env = {
-            **os.environ,
+            **child_environment(os.environ),
             **self._extra_env,
             **paths.env(),
             MODEL_CACHE_ENV: str(self._model_cache),
             PROGRESS_FD_ENV: str(write_fd),
         }
         with log_path.open("wb") as job_log:
+            # Its own process group (Cancel and a restart stop the render and whatever it started), and
+            # on Linux it dies with the thread that started it, so a killed bot leaves no render behind.
             process = subprocess.Popen(
-                [self._python, "-m", "processing_job.inference"],
+                [self._python, "-m", RENDER_MODULE],
                 env=env,
                 pass_fds=(write_fd,),
                 stdin=subprocess.DEVNULL,
                 stdout=job_log,
                 stderr=subprocess.STDOUT,
                 cwd=Path(__file__).resolve().parents[2],
+                start_new_session=True,
+                preexec_fn=_die_with_parent(os.getpid()),  # prctl and getppid only
             )
             os.close(write_fd)
+            pid_file = log_path.parent / PID_FILE
+            pid_file.write_text(str(process.pid), "ascii")
             with self._lock:
                 self._processes[job_id] = process
                 cancelled = job_id in self._stopped  # Cancel came while the render was being set up
             if cancelled:
-                process.terminate()
+                _signal_group(process, signal.SIGTERM)
             with os.fdopen(read_fd, "rb") as progress:
                 for line in progress:
                     self._forward_progress(job_id, line)
             returncode = process.wait()
         with self._lock:
             self._processes.pop(job_id, None)
+        pid_file.unlink(missing_ok=True)
         return returncode
 
     def _forward_progress(self, job_id: str, line: bytes) -> None:
@@ -205,3 +286,47 @@ class LocalJobLauncher:
             if path.is_file():
                 with path.open("rb") as data:
                     self._blobs.put(render_key(job_id, name), data)
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    """`signum` to the render and everything it started (its process group)."""
+    try:
+        os.killpg(process.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signum)
+
+
+def _is_render_group(pid: int) -> bool:
+    """Whether `pid` still leads a render's process group (not a stranger that got the number since)."""
+    proc = Path(f"/proc/{pid}")
+    if Path("/proc/self").exists():
+        try:
+            return RENDER_MODULE.encode() in (proc / "cmdline").read_bytes() and os.getpgid(pid) == pid
+        except (OSError, ProcessLookupError):
+            return False
+    try:  # no /proc (macOS): the group's leader is at least still there
+        return os.getpgid(pid) == pid
+    except ProcessLookupError:
+        return False
+
+
+PR_SET_DEATHSIG = 1
+_prctl: Any = None
+if sys.platform.startswith("linux"):
+    with contextlib.suppress(OSError, AttributeError):
+        _prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here: the child only calls it
+
+
+def _die_with_parent(parent: int) -> Any:
+    """A preexec_fn: the child is killed when the thread that started it ends (Linux's
+    PR_SET_DEATHSIG), and exits at once if the bot already died before that was set."""
+    if _prctl is None:
+        return None
+
+    def arm() -> None:
+        _prctl(PR_SET_DEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arm

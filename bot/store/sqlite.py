@@ -7,7 +7,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.ports import Conflict, QuotaCheck, QuotaExceeded
@@ -36,8 +36,24 @@ CREATE TABLE IF NOT EXISTS claims (
     key TEXT PRIMARY KEY,
     expires_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS pending_requests (
+    key TEXT PRIMARY KEY,
+    listener TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    body TEXT NOT NULL
+);
 """
 DAY_S = 24 * 3600
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """A Slack request whose slow work (a lazy listener) was started and hasn't finished."""
+
+    key: str
+    listener: str
+    created_at: float
+    body: str  # the request's body, as Slack sent it (who asked, where)
 
 
 class SqliteSessionStore:
@@ -198,3 +214,26 @@ class SqliteSessionStore:
                 (key, expires_at),
             )
             return cursor.rowcount == 1
+
+    # accepted requests whose slow work hasn't finished (local only: on Lambda, a dead lazy
+    # invocation lands on the function's dead-letter queue instead)
+
+    def add_pending(self, key: str, *, listener: str, body: str, now: float) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO pending_requests (key, listener, created_at, body)"
+                " VALUES (?, ?, ?, ?)",
+                (key, listener, now, body),
+            )
+
+    def finish_pending(self, key: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM pending_requests WHERE key = ?", (key,))
+
+    def pending_requests(self) -> list[PendingRequest]:
+        """Oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, listener, created_at, body FROM pending_requests ORDER BY created_at"
+            ).fetchall()
+        return [PendingRequest(key=r[0], listener=r[1], created_at=r[2], body=r[3]) for r in rows]

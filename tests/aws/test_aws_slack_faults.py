@@ -115,3 +115,29 @@ def test_a_replayed_request_marked_lazy_only_gets_no_second_run(deployed, alice,
     slack.signed_post(command.request_body, command.content_type, headers=marks)  # within the 5 minutes
     deployed.lam.wait_idle()
     assert len(roots(slack)) == 1
+
+
+DEEP = b"payload=" + b"[" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("body", "timestamp"),
+    [
+        (b"command=%2Fvideo&text=hi", "\u00b2"),  # a superscript two: isdigit(), but not a number to int()
+        (b"command=%2Fvideo&text=hi", "\uff11\uff17"),  # full-width digits
+        (b"command=%2Fvideo&text=hi", "9" * 5000),  # more digits than int() will read
+        (DEEP, "now"),  # 100 KB of '[' after payload=: deeper than JSON can parse
+        (b'{"event": ' + b"[" * 100_000, "now"),
+    ],
+    ids=["superscript", "full-width", "5000-digits", "deep-payload", "deep-json"],
+)
+def test_an_unsigned_request_with_a_hostile_timestamp_or_body_gets_401(deployed, caplog, body, timestamp):
+    stamp = str(int(time.time())) if timestamp == NOW else timestamp
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": "v0=" + "0" * 64,
+    }
+    with caplog.at_level("INFO"):  # a logged line is what made the log keys parse the body
+        answer = bot.aws.handle_slack_request(function_url_event(body, headers), LambdaContext())
+    assert answer["statusCode"] == 401

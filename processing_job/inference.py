@@ -1,7 +1,8 @@
 """The container's entry point: `python -m processing_job.inference` (or `main()` in-process).
 
-Reads `input/spec.json`, renders it, and writes `output/video.mp4`, `poster.jpg` and `result.json`
-(see `paths.py`). Exit 0 means all three exist. Any failure exits 1 and leaves one or two plain
+Reads `input/spec.json` (and the picture, clip or clips it names from `input/`), runs its plan —
+the render (generate or extend) or a join, then smooth and upscale as asked — and writes
+`output/video.mp4`, `poster.jpg` and `result.json` (see `paths.py`). Exit 0 means all three exist. Any failure exits 1 and leaves one or two plain
 sentences in the failure file, which SageMaker hands back as the job's ExitMessage and the bot
 shows to the person; the traceback goes to the log, never to the person.
 """

@@ -2,9 +2,10 @@
 
 Reads `input/spec.json` (and the picture, clip or clips it names from `input/`), runs its plan —
 the render (generate or extend) or a join, then smooth and upscale as asked — and writes
-`output/video.mp4`, `poster.jpg` and `result.json` (see `paths.py`). Exit 0 means all three exist. Any failure exits 1 and leaves one or two plain
-sentences in the failure file, which SageMaker hands back as the job's ExitMessage and the bot
-shows to the person; the traceback goes to the log, never to the person.
+`output/video.mp4`, `poster.jpg` and `result.json` (see `paths.py`). Exit 0 means all three exist.
+Any failure exits 1 and leaves one or two plain sentences in the failure file, which SageMaker hands
+back as the job's ExitMessage and the bot shows to the person; the traceback goes to the log, never
+to the person.
 """
 
 from __future__ import annotations
@@ -380,6 +381,7 @@ def failure_message(error: BaseException, spec: JobSpec | None = None) -> str:
     from processing_job.generate import RenderError
     from processing_job.images import ImageError
     from processing_job.memory import MemoryPlanError, is_out_of_memory
+    from processing_job.stages import StageError
     from processing_job.video_input import VideoInputError
     from processing_job.weights import WeightsError
 
@@ -389,6 +391,8 @@ def failure_message(error: BaseException, spec: JobSpec | None = None) -> str:
         return f"The picture can't be used: {error}"
     if isinstance(error, VideoInputError):
         return f"The video can't be used: {error}"
+    if isinstance(error, StageError):
+        return str(error)
     if isinstance(error, (MemoryPlanError, AccelerationSettingError)):
         return f"The job is misconfigured: {error}"
     if isinstance(error, (JobInputError, WeightsError, RenderError)):

@@ -148,3 +148,11 @@ def test_a_missing_clip_is_named(make_job):
     paths = make_job(_spec(mode="v2v", video="clip.mp4"))
     assert inference.main(paths) == 1
     assert paths.failure_file.read_text() == "The video clip.mp4 was not found in the job's input folder."
+
+
+def test_a_crossfade_longer_than_a_clip_fails_the_join_with_the_stages_sentence(make_job, make_clip):
+    spec = _spec(mode="join", prompt="", clips=["a.mp4", "b.mp4"], crossfade_s=2.0)
+    paths = make_job(spec, files={"a.mp4": make_clip(frames=9), "b.mp4": make_clip(frames=9)})
+    assert inference.main(paths) == 1
+    message = paths.failure_file.read_text()
+    assert "crossfade" in message.lower() and "unexpectedly" not in message and not paths.video_file.exists()

@@ -278,7 +278,7 @@ def render(
     info, family = loaded.info, loaded.family
     reporter = reporter or ProgressReporter(NullSink(), spec.job_id)
     acceleration = acceleration or AccelerationOptions()
-    conditioning = Conditioning(image=image, video=list(video), strength=spec.strength)
+    conditioning = Conditioning(image=image, video=list(video), strength=spec.restyle_strength)
     timings = {"encoding": 0.0, "denoising": 0.0, "decoding": 0.0}
     plan_changes: list[str] = []
     clock = _PhaseClock(loaded.device)

@@ -85,3 +85,17 @@ def test_the_cli_restyles_a_clip_in_its_shape_with_a_strength(tmp_path, make_cli
     assert (video.width, video.height, video.frames) == (64, 96, 9)
     assert (video.codec, video.pix_fmt, video.faststart) == ("h264", "yuv420p", True)
     assert "Restyling" in capsys.readouterr().out
+
+
+def test_a_restyle_without_a_strength_takes_diffusers_default(load_tiny):
+    spec = JobSpec.create(
+        job_id="j",
+        model="tiny-wan",
+        prompt=PROMPT,
+        seed=4,
+        mode="v2v",
+        video="clip.mp4",
+        num_inference_steps=5,
+    )
+    rendered = render(load_tiny("tiny-wan"), spec, video=[gradient_picture(96, 64)] * 9)
+    assert spec.strength is None and rendered.parameters["strength"] == 0.8

@@ -246,12 +246,13 @@ def _mode_problem(info: ModelInfo, mode: str) -> str:
 
 
 def _upgraded(data: Mapping[str, Any]) -> dict[str, Any]:
-    """A version 1 spec's values with version 2's names."""
+    """A version 1 spec's values as version 2 says them (its `speed` is the quality): the spec read
+    is a version 2 spec, and writes itself as one."""
     values = dict(data)
     if values.get("version", SPEC_VERSION) == 1:
         if "speed" in values:
             values["quality"] = values.pop("speed")
-        values["version"] = 1
+        values["version"] = SPEC_VERSION
     return values
 
 

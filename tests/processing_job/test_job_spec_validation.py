@@ -158,7 +158,8 @@ def test_a_version_1_spec_is_read_and_its_speed_is_the_quality(good):
         }
     }
     spec = JobSpec.from_dict({**old, "version": 1, "speed": "draft"})
-    assert spec.quality == "draft" and spec.speed == "draft" and spec.version == 1
+    assert spec.quality == "draft" and spec.speed == "draft"
+    assert spec.version == 2 and JobSpec.from_json(spec.to_json()) == spec  # it writes itself as v2
 
 
 def test_a_version_1_spec_cant_carry_version_2_fields(good):

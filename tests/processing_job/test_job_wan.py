@@ -250,3 +250,29 @@ def test_the_cli_animates_a_picture_with_the_same_wan_checkpoint(tmp_path, make_
     video = probe_video(out)
     assert (video.frames, video.fps) == (9, 24.0) and video.width > video.height
     assert "Animating" in capsys.readouterr().out
+
+
+def test_with_model_offload_each_modes_pipeline_sets_its_own_hooks(tiny_wan, monkeypatch):
+    from diffusers import DiffusionPipeline
+
+    from processing_job.generate import LoadedPipeline
+    from processing_job.memory import choose_plan
+
+    offloaded = []
+    monkeypatch.setattr(
+        DiffusionPipeline,
+        "enable_model_cpu_offload",
+        lambda self, *a, **k: offloaded.append(type(self).__name__),
+    )
+    base = tiny_wan.pipeline_for("t2v")
+    loaded = LoadedPipeline(
+        pipe=base,
+        info=tiny_wan.info,
+        weights=tiny_wan.weights,
+        device="cuda",  # as on a GPU: the plan below is applied, nothing runs
+        dtype="float32",
+        memory_plan=choose_plan("cuda", None, None, override="model-offload"),
+    )
+    assert loaded.use("i2v").transformer is base.transformer
+    loaded.use("t2v")
+    assert offloaded == ["WanImageToVideoPipeline", "WanPipeline"]

@@ -4,7 +4,8 @@ The bot builds it from a validated draft, the job reads it from `spec.json`. It 
 values: no path, flag or parameter in it can come from language-model text without passing
 `validate` first. Nothing here imports torch.
 
-Version 2 (this one) renamed `speed` to `quality` (draft | final: how good, not how fast) and added
+Version 2 (this one) renamed `speed` to `quality` (draft | final: how good, not how fast; `speed`
+is still written beside it, the same value, for readers not yet moved, and read when alone) and added
 the modes v2v (restyle `video` with a `strength`), extend (continue `video` from its last frame) and
 join (`clips`, with an optional `crossfade_s`), and the stages after a render: `interpolate` (1-3×
 the frames, same duration) and `upscale` (1, 2 or 4× the size). Version 1 specs are still read (their
@@ -32,6 +33,7 @@ from processing_job.models import (
 
 SPEC_VERSION = 2
 READABLE_VERSIONS = (1, 2)
+LEGACY_SPEED = "speed"  # version 1's name for the quality; version 2 writes it too, for old readers
 MODES = (T2V, I2V, V2V, EXTEND, JOIN)
 QUALITIES = ("final", "draft")
 INTERPOLATIONS = (1, 2, 3)
@@ -151,8 +153,10 @@ class JobSpec:
             readable = " or ".join(str(v) for v in READABLE_VERSIONS)
             raise SpecError([f"This job understands spec versions {readable}, not {version!r}."])
         known = {f.name: f for f in fields(cls)}
-        allowed = _V1_FIELDS if version == 1 else set(known)
+        allowed = _V1_FIELDS if version == 1 else {*known, LEGACY_SPEED}
         problems = [f"The job spec has an unknown field '{k}'." for k in data if k not in allowed]
+        if "quality" in data and data.get(LEGACY_SPEED, data["quality"]) != data["quality"]:
+            problems.append("'speed' is the old name of 'quality', and the two disagree.")
         data = _upgraded(data)
         missing = [name for name, f in known.items() if name not in data and f.default is MISSING]
         problems += [f"The job spec is missing '{name}'." for name in missing]
@@ -179,6 +183,8 @@ class JobSpec:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["clips"] = list(self.clips)
+        # The quality again under version 1's name, for readers not yet moved to `quality`.
+        data[LEGACY_SPEED] = self.quality
         return data
 
     def to_json(self) -> str:
@@ -246,12 +252,13 @@ def _mode_problem(info: ModelInfo, mode: str) -> str:
 
 
 def _upgraded(data: Mapping[str, Any]) -> dict[str, Any]:
-    """A version 1 spec's values as version 2 says them (its `speed` is the quality): the spec read
-    is a version 2 spec, and writes itself as one."""
+    """A spec's values as version 2 says them: `speed` is the quality (version 1 had only that name;
+    version 2 writes it beside `quality` for older readers). A version 1 spec read is a version 2 spec."""
     values = dict(data)
-    if values.get("version", SPEC_VERSION) == 1:
-        if "speed" in values:
-            values["quality"] = values.pop("speed")
+    if LEGACY_SPEED in values:
+        values.setdefault("quality", values[LEGACY_SPEED])
+        del values[LEGACY_SPEED]
+    if values.get("version") == 1:
         values["version"] = SPEC_VERSION
     return values
 

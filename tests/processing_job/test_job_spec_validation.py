@@ -171,9 +171,11 @@ def test_a_version_1_spec_cant_carry_version_2_fields(good):
     assert "unknown field 'upscale'" in problems_of({**old, "version": 1, "upscale": 2})
 
 
-def test_version_2_names_it_quality(good):
-    assert good["version"] == 2 and good["quality"] == "final" and "speed" not in good
-    assert "unknown field 'speed'" in problems_of({**good, "speed": "draft"})
+def test_version_2_names_it_quality_and_keeps_speed_beside_it_for_old_readers(good):
+    assert good["version"] == 2 and good["quality"] == good["speed"] == "final"
+    assert "the two disagree" in problems_of({**good, "speed": "draft"})
+    alone = {k: v for k, v in good.items() if k != "quality"}
+    assert JobSpec.from_dict({**alone, "speed": "draft"}).quality == "draft"
 
 
 def test_an_unknown_version_is_refused(good):

@@ -5,11 +5,14 @@ The infrastructure sets these environment variables; the AWS adapters read them 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.job_events import JOB_NAME_PREFIX, JOB_NAME_PREFIX_ENV
 from processing_job.models import REGISTRY, ModelInfo
 
 # Environment variable names: the contract between infra/ and the Lambda functions.
@@ -31,7 +34,29 @@ SWEEP_STALE_AFTER_ENV = "VIDEOBOT_SWEEP_STALE_AFTER_S"  # a render this long wit
 MAX_QUEUE_WAIT_ENV = "VIDEOBOT_MAX_QUEUE_WAIT_S"  # a render waiting longer for capacity is given up
 CAPACITY_RETRY_ENV = "VIDEOBOT_CAPACITY_RETRY_S"  # first back-off of a render waiting for capacity
 
+# Staged weights: "auto" asks S3 at launch whether models/<key>/ holds anything (cached a while);
+# "staged" always mounts them (hub offline); "hub" never does (the job downloads to its volume).
+WEIGHTS_SOURCE_ENV = "VIDEOBOT_WEIGHTS_SOURCE"
+WEIGHTS_SOURCES = ("auto", "staged", "hub")
+
 MAX_SQS_DELAY_S = 900
+# SageMaker job names: letters, digits and hyphens, at most 63. A job id is up to ~35 characters
+# (bot/sessions.job_id_for), so a prefix gets at most 24.
+JOB_NAME_PREFIX_PATTERN = re.compile(r"^[a-z0-9](-?[a-z0-9])*-$")
+MAX_JOB_NAME_PREFIX = 24
+
+
+def job_name_prefix_for(stack_name: str) -> str:
+    """One stack's job-name prefix: its name in letters (readable in the console), then six digits
+    of a digest of the whole name (unique to it), e.g. `videobot-staging-123456-`.
+
+    Letters, then digits: where one prefix has its digits, another's letters or hyphen stand, so
+    no stack's prefix is the start of another stack's job names (EventBridge matches by prefix).
+    """
+    slug = re.sub(r"[^a-z]+", "-", stack_name.lower()).strip("-")[:16].strip("-") or "videobot"
+    digest = int(hashlib.sha256(stack_name.encode()).hexdigest(), 16) % 10**6
+    return f"{slug}-{digest:06d}-"
+
 
 DEFAULT_INSTANCE_TYPES = {
     "cogvideox-2b": "ml.g5.2xlarge",
@@ -80,6 +105,8 @@ class AwsSettings:
     sweep_stale_after_s: int = 900
     max_queue_wait_s: int = 6 * 3600
     capacity_retry_s: int = 30
+    job_name_prefix: str = JOB_NAME_PREFIX
+    weights_source: str = "auto"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AwsSettings:
@@ -115,6 +142,15 @@ class AwsSettings:
             raise AwsConfigError(f"{SUBNETS_ENV} needs {SECURITY_GROUPS_ENV} too (a VPC job needs both).")
         if min(max_runtime, volume) < 1 or min(stale_after, max_queue_wait, capacity_retry) < 0:
             raise AwsConfigError("Job runtime and volume must be positive; waiting times can't be negative.")
+        prefix = env.get(JOB_NAME_PREFIX_ENV) or JOB_NAME_PREFIX
+        if not JOB_NAME_PREFIX_PATTERN.match(prefix) or len(prefix) > MAX_JOB_NAME_PREFIX:
+            raise AwsConfigError(
+                f"{JOB_NAME_PREFIX_ENV} must be lowercase letters, digits and hyphens ending in '-', "
+                f"at most {MAX_JOB_NAME_PREFIX} characters; not {prefix!r}."
+            )
+        weights_source = env.get(WEIGHTS_SOURCE_ENV) or "auto"
+        if weights_source not in WEIGHTS_SOURCES:
+            raise AwsConfigError(f"{WEIGHTS_SOURCE_ENV} must be one of {', '.join(WEIGHTS_SOURCES)}.")
         if capacity_retry > MAX_SQS_DELAY_S:
             raise AwsConfigError(
                 f"{CAPACITY_RETRY_ENV} can be at most {MAX_SQS_DELAY_S} (SQS's longest delay)."
@@ -131,4 +167,6 @@ class AwsSettings:
             sweep_stale_after_s=stale_after,
             max_queue_wait_s=max_queue_wait,
             capacity_retry_s=capacity_retry,
+            job_name_prefix=prefix,
+            weights_source=weights_source,
         )

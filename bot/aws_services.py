@@ -8,14 +8,14 @@ first use: the Slack ack path, which must answer within 3 seconds, needs none of
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.chat import SlackChat, make_slack_client
 from bot.config import ConfigError, Settings
 from bot.logs import register_secrets
-from bot.ports import Refinement, Refiner, RefineRequest
+from bot.ports import ContentGuard, GuardVerdict, Refinement, Refiner, RefineRequest
 from bot.services import Services
 
 SECRET_MAX_AGE_S = 300  # a rotated Slack secret is picked up within five minutes
@@ -67,6 +67,29 @@ class DeferredRefiner:
 
                 self._refiner = build_refiner(self._settings)
         return self._refiner.refine(request, on_text)
+
+
+class DeferredContentGuard:
+    """The configured content guard, built when it is first asked (in a lazy listener), like the refiner."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._guard: ContentGuard | None = None
+        self._lock = threading.Lock()
+
+    def _built(self) -> ContentGuard:
+        with self._lock:
+            if self._guard is None:
+                from bot.content_guard import build_content_guard
+
+                self._guard = build_content_guard(self._settings)
+            return self._guard
+
+    def check_text(self, texts: Sequence[str]) -> GuardVerdict:
+        return self._built().check_text(texts)
+
+    def check_image(self, data: bytes, media_type: str) -> GuardVerdict:
+        return self._built().check_image(data, media_type)
 
 
 def boto_config() -> Any:
@@ -151,6 +174,6 @@ def build_aws_services(
         blobs=blobs,
         launcher=launcher,
         refiner=refiner or DeferredRefiner(settings),
-        **overrides,
+        **{"guard": DeferredContentGuard(settings), **overrides},
     )
     return services

@@ -7,9 +7,11 @@ Slack asks for, the blocks are the message. `settings_view` builds the settings 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from bot.limits import Limits
+from bot.quotas import reached_gpu
 from bot.sessions import Draft, Job, Session
 from processing_job.models import REGISTRY, ModelInfo, resolve_model
 from processing_job.spec import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED
@@ -69,8 +71,54 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# People's and models' words are shown as they were written, never as formatting: no link, mention or
+# broadcast can hide in them. A word joiner (invisible, and never part of a URL or a keyword) breaks
+# what Slack would otherwise turn into a link or a broadcast on its own: bare URLs and domains, @here.
+WORD_JOINER = "\u2060"
+_BROADCAST = re.compile(r"@(here|channel|everyone)\b", re.IGNORECASE)
+_URL_LIKE = re.compile(r"\S*(?:://|\bwww\.|[\w-]\.[a-z]{2,}\b)\S*", re.IGNORECASE)
+_URL_JOINTS = re.compile(r"([.:@/])(?=\w|/)")
+# CommonMark: every ASCII punctuation may be backslash-escaped; these are the ones that format.
+_MARKDOWN_ANYWHERE = re.compile(r"([\\`*_~\[\]<>&|#!])")
+_MARKDOWN_LINE_START = re.compile(r"(?m)^(\s*)(?:([-+=])|(\d+)([.)]))")
+
+
+def defang(text: str) -> str:
+    """`text` with bare URLs, domains and @here/@channel/@everyone made inert (they read the same)."""
+    text = _BROADCAST.sub(lambda m: f"@{WORD_JOINER}{m.group(1)}", text)
+    return _URL_LIKE.sub(lambda m: _URL_JOINTS.sub(rf"\1{WORD_JOINER}", m.group(0)), text)
+
+
+def shown(text: str) -> str:
+    """People's or a model's text for a mrkdwn field: inert (no links, mentions or broadcasts)."""
+    return escape(defang(text))
+
+
+def markdown_shown(text: str) -> str:
+    """People's or a model's text for a Markdown field (streamed messages): every formatting character
+    escaped, so `[text](url)`, images, headings, lists and autolinks show as the characters they are.
+    Word by word, so escaping a text in pieces split at whitespace gives the same as escaping it whole."""
+    text = _MARKDOWN_ANYWHERE.sub(r"\\\1", defang(text))
+    return _MARKDOWN_LINE_START.sub(
+        lambda m: m.group(1) + (f"\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}"), text
+    )
+
+
+def plain_section(text: str) -> dict[str, Any]:
+    """A section of plain text: whatever it holds shows as written (no mrkdwn, links or mentions)."""
+    return {
+        "type": "section",
+        "text": {"type": "plain_text", "text": text[:SECTION_LIMIT] or " ", "emoji": False},
+    }
+
+
+def verbatim_section(text: str) -> dict[str, Any]:
+    """A mrkdwn section whose own markup is ours; text from people inside it must come through `shown`."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT], "verbatim": True}}
+
+
 def quote(text: str) -> str:
-    return "\n".join(f">{line}" for line in escape(text).splitlines() or [""])
+    return "\n".join(f">{line}" for line in shown(text).splitlines() or [""])
 
 
 def excerpt(text: str, limit: int = CAPTION_PROMPT_CHARS) -> str:
@@ -108,9 +156,9 @@ def describe_draft(draft: Draft) -> str:
 
 
 def root_message(owner: str, idea: str) -> Message:
-    text = f"🎬 <@{owner}> wants a video: {escape(idea)}"
+    text = f"🎬 <@{owner}> wants a video: {shown(idea)}"
     blocks = [
-        _section(f"🎬 <@{owner}> wants a video: *{escape(idea)}*"),
+        verbatim_section(f"🎬 <@{owner}> wants a video: {shown(idea)}"),
         _context(
             "I'll write a detailed prompt in the thread. Reply there to refine it, then press *Generate*."
         ),
@@ -128,6 +176,13 @@ def picture_received(owner: str) -> str:
     return f"🖼️ Got your picture, <@{owner}>. I'll describe it and write a prompt that brings it to life."
 
 
+def not_your_video(owner: str) -> str:
+    return (
+        f"This is <@{owner}>'s video: only they (or an admin) can change it by replying here. "
+        "To make your own, type `/video` and describe it."
+    )
+
+
 def draft_card(session: Session, *, with_prompt: bool = True, note: str = "") -> Message:
     """The draft: its prompt (unless it was streamed into the same message above the blocks), its
     settings, and Generate · Settings · Cancel."""
@@ -136,13 +191,13 @@ def draft_card(session: Session, *, with_prompt: bool = True, note: str = "") ->
     ref = draft_ref(session, draft.revision)
     picture = " · 🖼️ animates the shared picture" if session.mode == "i2v" else ""
     details = f"*Draft {draft.revision}*{picture} · {describe_draft(draft)}"
-    if draft.negative_prompt:
-        details += f"\nAvoiding: {escape(draft.negative_prompt)}"
     blocks: Blocks = []
     if with_prompt:
-        blocks.append(_section(f"✍️ *Prompt*\n{quote(draft.prompt)}"))
+        blocks += prompt_blocks(draft.prompt)
+    blocks.append(_section(details))
+    if draft.negative_prompt:
+        blocks.append(plain_section(f"Avoiding: {draft.negative_prompt}"))
     blocks += [
-        _section(details),
         _context(f"Written by {draft.refined_by}. {note}".strip(), REFINE_HINT),
         _actions(
             f"draft-{draft.revision}",
@@ -151,15 +206,20 @@ def draft_card(session: Session, *, with_prompt: bool = True, note: str = "") ->
             _button("Cancel", CANCEL_DRAFT, ref),
         ),
     ]
-    text = f"Draft {draft.revision} ready: {escape(excerpt(draft.prompt, 200))}"
+    text = f"Draft {draft.revision} ready: {shown(excerpt(draft.prompt, 200))}"
     return text, blocks
+
+
+def prompt_blocks(prompt: str) -> Blocks:
+    """The prompt under a small heading, as plain text."""
+    return [_context("✍️ *Prompt*"), plain_section(prompt)]
 
 
 def closed_draft_card(draft: Draft, outcome: str) -> Message:
     """The draft card once it has been used, replaced or cancelled: its buttons are gone."""
     text = f"Draft {draft.revision}: {outcome}"
     return text, [
-        _section(f"✍️ *Prompt*\n{quote(draft.prompt)}"),
+        *prompt_blocks(draft.prompt),
         _section(f"*Draft {draft.revision}* · {describe_draft(draft)}"),
         _context(outcome),
     ]
@@ -170,7 +230,13 @@ def cant_render_message(problems: list[str]) -> str:
 
 
 def blocked_message(explanation: str) -> Message:
-    return explanation, [_section(f"🙅 {explanation}")]
+    """A refusal (the content policy's own words, or ours), shown as plain text."""
+    return shown(explanation), [plain_section(f"🙅 {explanation}")]
+
+
+def prompt_so_far(text: str) -> Message:
+    """The prompt while it is written, where it can't be streamed (edited in place instead)."""
+    return f"✍️ {shown(excerpt(text, 200))}…", [_context("✍️ Writing the prompt…"), plain_section(f"{text}…")]
 
 
 # rendering
@@ -247,12 +313,19 @@ def done_message(job: Job, render_seconds: float) -> Message:
     ]
 
 
+def quota_note(job: Job) -> str:
+    """Whether an unfinished render used up some of the daily quota (it did once it reached the GPU)."""
+    if reached_gpu(job):
+        return "It counted against your daily quota: it had started rendering on the GPU."
+    return "It didn't count against your quota."
+
+
 def failed_message(job: Job, explanation: str) -> Message:
     text = f"❌ The render didn't finish: {explanation}"
     ref = job_ref(job)
     return text, [
         _section(text),
-        _context("It didn't count against your quota."),
+        _context(quota_note(job)),
         _actions("failed", _button("🔁 Try again", RETRY, ref), _button("✏️ Refine", REFINE, ref)),
     ]
 
@@ -261,7 +334,7 @@ def cancelled_message(job: Job, by: str | None) -> Message:
     text = f"🛑 Render cancelled by <@{by}>." if by else "🛑 Render cancelled."
     return text, [
         _section(text),
-        _context("It didn't count against your quota."),
+        _context(quota_note(job)),
         _actions("cancelled", _button("✏️ Refine", REFINE, job_ref(job))),
     ]
 
@@ -280,7 +353,7 @@ def video_caption(job: Job, result: dict[str, Any]) -> str:
     seconds = render_seconds(result)
     took = f" · rendered in {seconds:.0f} s" if seconds is not None else ""
     quality = " · draft quality" if spec.get("speed") == "draft" else ""
-    notes = "".join(f"\n⚠️ {escape(excerpt(note, 300))}" for note in job_notes(result))
+    notes = "".join(f"\n⚠️ {shown(excerpt(note, 300))}" for note in job_notes(result))
     return (
         f"🎬 <@{job.owner}>, here is your video.\n{quote(excerpt(spec['prompt']))}\n"
         f"{info.name} · {spec['num_frames']} frames · {spec['width']}×{spec['height']} · "
@@ -395,7 +468,8 @@ def settings_view(session: Session, limits: Limits) -> dict[str, Any]:
         "submit": _plain("Save"),
         "close": _plain("Cancel"),
         "blocks": [
-            _section(f"*Draft {draft.revision}*\n{quote(excerpt(draft.prompt, 500))}"),
+            _section(f"*Draft {draft.revision}*"),
+            plain_section(excerpt(draft.prompt, 500)),
             _input(MODEL_INPUT[0], "Model", model_select),
             _input(
                 SECONDS_INPUT[0],

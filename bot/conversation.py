@@ -15,10 +15,29 @@ from typing import Any
 
 from bot import blocks
 from bot.chat import ChatError
+from bot.config import Settings
 from bot.images import PictureRejected, SharedFile, SlackPictures, allowed_file_hosts
-from bot.ports import BlobNotFound, Conflict, QuotaExceeded, Refinement, RefineRequest
+from bot.limits import Limits
+from bot.ports import (
+    BlobNotFound,
+    Conflict,
+    GuardUnavailable,
+    QuotaExceeded,
+    Refinement,
+    RefineRequest,
+)
 from bot.prompt_stream import PromptStreams
-from bot.quotas import DAY_S, access_refusal, admission, render_refusal, usage, within_limits
+from bot.quotas import (
+    DAY_S,
+    access_refusal,
+    admission,
+    limit_problems,
+    refine_rate_refusal,
+    refine_slots,
+    render_refusal,
+    usage,
+    within_limits,
+)
 from bot.refiner import RefinementBlocked
 from bot.services import Services
 from bot.sessions import (
@@ -33,6 +52,7 @@ from bot.sessions import (
     advance,
     as_final,
     check_controller,
+    check_owner,
     draft_from_spec,
     fitted_to_picture,
     for_mode,
@@ -56,6 +76,10 @@ from processing_job.spec import SpecError
 log = logging.getLogger(__name__)
 
 PICTURE_IDEA = "(a shared picture)"
+GUARD_UNAVAILABLE = (
+    "I couldn't check this against the workspace's content policy just now, so I haven't used it. "
+    "Please try again in a minute."
+)
 
 
 class Conversation:
@@ -69,12 +93,19 @@ class Conversation:
         self.services = services
         self.store = services.store
         self.chat = services.chat
-        self.settings = services.settings
-        self.limits = services.settings.limits
         self.pictures = pictures or SlackPictures(
             services.chat.client, self.limits, allowed_file_hosts(self.settings.slack_api_url)
         )
         self.streams = streams or PromptStreams(services.chat)
+
+    # Read at each use: settings that change (a redeploy with a new allow-list) apply at once.
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def limits(self) -> Limits:
+        return self.services.settings.limits
 
     @property
     def admins(self) -> frozenset[str]:
@@ -105,6 +136,18 @@ class Conversation:
         session = self.store.get_session(channel, thread_ts)
         if session is None:
             return None
+        if ts is not None and any(turn.ts == ts for turn in session.turns):
+            return None  # Slack delivered the same reply again; the first delivery answers it
+        if user != session.owner and user not in self.admins:
+            self._hint_once(session, user)  # other people's replies are their conversation
+            return None
+        refusal = access_refusal(self.limits, user=user, channel=channel)
+        if refusal:
+            self._tell(channel, user, thread_ts, refusal)
+            return None
+        if not self._may_refine_now(user):
+            self._tell(channel, user, thread_ts, f"⏸️ {refine_rate_refusal(self.limits)}")
+            return None
         try:
             session = change_session(
                 self.store, session, lambda s: add_user_turn(s, text, user, self._now(), ts=ts)
@@ -112,6 +155,19 @@ class Conversation:
         except AlreadyDone:
             return None  # Slack delivered the same reply again; the first delivery answers it
         return self._offer_draft(session, DraftOptions(), requester=user, team=team)
+
+    def _hint_once(self, session: Session, user: str) -> None:
+        """Tell someone once per session that replies here refine someone else's video."""
+        key = f"reply-hint:{session.key}:{user}"
+        if self.store.claim_once(key, expires_at=session.expires_at, now=self._now()):
+            self._tell(session.channel, user, session.thread_ts, blocks.not_your_video(session.owner))
+
+    def _may_refine_now(self, user: str) -> bool:
+        now = self._now()
+        return any(
+            self.store.claim_once(key, expires_at=expires_at, now=now)
+            for key, expires_at in refine_slots(user, self.limits, now=now)
+        )
 
     def share_picture(
         self,
@@ -153,6 +209,10 @@ class Conversation:
             picture = self.pictures.fetch(shared)
         except PictureRejected as rejected:
             self._tell(channel, user, where, f"🖼️ {rejected}")
+            return None
+        problem = self._picture_refusal(picture.data, picture.media_type)
+        if problem:
+            self._tell(channel, user, where, f"🙅 {problem}")
             return None
         key = picture.blob_key(channel, where, shared.id or message_ts)
         self.services.blobs.put(key, picture.data, content_type=picture.media_type)
@@ -221,6 +281,11 @@ class Conversation:
         except RefinementBlocked as blocked:
             stream.finish_notice(*blocks.blocked_message(str(blocked)))
             return session
+        # The policy judges the prompt whoever wrote it (the offline refiner answers when Bedrock can't).
+        problem = self._text_refusal([refinement.prompt])
+        if problem:
+            stream.finish_notice(*blocks.blocked_message(problem))
+            return session
         before = session
         try:
             draft = self._next_draft(session, refinement, options)
@@ -229,20 +294,26 @@ class Conversation:
             stream.finish_notice(*blocks.notice(blocks.cant_render_message([str(error)])))
             return session
         drafted = session
+        self._retire_card(before, session)  # before the new card shows: one live card at a time
         card_ts = stream.finish(
             lambda with_prompt: blocks.draft_card(drafted, with_prompt=with_prompt, note=refinement.note)
         )
-        return self._adopt_card(before, session, card_ts)
+        return change_session(self.store, session, lambda s: replace(s, draft_card_ts=card_ts))
 
     def _adopt_card(self, before: Session, session: Session, card_ts: str) -> Session:
         """`card_ts` is the session's draft card now; the card it replaces loses its buttons."""
         session = change_session(self.store, session, lambda s: replace(s, draft_card_ts=card_ts))
+        if before.draft_card_ts != card_ts:
+            self._retire_card(before, session)
+        return session
+
+    def _retire_card(self, before: Session, session: Session) -> None:
+        """The draft card of `before` loses its buttons: `session`'s draft replaced it."""
         old_ts, old_draft = before.draft_card_ts, before.draft
-        if old_ts and old_draft and old_ts != card_ts and session.draft:
+        if old_ts and old_draft and session.draft:
             self._close_card(
                 session.channel, old_ts, old_draft, f"Replaced by draft {session.draft.revision}."
             )
-        return session
 
     def _next_draft(self, session: Session, refinement: Refinement, options: DraftOptions) -> Draft:
         previous = session.draft
@@ -399,7 +470,8 @@ class Conversation:
             self._tell(session.channel, user, session.thread_ts, refusal)
             return None
         refined_by = session.draft.refined_by if session.draft else ""
-        draft = change(draft_from_spec(job.job_spec, refined_by=refined_by))
+        # A final render's steps (the model's own) and an old render's settings are fitted to today's caps.
+        draft = within_limits(change(draft_from_spec(job.job_spec, refined_by=refined_by)), self.limits)
         key = f"{action}:{job_id}"
         try:
             session = change_session(
@@ -458,9 +530,9 @@ class Conversation:
         except (ConversationError, SpecError) as error:
             self._tell(channel, user, thread_ts, str(error))
             return None
-        refusal = access_refusal(self.limits, user=session.owner, channel=channel)
+        refusal = self._render_refusal(session) or self._content_refusal(session)
         if refusal:
-            self._tell(channel, user, thread_ts, f"⏸️ {refusal}")
+            self._tell(channel, user, thread_ts, refusal)
             return None
         try:
             # Counted and written in one step: concurrent clicks can't all squeeze under the caps.
@@ -495,6 +567,44 @@ class Conversation:
             progress_ts = job.progress_ts
             self._quietly(lambda: self.chat.update(channel, progress_ts, text=text, blocks=progress_blocks))
         return job
+
+    def _render_refusal(self, session: Session) -> str | None:
+        """The one check every render passes (Generate, Reroll, Final render, Try again, ...): the
+        allow-lists and the workspace's caps on the draft itself. Quotas are counted by the store."""
+        refusal = access_refusal(self.limits, user=session.owner, channel=session.channel)
+        if refusal:
+            return f"⏸️ {refusal}"
+        assert session.draft is not None  # plan_job checked
+        problems = limit_problems(session.draft, self.limits)
+        if problems:
+            return blocks.cant_render_message(problems)
+        return None
+
+    def _content_refusal(self, session: Session) -> str | None:
+        """The content policy on everything the render will use: nothing renders that it hasn't passed."""
+        assert session.draft is not None
+        problem = self._text_refusal([session.draft.prompt, session.draft.negative_prompt])
+        if problem is None and session.mode == "i2v" and session.image_key:
+            picture = self._picture_of(session)
+            if picture is None:
+                return "The picture of this video is gone. Please share it again."
+            problem = self._picture_refusal(picture, session.image_media_type or "image/png")
+        return f"🙅 {problem}" if problem else None
+
+    def _text_refusal(self, texts: list[str]) -> str | None:
+        """Why the content policy won't let these texts be used, or None."""
+        try:
+            verdict = self.services.guard.check_text(texts)
+        except GuardUnavailable:
+            return GUARD_UNAVAILABLE
+        return None if verdict.allowed else verdict.message
+
+    def _picture_refusal(self, data: bytes, media_type: str) -> str | None:
+        try:
+            verdict = self.services.guard.check_image(data, media_type)
+        except GuardUnavailable:
+            return GUARD_UNAVAILABLE
+        return None if verdict.allowed else verdict.message
 
     def _mark_launched(self, job: Job) -> Job:
         """The launcher has it: from now on the renderer (or its queue) answers for it. Without this
@@ -532,10 +642,9 @@ class Conversation:
         job = self.store.get_job(job_id)
         if job is None:
             return
-        session = self.store.get_session(job.channel, job.thread_ts)
         try:
-            if session is not None:
-                check_controller(session, user, self.admins)
+            # The render's own owner: its session may be gone (expired, or never written).
+            check_owner(job.owner, user, self.admins)
         except ConversationError as error:
             self._tell(job.channel, user, job.thread_ts, str(error))
             return

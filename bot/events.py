@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -19,9 +20,11 @@ from bot.chat import ChatError
 from bot.job_events import JobProgress, JobStateChange, parse_job_event
 from bot.logs import log_context
 from bot.ports import BlobNotFound
+from bot.references import withhold
 from bot.services import Services
 from bot.sessions import TERMINAL, InvalidTransition, Job, advance
 from bot.store import change_job
+from processing_job.models import resolve_model
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +116,10 @@ class JobEventHandler:
             if error.error not in UNDELIVERABLE:
                 self._release_delivery(job)
                 raise
-            log.warning("the video can't be posted in %s: %s", job.channel, error.error)
-            self._finish_failed(job, f"I couldn't post the video here ({error.error}).")
+            ref = withhold(log, f"the video can't be posted in {job.channel}", error.error)
+            self._finish_failed(
+                job, f"Slack wouldn't let me post the video in this conversation (ref {ref})."
+            )
             return
         except Exception:
             self._release_delivery(job)  # so a retry of this event (or the sweeper) delivers it
@@ -208,7 +213,7 @@ class JobEventHandler:
         return result if isinstance(result, dict) else {}
 
     def on_failed(self, job: Job, change: JobStateChange) -> None:
-        explanation = _explain_failure(change)
+        explanation = _explain_failure(change, job.job_id, model_name(job))
         self._finish_failed(job, explanation)
 
     def fail(self, job: Job, explanation: str) -> None:
@@ -273,10 +278,40 @@ class JobEventHandler:
         self.chat.post(job.channel, text=text, blocks=message_blocks, thread_ts=job.thread_ts)
 
 
-def _explain_failure(change: JobStateChange) -> str:
-    """The job's own sentence when it wrote one; otherwise SageMaker's reason in plain words."""
-    if change.exit_message.strip():
-        return change.exit_message.strip()
+# What a job's own sentence may not show people: paths, storage and resource names, the job's id,
+# exception names and hub repositories. Such a sentence is replaced, and its details logged.
+_INTERNAL = re.compile(
+    r"(?:^|[\s(\"'])(?:~|\.{1,2})?/[\w.-]+"  # a filesystem path
+    r"|\b[A-Za-z]:\\"  # a Windows path
+    r"|\b(?:s3|file|https?)://|\barn:aws"  # storage, resources
+    r"|\b\w+(?:Error|Exception)\b"  # an exception's name
+    r"|\b[\w.-]+/[\w.-]+"  # a hub repository (owner/name)
+    r"|\bvideobot-[\w-]+"  # a processing job's name
+)
+WEIGHTS_MISSING = (
+    "The weights for {model} aren't available to the renderer. Please ask your admin to stage them."
+)
+RENDER_ERROR = "The renderer stopped with an error. Please try again; if it keeps happening, tell your admin"
+
+
+def model_name(job: Job) -> str:
+    try:
+        return resolve_model(str(job.spec.get("model", ""))).name
+    except ValueError:
+        return "this model"
+
+
+def _explain_failure(change: JobStateChange, job_id: str = "", model: str = "this model") -> str:
+    """The job's own sentence when it wrote one people may see; otherwise SageMaker's reason in plain
+    words. Whatever is held back goes to the log under a reference the person can quote."""
+    message = change.exit_message.strip()
+    if message:
+        if not _INTERNAL.search(message) and not (job_id and job_id in message):
+            return message
+        ref = withhold(log, f"render {job_id} failed", message)
+        if message.startswith("The model weights"):
+            return f"{WEIGHTS_MISSING.format(model=model)} (ref {ref})"
+        return f"{RENDER_ERROR} (ref {ref})."
     reason = change.failure_reason
     if "CapacityError" in reason or "InsufficientInstanceCapacity" in reason:
         return "There was no GPU capacity available. Please try again in a little while."
@@ -284,4 +319,5 @@ def _explain_failure(change: JobStateChange) -> str:
         return "The renderer's model weights aren't in place yet. Please ask your admin to stage them."
     if "MaxRuntimeInSeconds" in reason or "timed out" in reason.lower():
         return "The render took longer than its time limit and was stopped."
-    return "The renderer stopped with an error. Please try again; if it keeps happening, tell your admin."
+    ref = withhold(log, f"render {job_id} failed", reason or "no reason given")
+    return f"{RENDER_ERROR} (ref {ref})."

@@ -4,6 +4,7 @@ delivers them. The local runner builds the very same envelopes, so one handler s
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Mapping
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-JOB_NAME_PREFIX = "videobot-"
+JOB_NAME_PREFIX = "videobot-"  # locally; each stack sets its own (bot/aws_config.py)
+JOB_NAME_PREFIX_ENV = "VIDEOBOT_JOB_NAME_PREFIX"
 STATE_CHANGE_SOURCE = "aws.sagemaker"
 STATE_CHANGE_TYPE = "SageMaker Processing Job State Change"
 PROGRESS_SOURCE = "videobot.render"
@@ -37,13 +39,19 @@ class JobProgress:
     elapsed_s: float
 
 
-def job_name(job_id: str) -> str:
+def job_name_prefix() -> str:
+    """This deployment's job-name prefix: two stacks in one account must not take each other's jobs."""
+    return os.environ.get(JOB_NAME_PREFIX_ENV) or JOB_NAME_PREFIX
+
+
+def job_name(job_id: str, prefix: str | None = None) -> str:
     """The SageMaker processing job name for one of our jobs."""
-    return f"{JOB_NAME_PREFIX}{job_id}"
+    return f"{prefix or job_name_prefix()}{job_id}"
 
 
-def job_id_from_name(name: str) -> str | None:
-    return name[len(JOB_NAME_PREFIX) :] if name.startswith(JOB_NAME_PREFIX) else None
+def job_id_from_name(name: str, prefix: str | None = None) -> str | None:
+    prefix = prefix or job_name_prefix()
+    return name[len(prefix) :] if name.startswith(prefix) else None
 
 
 def _envelope(source: str, detail_type: str, detail: dict[str, Any], resources: list[str]) -> dict[str, Any]:

@@ -50,6 +50,7 @@ class Limits:
     workspace_concurrent: int = 4
     max_steps: int = 50
     max_seconds: float = 10.0  # the longest clip anyone may ask for (every model's own cap still applies)
+    refines_per_minute: int = 6  # replies one person may have refined in a minute (each calls the model)
     # Pictures people share: checked from Slack's metadata before download, and again on the bytes.
     max_image_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 6000 * 6000
@@ -65,6 +66,7 @@ class Limits:
             workspace_concurrent=_positive(env, "VIDEOBOT_WORKSPACE_CONCURRENT", cls.workspace_concurrent),
             max_steps=_positive(env, "VIDEOBOT_MAX_STEPS", cls.max_steps),
             max_seconds=_positive_number(env, "VIDEOBOT_MAX_SECONDS", cls.max_seconds),
+            refines_per_minute=_positive(env, "VIDEOBOT_USER_REFINES_PER_MINUTE", cls.refines_per_minute),
             max_image_bytes=round(
                 _positive_number(env, "VIDEOBOT_MAX_IMAGE_MB", cls.max_image_bytes / 2**20) * 2**20
             ),

@@ -131,3 +131,28 @@ class Refiner(Protocol):
 def chunks(stream: BinaryIO, size: int = 1 << 20) -> Iterator[bytes]:
     while block := stream.read(size):
         yield block
+
+
+@dataclass(frozen=True)
+class GuardVerdict:
+    """A content policy's answer: allowed, or refused with a sentence for the person."""
+
+    allowed: bool
+    message: str = ""  # why it was refused: the policy's own configured message, or ours
+
+
+class GuardUnavailable(Exception):
+    """The content policy couldn't be asked (throttled, unreachable): nothing may render unchecked."""
+
+
+class ContentGuard(Protocol):
+    """The workspace's content policy (a Bedrock Guardrail, or a local twin), applied to whatever is
+    about to be rendered, whoever wrote it."""
+
+    def check_text(self, texts: Sequence[str]) -> GuardVerdict:
+        """Judge the texts (a prompt and its negative prompt) together; GuardUnavailable if it can't."""
+        ...
+
+    def check_image(self, data: bytes, media_type: str) -> GuardVerdict:
+        """Judge a picture; GuardUnavailable if it can't."""
+        ...

@@ -7,6 +7,11 @@ and `stopStream` hangs the card's blocks under the finished text. Where streamin
 and edited with `chat.update` at most once a second instead. Either way one message ends up as the
 card, and its ts is what the session remembers.
 
+Streamed text is Markdown to Slack, so the prompt goes out with every formatting character escaped
+(`blocks.markdown_shown`): a link, image, heading or @here in the idea, a reply or the model's answer
+shows as the characters it is. Escaping goes word by word, so whole words are streamed and the last
+(maybe unfinished) one waits for the next piece or for the end.
+
 A stream can only grow. If the text starts over (a retry, or the fallback refiner taking over after
 part of an answer was shown), the stream is closed and the message is rewritten with `chat.update`.
 """
@@ -20,7 +25,7 @@ from collections.abc import Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
-from bot.blocks import Blocks, Message, escape
+from bot.blocks import Blocks, Message, markdown_shown, prompt_so_far
 from bot.chat import ChatError, SlackChat
 
 log = logging.getLogger(__name__)
@@ -86,7 +91,9 @@ class PromptStream:
         self._recipient, self._team = recipient, team
         self._placeholder = placeholder
         self._stream = None  # slack_sdk's ChatStream once text has arrived
-        self._sent = ""  # text already appended to the stream
+        self._sent = ""  # text already appended to the stream (whole words), as written
+        self._shown = ""  # the same, escaped as it was appended
+        self._latest = ""  # all the text so far, the unfinished last word included
         self._diverged = False
         self._last_update = 0.0
         self.ts: str | None = None
@@ -115,8 +122,9 @@ class PromptStream:
         if not text_so_far.startswith(self._sent):
             self._diverged = True  # the answer started over; the final update rewrites the message
             return
-        delta = text_so_far[len(self._sent) :]
-        if not delta:
+        self._latest = text_so_far
+        whole_words = text_so_far[: max(text_so_far.rfind(" "), text_so_far.rfind("\n")) + 1]
+        if len(whole_words) <= len(self._sent):
             return
         try:
             if self._stream is None:
@@ -127,13 +135,24 @@ class PromptStream:
                     recipient_team_id=self._team or None,
                     buffer_size=STREAM_BUFFER_CHARS,
                 )
-            self._stream.append(markdown_text=escape(delta))
-            self._sent = text_so_far
+            self._stream.append(markdown_text=self._escaped_delta(whole_words))
+            self._sent = whole_words
             if self._stream.ts:
                 self.ts = self._stream.ts
         except (SlackApiError, SlackRequestError) as error:
             self._give_up_streaming(error)
             self._update_throttled(text_so_far)
+
+    def _escaped_delta(self, text: str) -> str:
+        """What to append so the stream shows `text` escaped (it extends what was sent at a word break)."""
+        escaped = markdown_shown(text)
+        delta = (
+            escaped[len(self._shown) :]
+            if escaped.startswith(self._shown)
+            else markdown_shown(text[len(self._sent) :])
+        )
+        self._shown = escaped
+        return delta
 
     @property
     def _client(self) -> WebClient:
@@ -158,7 +177,8 @@ class PromptStream:
             return
         self._last_update = now
         try:
-            self._chat.update(self.channel, self.ts, text=f"✍️ {escape(text_so_far)}…")
+            text, blocks = prompt_so_far(text_so_far)
+            self._chat.update(self.channel, self.ts, text=text, blocks=blocks)
         except ChatError:
             log.warning("could not show the prompt so far in %s", self.ts)
 
@@ -168,8 +188,9 @@ class PromptStream:
         """End the message as `card(with_prompt)`; returns its ts."""
         if self._stream is not None and not self._diverged:
             _, blocks = card(False)
+            rest = self._escaped_delta(self._latest) if len(self._latest) > len(self._sent) else None
             try:
-                self._stream.stop(blocks=blocks)
+                self._stream.stop(markdown_text=rest, blocks=blocks)
                 self.ts = self._stream.ts or self.ts
                 if self.ts:
                     return self.ts

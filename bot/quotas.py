@@ -1,9 +1,10 @@
 """Who may render, and how much: the workspace's caps applied to the jobs in the store (pure).
 
 The caller reads the jobs (`store.jobs_for_owner(owner, since=...)`, `store.active_jobs()`); these
-functions only count. A render that failed or was cancelled doesn't count against the daily cap, which
-is how a failure gives its quota back. Every refusal is a sentence for the person: what the limit is,
-and when it frees up.
+functions only count. A render that failed or was cancelled before it reached the GPU doesn't count
+against the daily cap, which is how a failure gives its quota back; one that reached the GPU used it
+(so starting and cancelling renders can't spend GPU time without end). Every refusal is a sentence
+for the person: what the limit is, and when it frees up.
 """
 
 from __future__ import annotations
@@ -18,7 +19,19 @@ from bot.sessions import ACTIVE, Draft, Job
 from processing_job.models import resolve_model
 
 DAY_S = 24 * 3600
-GIVEN_BACK = frozenset({"failed", "cancelled"})  # statuses that don't use up the daily cap
+GIVEN_BACK = frozenset(
+    {"failed", "cancelled"}
+)  # statuses that give the quota back, if the GPU wasn't reached
+
+
+def reached_gpu(job: Job) -> bool:
+    """Whether the render started on a renderer (its first progress or InProgress event came)."""
+    return job.started_at is not None
+
+
+def counts_against_quota(job: Job) -> bool:
+    """A render uses up the daily cap unless it failed or was cancelled before reaching the GPU."""
+    return job.status not in GIVEN_BACK or reached_gpu(job)
 
 
 @dataclass(frozen=True)
@@ -34,7 +47,7 @@ class Usage:
 def usage(owner: str, owner_jobs: Iterable[Job], active_jobs: Iterable[Job], *, now: float) -> Usage:
     active = list(active_jobs)
     counted = sorted(
-        job.created_at for job in owner_jobs if job.status not in GIVEN_BACK and job.created_at > now - DAY_S
+        job.created_at for job in owner_jobs if counts_against_quota(job) and job.created_at > now - DAY_S
     )
     return Usage(
         running=sum(1 for job in active if job.owner == owner and job.status in ACTIVE),
@@ -54,6 +67,25 @@ def access_refusal(limits: Limits, *, user: str, channel: str) -> str | None:
     return None
 
 
+REFINE_WINDOW_S = 60
+
+
+def refine_slots(user: str, limits: Limits, *, now: float) -> list[tuple[str, float]]:
+    """The claims (key, expires_at) a refinement by `user` may take: N slots, each held for a minute
+    once taken, so one free slot means fewer than N refinements in the last minute (a sliding
+    window). Claimed atomically in the store, so they hold across threads, sessions and Lambdas."""
+    expires_at = now + REFINE_WINDOW_S
+    return [(f"refine-rate:{user}:{n}", expires_at) for n in range(limits.refines_per_minute)]
+
+
+def refine_rate_refusal(limits: Limits) -> str:
+    per = limits.refines_per_minute
+    return (
+        f"You've asked for {per} {'change' if per == 1 else 'changes'} in the last minute, the most one "
+        "person can. Please wait a moment, then reply again."
+    )
+
+
 def render_refusal(limits: Limits, current: Usage) -> str | None:
     """Why a new render can't start now, or None."""
     if current.running >= limits.per_user_concurrent:
@@ -66,7 +98,8 @@ def render_refusal(limits: Limits, current: Usage) -> str | None:
         when = slack_time(current.next_free_at) if current.next_free_at else "within a day"
         return (
             f"You've started {current.last_day} renders in the last 24 hours, the daily limit here. "
-            f"Your next one frees up {when}. Renders that fail or are cancelled don't count."
+            f"Your next one frees up {when}. "
+            "Renders that fail or are cancelled before they start rendering don't count."
         )
     if current.workspace_running >= limits.workspace_concurrent:
         return (

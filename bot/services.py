@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.chat import SlackChat, make_slack_client
 from bot.config import Settings
-from bot.ports import BlobStore, JobLauncher, Refiner, SessionStore
+from bot.ports import BlobStore, ContentGuard, JobLauncher, Refiner, SessionStore
 
 if TYPE_CHECKING:
     from bot.lazy_work import PendingRecord
@@ -29,6 +29,12 @@ log = logging.getLogger(__name__)
 
 def random_seed() -> int:
     return secrets.randbelow(2**31)
+
+
+def no_content_policy() -> ContentGuard:
+    from bot.content_guard.local import LocalContentGuard
+
+    return LocalContentGuard()
 
 
 @dataclass
@@ -44,6 +50,7 @@ class Services:
     closers: list[Callable[[], None]] = field(default_factory=list)
     # Locally, where slow work is recorded while it runs (bot.lazy_work); None on Lambda (its DLQ).
     pending: PendingRecord | None = None
+    guard: ContentGuard = field(default_factory=no_content_policy)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -153,6 +160,7 @@ def build_local_services(
     is this process's alone (HomeInUse otherwise); what a previous run left unfinished there is
     reconciled before this returns, and again every minute (`upkeep`)."""
     from bot.blobs.filesystem import FilesystemBlobStore
+    from bot.content_guard import build_content_guard
     from bot.events import handle_job_event
     from bot.jobs.local import LocalJobLauncher
     from bot.refiner import build_refiner
@@ -173,6 +181,7 @@ def build_local_services(
         report=report,
         model_cache=settings.model_cache,
     )
+    overrides.setdefault("guard", build_content_guard(settings))
     services = Services(
         settings=settings,
         chat=SlackChat(make_slack_client(settings.slack_bot_token, settings.slack_api_url)),

@@ -402,8 +402,13 @@ def forget_action(session: Session, key: str) -> Session:
 
 def check_controller(session: Session, user: str, admins: frozenset[str]) -> None:
     """Only the person who started a session (or an admin) may render, cancel or change it."""
-    if user != session.owner and user not in admins:
-        raise NotAllowed(f"Only <@{session.owner}>, who started this video, can do that.")
+    check_owner(session.owner, user, admins)
+
+
+def check_owner(owner: str, user: str, admins: frozenset[str]) -> None:
+    """Only `owner` (or an admin) may act on what they started: a session, or a render of it."""
+    if user != owner and user not in admins:
+        raise NotAllowed(f"Only <@{owner}>, who started this video, can do that.")
 
 
 def plan_job(session: Session, *, user: str, admins: frozenset[str], now: float) -> Job:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.blocks import Message, describe_spec, escape, excerpt
+from bot.blocks import Message, describe_spec, excerpt, shown
 from bot.limits import Limits
-from bot.quotas import Usage, slack_time
+from bot.quotas import GIVEN_BACK, Usage, reached_gpu, slack_time
 from bot.sessions import Job
 
 SHOWN = 10
@@ -29,9 +29,11 @@ def status_message(user: str, mine: list[Job], active: list[Job], current: Usage
             position = next((i for i, other in enumerate(active, 1) if other.job_id == job.job_id), 0)
             place = f" · {position} of {len(active)} in the workspace" if position else ""
         state = STATES.get(job.status, job.status)
+        if job.status in GIVEN_BACK and reached_gpu(job):
+            state += " (counted: it had reached the GPU)"
         lines.append(
             f"• {state}{place} · {slack_time(job.created_at)} in <#{job.channel}>\n"
-            f"   _{escape(excerpt(job.spec.get('prompt', ''), 120))}_ · {describe_spec(job.spec)}"
+            f"   _{shown(excerpt(job.spec.get('prompt', ''), 120))}_ · {describe_spec(job.spec)}"
         )
     if len(mine) > SHOWN:
         lines.append(f"…and {len(mine) - SHOWN} more.")

@@ -1,10 +1,8 @@
-"""What the bot's Lambda functions share: one code asset, one role, one environment, log retention.
+"""What the bot's Lambda functions share: one code asset, one environment, log retention.
 
-The five handlers (Slack requests, job events, the capacity-queue dispatcher, the sweeper, and the
-explainer of the Slack function's dead letters) run the
-same `Services`, so any of them may reach any port: the dispatcher launches renders as Generate
-does, the sweeper finishes a render as its event would. Their permissions are therefore one set,
-stated once on one role, each scoped to this stack's resources.
+Each function gets a role of its own (`add_function`), empty but for writing its own log group; the
+stack then grants each one what its handler calls (infra/stack.py), so the internet-facing Slack
+function can't, say, consume the capacity queue, and the sweeper can't start a render.
 """
 
 from __future__ import annotations
@@ -24,15 +22,10 @@ from infra.settings import LOG_RETENTIONS
 class BotRuntime(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, log_retention_days: int) -> None:
         super().__init__(scope, construct_id)
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="The videobot Lambda functions (Slack requests, job events, dispatcher, sweeper).",
-        )
         self.code = bot_code()
         self.log_retention = logs.RetentionDays[LOG_RETENTIONS[log_retention_days]]
         self.functions: list[lambda_.Function] = []
+        self.roles: dict[lambda_.Function, iam.Role] = {}
         self._environment: dict[str, str] = {}
 
     def add_function(
@@ -46,7 +39,14 @@ class BotRuntime(Construct):
         memory_size: int = 1024,
         **props: object,
     ) -> lambda_.Function:
-        """A function running `handler` (a `bot.aws` attribute) with the shared code, role and environment."""
+        """A function running `handler` (a `bot.aws` attribute) with the shared code and environment,
+        and a role of its own."""
+        role = iam.Role(
+            scope,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{description} (its own role: only what {handler} calls)",
+        )
         # The log group is ours, not Lambda's implicit one, so it has a retention and goes with the stack.
         log_group = logs.LogGroup(
             scope,
@@ -54,7 +54,7 @@ class BotRuntime(Construct):
             retention=self.log_retention,
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
-        log_group.grant_write(self.role)
+        log_group.grant_write(role)
         function = lambda_.Function(
             scope,
             construct_id,
@@ -63,7 +63,7 @@ class BotRuntime(Construct):
             code=self.code,
             handler=handler,
             description=description,
-            role=self.role,
+            role=role,
             timeout=timeout,
             memory_size=memory_size,
             log_group=log_group,
@@ -71,7 +71,11 @@ class BotRuntime(Construct):
             **props,
         )
         self.functions.append(function)
+        self.roles[function] = role
         return function
+
+    def role_of(self, function: lambda_.Function) -> iam.Role:
+        return self.roles[function]
 
     def set_environment(self, environment: Mapping[str, str]) -> None:
         """Give every function (those made so far and those to come) these variables."""

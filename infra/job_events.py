@@ -1,5 +1,7 @@
-"""Job events → the job-events function: SageMaker's state changes for our processing jobs, and the
-renders' own progress events, each with retries and a dead-letter queue.
+"""Job events → the job-events function: SageMaker's state changes for this stack's processing jobs
+(on the default bus, where SageMaker puts them, matched by this stack's job-name prefix), and the
+renders' own progress events (on a bus of this stack's own, so a second stack in the account never
+sees them), each with retries and a dead-letter queue.
 
 A third rule sends each failed render to a topic (subscribe to hear of every one); its invocation
 count is the failed-renders metric the alarm watches.
@@ -14,7 +16,6 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from bot.job_events import (
-    JOB_NAME_PREFIX,
     PROGRESS_SOURCE,
     PROGRESS_TYPE,
     STATE_CHANGE_SOURCE,
@@ -25,23 +26,29 @@ from infra.queues import dead_letter_queue
 
 JOB_EVENTS_HANDLER = "bot.aws.handle_job_event"
 
-OUR_JOBS = {"ProcessingJobName": events.Match.prefix(JOB_NAME_PREFIX)}
-STATE_CHANGES = events.EventPattern(
-    source=[STATE_CHANGE_SOURCE], detail_type=[STATE_CHANGE_TYPE], detail=OUR_JOBS
-)
-PROGRESS = events.EventPattern(source=[PROGRESS_SOURCE], detail_type=[PROGRESS_TYPE])
 JOB_NAME = events.EventField.from_path("$.detail.ProcessingJobName")
 FAILURE_REASON = events.EventField.from_path("$.detail.FailureReason")
-FAILURES = events.EventPattern(
-    source=[STATE_CHANGE_SOURCE],
-    detail_type=[STATE_CHANGE_TYPE],
-    detail={**OUR_JOBS, "ProcessingJobStatus": ["Failed"]},
-)
+
+
+def state_changes(job_name_prefix: str, *statuses: str) -> events.EventPattern:
+    """SageMaker's state changes of this stack's jobs (all, or those with `statuses`)."""
+    detail: dict[str, object] = {"ProcessingJobName": events.Match.prefix(job_name_prefix)}
+    if statuses:
+        detail["ProcessingJobStatus"] = list(statuses)
+    return events.EventPattern(source=[STATE_CHANGE_SOURCE], detail_type=[STATE_CHANGE_TYPE], detail=detail)
+
+
+PROGRESS = events.EventPattern(source=[PROGRESS_SOURCE], detail_type=[PROGRESS_TYPE])
 
 
 class JobEvents(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, runtime: BotRuntime) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, runtime: BotRuntime, job_name_prefix: str
+    ) -> None:
         super().__init__(scope, construct_id)
+        self.progress_bus = events.EventBus(
+            self, "ProgressBus", description="videobot: the renders' progress events, this stack's only"
+        )
         self.dead_letters = dead_letter_queue(self, "DeadLetters")
         self.function = runtime.add_function(
             self,
@@ -57,8 +64,8 @@ class JobEvents(Construct):
         self.state_changes = events.Rule(
             self,
             "StateChanges",
-            description="videobot: SageMaker state changes of videobot-* processing jobs",
-            event_pattern=STATE_CHANGES,
+            description=f"videobot: SageMaker state changes of {job_name_prefix}* processing jobs",
+            event_pattern=state_changes(job_name_prefix),
             targets=[
                 targets.LambdaFunction(
                     self.function,
@@ -72,6 +79,7 @@ class JobEvents(Construct):
             self,
             "Progress",
             description="videobot: the renders' progress events",
+            event_bus=self.progress_bus,
             event_pattern=PROGRESS,
             targets=[
                 targets.LambdaFunction(
@@ -88,8 +96,8 @@ class JobEvents(Construct):
         self.failures = events.Rule(
             self,
             "Failures",
-            description="videobot: failed videobot-* processing jobs -> the render-failures topic",
-            event_pattern=FAILURES,
+            description=f"videobot: failed {job_name_prefix}* processing jobs -> the render-failures topic",
+            event_pattern=state_changes(job_name_prefix, "Failed"),
             targets=[
                 targets.SnsTopic(
                     self.failure_topic,

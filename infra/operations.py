@@ -2,7 +2,8 @@
 
 Lambda errors (each function) and throttles (the Slack front door), anything in a dead-letter queue,
 renders waiting too long for capacity, and failed renders. Alarms go to one SNS topic; subscribe an
-address with `videobot:alarm_email`.
+address with `videobot:alarm_email`. Each alarm is named and described after its stack, so with two
+stacks in one account (staging, production) a message says which one needs a person.
 """
 
 from __future__ import annotations
@@ -85,10 +86,12 @@ class Operations(Construct):
     def _alarm(
         self, construct_id: str, metric: cloudwatch.IMetric, description: str, threshold: float = 1
     ) -> None:
+        stack_name = cdk.Stack.of(self).stack_name
         alarm = metric.create_alarm(
             self,
             construct_id,
-            alarm_description=description,
+            alarm_name=f"{stack_name}-{construct_id}",
+            alarm_description=f"[{stack_name}] {description}",
             threshold=threshold,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

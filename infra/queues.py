@@ -17,6 +17,16 @@ def secure_queue(scope: Construct, construct_id: str, **props: object) -> sqs.Qu
     )
 
 
-def dead_letter_queue(scope: Construct, construct_id: str) -> sqs.Queue:
-    """Where failed deliveries wait for a person: kept for SQS's longest, 14 days."""
-    return secure_queue(scope, construct_id, retention_period=cdk.Duration.days(14))
+def dead_letter_queue(
+    scope: Construct, construct_id: str, *, consumer_timeout: cdk.Duration | None = None
+) -> sqs.Queue:
+    """Where failed deliveries wait for a person: kept for SQS's longest, 14 days.
+
+    A queue a function drains (`consumer_timeout`: that function's timeout) stays invisible for six
+    times that timeout, Lambda's advice; Lambda refuses an event source whose queue's visibility
+    timeout is shorter than the function's timeout (cfn-lint E3505), and SQS's default is 30 s.
+    """
+    visibility = cdk.Duration.seconds(consumer_timeout.to_seconds() * 6) if consumer_timeout else None
+    return secure_queue(
+        scope, construct_id, retention_period=cdk.Duration.days(14), visibility_timeout=visibility
+    )

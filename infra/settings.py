@@ -80,8 +80,11 @@ class StackSettings:
     # "bedrock" writes prompts with Claude on Bedrock (needs model access); "offline" needs nothing.
     refiner: str = "bedrock"
     bedrock_model_id: str = DEFAULT_BEDROCK_MODEL
+    # A guardrail of your own (id and version), or one the stack creates with sensible content
+    # filters (infra/guardrail.py); either is applied to the prompts the Slack function writes.
     guardrail_id: str | None = None
     guardrail_version: str | None = None
+    create_guardrail: bool = False
     # Who may render where, and how much (bot/limits.py); empty lists mean everyone, everywhere.
     allowed_channels: tuple[str, ...] = ()
     allowed_users: tuple[str, ...] = ()
@@ -132,6 +135,10 @@ class StackSettings:
             model_access(self.bedrock_model_id, partition="aws", region="any", account="any")
         except ValueError as error:
             problems.append(f"{CONTEXT_PREFIX}bedrock_model_id: {error}")
+        if self.create_guardrail and self.guardrail_id:
+            problems.append(
+                f"Set {CONTEXT_PREFIX}create_guardrail or {CONTEXT_PREFIX}guardrail_id (your own), not both."
+            )
         if bool(self.guardrail_id) != bool(self.guardrail_version):
             problems.append(
                 f"Set both {CONTEXT_PREFIX}guardrail_id and {CONTEXT_PREFIX}guardrail_version, or neither."
@@ -219,9 +226,9 @@ def _parse(name: str, raw: Any) -> Any:
             except ValueError as error:
                 raise SettingsError(f"{CONTEXT_PREFIX}instance_types: {error}") from None
         return {**StackSettings().quotas, **value}
-    if name == "job_vpc":
+    if name in ("job_vpc", "create_guardrail"):
         if not isinstance(value, bool):
-            raise SettingsError(f"{CONTEXT_PREFIX}job_vpc must be true or false.")
+            raise SettingsError(f"{CONTEXT_PREFIX}{name} must be true or false.")
         return value
     if name == "slack_reserved_concurrency" and value in (False, 0, "none"):
         return None

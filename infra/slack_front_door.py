@@ -1,7 +1,9 @@
-"""Slack's way in: the request function behind a Function URL, its secret, and what it may call.
+"""Slack's way in: the request function behind a Function URL, its secret, and what only it may call.
 
 Slack signs every request; the app checks that signature (Bolt), so the URL itself needs no AWS auth.
-Slow work runs in lazy listeners, which Bolt starts by invoking this same function asynchronously.
+Slow work runs in lazy listeners, which Bolt starts by invoking this same function asynchronously;
+they write the prompts (Bedrock, and the guardrail when there is one). What it shares with the other
+functions (the table, the bucket, SageMaker) is granted in infra/stack.py.
 """
 
 from __future__ import annotations
@@ -15,14 +17,19 @@ from constructs import Construct
 
 from infra.bedrock import guardrail_arn, model_access
 from infra.bot_runtime import BotRuntime
+from infra.guardrail import ContentGuardrail
 from infra.nag import acknowledge, wildcard_resource
 from infra.queues import dead_letter_queue
 from infra.settings import StackSettings
 
 SLACK_HANDLER = "bot.aws.handle_slack_request"
 UNFINISHED_HANDLER = "bot.aws.explain_unfinished_requests"
+UNFINISHED_TIMEOUT = cdk.Duration.minutes(1)
 # The JSON keys of the secret's value (bot/aws_config.py).
 SECRET_KEYS = ("signing_secret", "bot_token")
+# The bot's names for the guardrail (bot/config.py).
+GUARDRAIL_ID_ENV = "VIDEOBOT_GUARDRAIL_ID"
+GUARDRAIL_VERSION_ENV = "VIDEOBOT_GUARDRAIL_VERSION"
 
 
 class SlackFrontDoor(Construct):
@@ -39,7 +46,6 @@ class SlackFrontDoor(Construct):
             description="videobot: the Slack app's signing secret and bot token (JSON).",
             secret_object_value={key: cdk.SecretValue.unsafe_plain_text("") for key in SECRET_KEYS},
         )
-        self.secret.grant_read(runtime.role)
         acknowledge(
             self.secret,
             "AwsSolutions-SMG4",
@@ -47,7 +53,7 @@ class SlackFrontDoor(Construct):
             "then put here (README), which no rotation Lambda could do.",
         )
 
-        self.dead_letters = dead_letter_queue(self, "AsyncDeadLetters")
+        self.dead_letters = dead_letter_queue(self, "AsyncDeadLetters", consumer_timeout=UNFINISHED_TIMEOUT)
         # A fixed name lets the role name this function's ARN before the function exists:
         # `function.grant_invoke(function)` would make the role depend on the function and back.
         self.function_name = f"{stack.stack_name}-slack-requests"
@@ -71,13 +77,14 @@ class SlackFrontDoor(Construct):
             "UnfinishedRequests",
             handler=UNFINISHED_HANDLER,
             description="videobot: tells people when the slow work of their Slack request died.",
-            timeout=cdk.Duration.minutes(1),
+            timeout=UNFINISHED_TIMEOUT,
             memory_size=512,
         )
         self.unfinished.add_event_source(
             event_sources.SqsEventSource(self.dead_letters, batch_size=10, report_batch_item_failures=True)
         )
-        runtime.role.add_to_principal_policy(
+        self.role = runtime.role_of(self.function)
+        self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="StartLazyListeners",
                 actions=["lambda:InvokeFunction"],
@@ -93,10 +100,34 @@ class SlackFrontDoor(Construct):
         )
         self.url = self.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
         if settings.refiner == "bedrock":
-            self._allow_bedrock(runtime.role, settings)
+            self._allow_bedrock(self.role, settings)
+        self.guardrail = ContentGuardrail(self, "PromptGuardrail") if settings.create_guardrail else None
+        self._use_guardrail(settings)
+
+    def _use_guardrail(self, settings: StackSettings) -> None:
+        """The guardrail (created here, or the deployment's own) for the function that writes prompts:
+        its id and version in that function's environment, and ApplyGuardrail on it alone."""
+        stack = cdk.Stack.of(self)
+        where = {"partition": stack.partition, "region": stack.region, "account": stack.account}
+        if self.guardrail:
+            arn, guardrail_id, version = (
+                self.guardrail.guardrail_arn,
+                self.guardrail.guardrail_id,
+                self.guardrail.version_number,
+            )
+        elif settings.guardrail_id and settings.guardrail_version:
+            arn = guardrail_arn(settings.guardrail_id, **where)
+            guardrail_id, version = settings.guardrail_id, settings.guardrail_version
+        else:
+            return
+        self.function.add_environment(GUARDRAIL_ID_ENV, guardrail_id)
+        self.function.add_environment(GUARDRAIL_VERSION_ENV, version)
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(sid="CheckWithGuardrail", actions=["bedrock:ApplyGuardrail"], resources=[arn])
+        )
 
     def _allow_bedrock(self, role: iam.IRole, settings: StackSettings) -> None:
-        """Converse / ConverseStream on the configured model only (and the guardrail, when set)."""
+        """Converse / ConverseStream on the configured model only."""
         stack = cdk.Stack.of(self)
         where = {"partition": stack.partition, "region": stack.region, "account": stack.account}
         access = model_access(settings.bedrock_model_id, **where)
@@ -127,11 +158,3 @@ class SlackFrontDoor(Construct):
                     "checks the model there: one model, any region, and only through the profile "
                     "(bedrock:InferenceProfileArn condition).",
                 )
-        if settings.guardrail_id:
-            role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    sid="CheckWithGuardrail",
-                    actions=["bedrock:ApplyGuardrail"],
-                    resources=[guardrail_arn(settings.guardrail_id, **where)],
-                )
-            )

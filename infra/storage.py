@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
@@ -115,52 +115,73 @@ class Storage(Construct):
             ],
         )
 
-    def grant_bot(self, role: iam.IRole) -> None:
-        """The bot's functions: the table, and the bucket prefixes they use (never models/).
-
-        Written out rather than `grant_read_write`, which would add deletes, ACLs and an unscoped list.
-        """
+    def grant_sessions(self, role: iam.IRole) -> None:
+        """Sessions and jobs: read and write items (and query the table's own indexes)."""
         self.table.grant_read_write_data(role)
-        bot_prefixes = (IMAGES_PREFIX, SPECS_PREFIX, RENDERS_PREFIX)
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="ReadMedia",
-                actions=["s3:GetObject"],
-                resources=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in bot_prefixes],
-            )
-        )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                # Without it a missing key answers 403 instead of 404.
-                sid="ListMedia",
-                actions=["s3:ListBucket"],
-                resources=[self.bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in bot_prefixes]}},
-            )
-        )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                # Pictures people share, and each job's inputs. Renders are SageMaker's to write.
-                sid="WriteUploadsAndSpecs",
-                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
-                resources=[
-                    self.bucket.arn_for_objects(f"{prefix}*") for prefix in (IMAGES_PREFIX, SPECS_PREFIX)
-                ],
-            )
-        )
         acknowledge(
             role,
             wildcard_resource(self, f"{self.table.table_arn}/index/*"),
             "The store queries the table's own secondary indexes (by owner, active jobs); CDK's table "
             "grant names them by this wildcard, which matches only this table's indexes.",
         )
-        for prefix, why in (
-            (IMAGES_PREFIX, "pictures people share, one key per upload"),
-            (SPECS_PREFIX, "one folder per render, with its spec.json and picture"),
-            (RENDERS_PREFIX, "one folder per render, read back to post the video"),
-        ):
+
+    def grant_claims(self, role: iam.IRole) -> None:
+        """One conditional PutItem per claim (SessionStore.claim_once), and nothing else on the table."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ClaimOnce", actions=["dynamodb:PutItem"], resources=[self.table.table_arn]
+            )
+        )
+
+    def grant_media(
+        self,
+        role: iam.IRole,
+        *,
+        read: Sequence[str] = (),
+        write: Sequence[str] = (),
+        list_only: Sequence[str] = (),
+    ) -> None:
+        """Objects under the `read` and `write` prefixes; listing of `read` and `list_only` ones.
+
+        Written out rather than `grant_read_write`, which would add deletes, ACLs and an unscoped list.
+        """
+        if read:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ReadMedia",
+                    actions=["s3:GetObject"],
+                    resources=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in read],
+                )
+            )
+        listed = [*read, *list_only]
+        if listed:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    # Without it a missing key answers 403 instead of 404 (and models/ is only listed:
+                    # the launcher looks for a staged model's manifest).
+                    sid="ListMedia",
+                    actions=["s3:ListBucket"],
+                    resources=[self.bucket.bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in listed]}},
+                )
+            )
+        if write:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="WriteMedia",
+                    actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                    resources=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in write],
+                )
+            )
+        why = {
+            IMAGES_PREFIX: "pictures people share, one key per upload",
+            SPECS_PREFIX: "one folder per render, with its spec.json and picture",
+            RENDERS_PREFIX: "one folder per render, read back to post the video",
+        }
+        for prefix in dict.fromkeys([*read, *write]):
             acknowledge(
                 role,
                 wildcard_resource(self, self.bucket.arn_for_objects(f"{prefix}*")),
-                f"Object keys under {prefix} are made at run time ({why}); the grant stops at that prefix.",
+                f"Object keys under {prefix} are made at run time ({why[prefix]}); the grant stops at "
+                "that prefix.",
             )

@@ -3,8 +3,9 @@ stops and sweeps processing jobs.
 
 The job role can read its inputs (`specs/<job>/`: the spec and its picture) and the staged weights
 (`models/`), write its outputs (`renders/`), put its progress events, log, and pull its image.
-The bot may create, describe, tag and stop processing jobs named `videobot-*` only, on the
-configured instance types only, and may pass the job role to SageMaker and no role to anyone else.
+The functions get, each as its handler needs (infra/stack.py): starting renders (create and tag
+processing jobs named with this stack's prefix only, on the configured instance types only, and
+pass the job role to SageMaker, no role to anyone else), watching them (describe), stopping them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from bot.job_events import JOB_NAME_PREFIX, PROGRESS_SOURCE
+from bot.job_events import PROGRESS_SOURCE
 from infra.bot_runtime import BotRuntime
 from infra.bundle import REPO_ROOT
 from infra.nag import acknowledge, wildcard_resource
@@ -49,9 +50,15 @@ class VideoJobs(Construct):
         runtime: BotRuntime,
         bucket: s3.IBucket,
         settings: StackSettings,
+        job_name_prefix: str,
+        progress_bus: events.IEventBus,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
+        self.job_name_prefix = job_name_prefix
+        self.our_jobs = stack.format_arn(
+            service="sagemaker", resource="processing-job", resource_name=f"{job_name_prefix}*"
+        )
         # CDK only stages the folder at synth; `cdk deploy` builds and pushes it (Docker needed then).
         self.image = ecr_assets.DockerImageAsset(
             self,
@@ -62,9 +69,8 @@ class VideoJobs(Construct):
         self.network = (
             JobNetwork(self, "Network", log_retention=runtime.log_retention) if settings.job_vpc else None
         )
-        self.role = self._job_role(bucket)
+        self.role = self._job_role(bucket, progress_bus)
         self.instance_types = sorted(set(settings.instance_types.values()))
-        self._allow_bot_to_run_jobs(runtime.role, stack)
 
         self.queue_dead_letters = dead_letter_queue(self, "CapacityDeadLetters")
         self.queue = secure_queue(
@@ -75,8 +81,6 @@ class VideoJobs(Construct):
             retention_period=cdk.Duration.days(4),
             dead_letter_queue={"queue": self.queue_dead_letters, "max_receive_count": CAPACITY_MAX_RECEIVES},
         )
-        self.queue.grant_send_messages(runtime.role)
-        self.queue.grant_consume_messages(runtime.role)
         self.dispatcher = runtime.add_function(
             self,
             "Dispatcher",
@@ -120,7 +124,7 @@ class VideoJobs(Construct):
     def security_group_ids(self) -> list[str]:
         return [self.network.job_security_group.security_group_id] if self.network else []
 
-    def _job_role(self, bucket: s3.IBucket) -> iam.Role:
+    def _job_role(self, bucket: s3.IBucket, progress_bus: events.IEventBus) -> iam.Role:
         stack = cdk.Stack.of(self)
         role = iam.Role(
             self,
@@ -154,7 +158,7 @@ class VideoJobs(Construct):
             iam.PolicyStatement(
                 sid="ReportProgress",
                 actions=["events:PutEvents"],
-                resources=[stack.format_arn(service="events", resource="event-bus", resource_name="default")],
+                resources=[progress_bus.event_bus_arn],
                 conditions={"StringEquals": {"events:source": PROGRESS_SOURCE}},
             )
         )
@@ -175,7 +179,7 @@ class VideoJobs(Construct):
             iam.PolicyStatement(
                 sid="WriteJobLogs",
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[f"{log_group}:log-stream:{JOB_NAME_PREFIX}*"],
+                resources=[f"{log_group}:log-stream:{self.job_name_prefix}*"],
             )
         )
         role.add_to_policy(
@@ -200,9 +204,9 @@ class VideoJobs(Construct):
             )
         acknowledge(
             role,
-            wildcard_resource(self, f"{log_group}:log-stream:{JOB_NAME_PREFIX}*"),
+            wildcard_resource(self, f"{log_group}:log-stream:{self.job_name_prefix}*"),
             "SageMaker names each job's log streams after the job; the role writes only streams of "
-            "videobot-* jobs in SageMaker's processing-job log group.",
+            f"this stack's jobs ({self.job_name_prefix}*) in SageMaker's processing-job log group.",
         )
         acknowledge(
             role,
@@ -234,41 +238,52 @@ class VideoJobs(Construct):
             )
         return role
 
-    def _allow_bot_to_run_jobs(self, bot_role: iam.IRole, stack: cdk.Stack) -> None:
-        our_jobs = stack.format_arn(
-            service="sagemaker", resource="processing-job", resource_name=f"{JOB_NAME_PREFIX}*"
-        )
-        bot_role.add_to_principal_policy(
+    def allow_starting_renders(self, role: iam.IRole) -> None:
+        """CreateProcessingJob (with its tags) for this stack's job names on the chosen GPUs, and
+        passing the job role to SageMaker."""
+        role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="StartRenders",
                 actions=["sagemaker:CreateProcessingJob"],
-                resources=[our_jobs],
+                resources=[self.our_jobs],
                 # Only the GPUs this deployment chose: nobody can talk the bot into a p5.48xlarge.
                 conditions={"ForAllValues:StringEquals": {"sagemaker:InstanceTypes": self.instance_types}},
             )
         )
-        bot_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="WatchAndStopRenders",
-                actions=[
-                    "sagemaker:AddTags",
-                    "sagemaker:DescribeProcessingJob",
-                    "sagemaker:StopProcessingJob",
-                ],
-                resources=[our_jobs],
-            )
+        role.add_to_principal_policy(
+            # CreateProcessingJob with tags is also authorized as AddTags on the new job.
+            iam.PolicyStatement(sid="TagRenders", actions=["sagemaker:AddTags"], resources=[self.our_jobs])
         )
-        acknowledge(
-            bot_role,
-            wildcard_resource(self, our_jobs),
-            "Each render is its own processing job, named at launch; the bot may touch only jobs named "
-            "videobot-*, and may create them only on the configured instance types.",
-        )
-        bot_role.add_to_principal_policy(
+        role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="PassTheJobRole",
                 actions=["iam:PassRole"],
                 resources=[self.role.role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             )
+        )
+        self._acknowledge_our_jobs(role)
+
+    def allow_watching_renders(self, role: iam.IRole) -> None:
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="WatchRenders", actions=["sagemaker:DescribeProcessingJob"], resources=[self.our_jobs]
+            )
+        )
+        self._acknowledge_our_jobs(role)
+
+    def allow_stopping_renders(self, role: iam.IRole) -> None:
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="StopRenders", actions=["sagemaker:StopProcessingJob"], resources=[self.our_jobs]
+            )
+        )
+        self._acknowledge_our_jobs(role)
+
+    def _acknowledge_our_jobs(self, role: iam.IRole) -> None:
+        acknowledge(
+            role,
+            wildcard_resource(self, self.our_jobs),
+            "Each render is its own processing job, named at launch; the function may touch only jobs "
+            f"named with this stack's prefix ({self.job_name_prefix}*).",
         )

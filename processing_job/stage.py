@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from processing_job.models import UnknownModelError, resolve_model
-from processing_job.weights import MODEL_INDEX
+from processing_job.weights import MODEL_INDEX, STAGED_MANIFEST
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 BUCKET_ENV = "VIDEOBOT_BUCKET"
 MODELS_PREFIX_ENV = "VIDEOBOT_MODELS_PREFIX"
 DEFAULT_PREFIX = "models"
-MANIFEST = "videobot-staged.json"
+MANIFEST = STAGED_MANIFEST
 # A diffusers repository's files; weights only as safetensors (the repos also carry .bin copies).
 ALLOW_PATTERNS = ["model_index.json", "*/*.json", "*/*.safetensors", "*/*.model", "*/*.txt"]
 

@@ -22,6 +22,9 @@ from processing_job.models import ModelInfo
 MODEL_CACHE_ENV = "VIDEOBOT_MODEL_CACHE"
 DEFAULT_MODEL_CACHE = Path("~/.cache/videobot/models")
 MODEL_INDEX = "model_index.json"
+# Written last by `make stage-model` (processing_job/stage.py): its presence means the folder is whole.
+# The bot lists it at launch to decide between staged weights and the hub.
+STAGED_MANIFEST = "videobot-staged.json"
 
 STAGED = "staged"
 CACHE = "cache"

@@ -2,7 +2,9 @@
 
 The job's inputs are staged in S3 under `specs/<job_id>/` (the JobSpec and, for image-to-video, a
 server-side copy of the picture), mounted at `/opt/ml/processing/input`; the model's staged weights
-(`s3://<bucket>/<models prefix>/<model key>/`) are mounted at `/opt/ml/processing/model`; whatever
+(`s3://<bucket>/<models prefix>/<model key>/`), when they are there, are mounted at
+`/opt/ml/processing/model` with the hub offline; when they are not, the job downloads the model from
+the Hugging Face hub once, onto its own volume (`HF_HOME` under `/opt/ml/processing/cache`). Whatever
 the job writes to `/opt/ml/processing/output` lands in `renders/<job_id>/`. The job's outcome comes
 back as EventBridge state-change events (see `bot.events`); this module never waits for it.
 
@@ -12,10 +14,12 @@ When SageMaker has no room, the render waits in the capacity queue (`bot.jobs.ca
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.aws_config import AwsSettings, instance_type_for
 from bot.blobs import render_key, spec_key
@@ -24,8 +28,9 @@ from bot.job_events import JobStateChange, job_name, state_change_event
 from bot.jobs.capacity import CapacityQueue, NoCapacity, queue_position
 from bot.ports import Launch, SessionStore
 from bot.sessions import Job
-from processing_job.models import resolve_model
+from processing_job.models import ModelInfo, resolve_model
 from processing_job.spec import JobSpec
+from processing_job.weights import STAGED_MANIFEST
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,11 @@ INPUT_PATH = f"{PROCESSING_ROOT}/input"
 MODEL_PATH = f"{PROCESSING_ROOT}/model"
 OUTPUT_PATH = f"{PROCESSING_ROOT}/output"
 MODEL_CACHE_PATH = f"{PROCESSING_ROOT}/cache"  # on the job's volume, for anything it builds or unpacks
+HUB_CACHE_PATH = f"{MODEL_CACHE_PATH}/huggingface"  # a hub download lands on the volume, not the root disk
+# How long the answer to "are this model's weights staged?" is kept: staged stays staged; not yet
+# staged is asked again soon, so a `make stage-model` is noticed within a minute.
+STAGED_TTL_S = 3600
+NOT_STAGED_TTL_S = 60
 # SageMaker's answers that mean "no room now, try later" (botocore already retried the throttles).
 CAPACITY_ERRORS = frozenset({"ResourceLimitExceeded", "ThrottlingException", "Throttling", "CapacityError"})
 TAG_PREFIX = "videobot:"
@@ -60,6 +70,12 @@ class SageMakerJobLauncher:
         self.queue = queue
         self.store = store
         self._report = report  # job events for renders SageMaker never saw (cancelled while waiting)
+        self._staged: dict[str, tuple[bool, float]] = {}  # model key -> (staged?, when asked)
+        self._staged_lock = threading.Lock()
+        self.clock = time.monotonic
+
+    def _name(self, job_id: str) -> str:
+        return job_name(job_id, self.settings.job_name_prefix)
 
     # the JobLauncher port
 
@@ -84,7 +100,7 @@ class SageMakerJobLauncher:
         if state.status != "InProgress":
             return  # already finishing: its own event tells the thread
         try:
-            self.client.stop_processing_job(ProcessingJobName=job_name(job_id))
+            self.client.stop_processing_job(ProcessingJobName=self._name(job_id))
         except ClientError as error:
             # It finished between the two calls; its state-change event is on the way.
             log.info("could not stop %s: %s", job_id, _code(error))
@@ -98,7 +114,7 @@ class SageMakerJobLauncher:
     def describe(self, job_id: str) -> JobStateChange | None:
         """SageMaker's view of the render, or None if it has no such job."""
         try:
-            found = self.client.describe_processing_job(ProcessingJobName=job_name(job_id))
+            found = self.client.describe_processing_job(ProcessingJobName=self._name(job_id))
         except ClientError as error:
             if _code(error) in ("ValidationException", "ResourceNotFound"):
                 return None
@@ -123,10 +139,12 @@ class SageMakerJobLauncher:
             "VIDEOBOT_MODEL_CACHE": MODEL_CACHE_PATH,
         }
         if not info.built_locally:
-            weights = f"{aws.models_prefix.strip('/')}/{info.key}/"
-            inputs.append(self._input("model", self.blobs.uri(weights), MODEL_PATH))
-            # The weights are staged: never fall back to downloading 20 GB from the hub per render.
-            environment["HF_HUB_OFFLINE"] = "1"
+            if self.weights_staged(info):
+                inputs.append(self._input("model", self.blobs.uri(self._weights_prefix(info)), MODEL_PATH))
+                # The weights are staged: never fall back to downloading 20 GB from the hub per render.
+                environment["HF_HUB_OFFLINE"] = "1"
+            else:
+                environment["HF_HOME"] = HUB_CACHE_PATH
         instance_type = instance_type_for(info, aws.instance_types)
         network: dict[str, Any] = {
             "EnableInterContainerTrafficEncryption": True,
@@ -138,7 +156,7 @@ class SageMakerJobLauncher:
                 "SecurityGroupIds": list(aws.security_groups),
             }
         return {
-            "ProcessingJobName": job_name(job.job_id),
+            "ProcessingJobName": self._name(job.job_id),
             "RoleArn": aws.job_role_arn,
             "AppSpecification": {"ImageUri": aws.job_image_uri},
             "ProcessingResources": {
@@ -172,6 +190,34 @@ class SageMakerJobLauncher:
             ],
         }
 
+    def weights_staged(self, info: ModelInfo) -> bool:
+        """Whether `make stage-model` finished for this model: its manifest, which staging writes
+        last, is in the bucket. One cheap LIST per model and container, remembered a while."""
+        source = self.settings.weights_source
+        if source != "auto":
+            return source == "staged"
+        now = self.clock()
+        with self._staged_lock:
+            known = self._staged.get(info.key)
+            if known and now - known[1] < (STAGED_TTL_S if known[0] else NOT_STAGED_TTL_S):
+                return known[0]
+        manifest = self._weights_prefix(info) + STAGED_MANIFEST
+        try:
+            found = self.blobs.client.list_objects_v2(Bucket=self.blobs.bucket, Prefix=manifest, MaxKeys=1)
+        except (BotoCoreError, ClientError) as error:
+            # Not knowing is no reason to refuse a render: the hub works either way (and is asked again).
+            log.warning("could not tell whether %s is staged (%s); the job uses the hub", info.key, error)
+            return False
+        staged = any(item.get("Key") == manifest for item in found.get("Contents", []))
+        with self._staged_lock:
+            self._staged[info.key] = (staged, now)
+        if not staged:
+            log.info("no staged weights for %s: the job downloads them from the hub", info.key)
+        return staged
+
+    def _weights_prefix(self, info: ModelInfo) -> str:
+        return f"{self.settings.models_prefix.strip('/')}/{info.key}/"
+
     @staticmethod
     def _input(name: str, uri: str, local_path: str) -> dict[str, Any]:
         return {
@@ -202,4 +248,4 @@ class SageMakerJobLauncher:
                 log.info("processing job for %s exists already", job.job_id)  # a repeated launch
                 return
             raise
-        log.info("started processing job %s", job_name(job.job_id))
+        log.info("started processing job %s", self._name(job.job_id))

@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.ports import Refinement, RefineRequest
+from bot.references import withhold
 from bot.refiner import RefinementBlocked, RefinerUnavailable
 from bot.refiner.prompting import clean_prompt, conversation_messages, system_prompt
 
@@ -106,8 +107,9 @@ class BedrockRefiner:
                 if code is None:
                     raise
                 if code not in RETRYABLE and not _is_connection_error(error):
-                    log.warning("Bedrock refused the request: %s", code)
-                    raise RefinerUnavailable(f"couldn't be used ({code})") from None
+                    # The code (AccessDeniedException, ...) is for admins: the log, under a reference.
+                    ref = withhold(log, "Bedrock refused the request", code)
+                    raise RefinerUnavailable(f"couldn't be used (ref {ref})") from None
                 if attempt == self.attempts:
                     log.warning("Bedrock still failing after %d attempts: %s", attempt, code)
                     why = "was busy" if "Throttl" in code or "TooMany" in code else "wasn't reachable"

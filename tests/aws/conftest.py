@@ -26,6 +26,8 @@ from bot.localslack import AppResponse, Message, SlackStandIn
 from bot.ports import SessionStore
 from bot.store.dynamodb import DynamoDbSessionStore
 from bot.store.sqlite import SqliteSessionStore
+from processing_job.models import REGISTRY
+from processing_job.weights import STAGED_MANIFEST
 from tests.bot.conftest import ALICE, BOB, CHANNEL, Person, alice, bob, roots  # noqa: F401 - fixtures
 from tests.fakes.aws_lambda import (
     JOB_ROLE,
@@ -174,6 +176,11 @@ def lambda_env(resources: Resources, slack: SlackStandIn, monkeypatch: pytest.Mo
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    # As after `make stage-model` for every model: jobs get the staged weights (the hub path has its
+    # own tests in test_sagemaker_launcher.py).
+    for info in REGISTRY.values():
+        staged = f"models/{info.key}/{STAGED_MANIFEST}"
+        resources.s3.put_object(Bucket=resources.bucket, Key=staged, Body=b"{}")
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
         monkeypatch.delenv(name, raising=False)
     return env

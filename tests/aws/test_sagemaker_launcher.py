@@ -18,6 +18,7 @@ from bot.jobs.sagemaker import SageMakerJobLauncher
 from bot.sessions import DraftOptions, new_draft, plan_job, set_draft, start_session
 from bot.store.dynamodb import DynamoDbSessionStore
 from processing_job.models import REGISTRY
+from processing_job.weights import STAGED_MANIFEST
 from tests.aws.conftest import JOB_IMAGE, FakeBody
 from tests.fakes.aws_lambda import BUCKET, JOB_ROLE, TABLE
 
@@ -35,8 +36,7 @@ def refuse(client, code, times=1):
     client.meta.events.register("before-send.sagemaker.CreateProcessingJob", answer)
 
 
-@pytest.fixture
-def launcher(resources):
+def make_launcher(resources, **settings_changes):
     reports = []
     store = DynamoDbSessionStore(TABLE, resources.dynamodb)
     settings = AwsSettings(
@@ -46,6 +46,7 @@ def launcher(resources):
         job_image_uri=JOB_IMAGE,
         job_role_arn=JOB_ROLE,
         capacity_queue_url=resources.queue_url,
+        **settings_changes,
     )
     launcher = SageMakerJobLauncher(
         settings=settings,
@@ -59,6 +60,16 @@ def launcher(resources):
     )
     launcher.reports = reports
     return launcher
+
+
+@pytest.fixture
+def launcher(resources):
+    return make_launcher(resources)
+
+
+def stage(resources, model_key):
+    """What `make stage-model` leaves last: the manifest beside the weights."""
+    resources.s3.put_object(Bucket=BUCKET, Key=f"models/{model_key}/{STAGED_MANIFEST}", Body=b"{}")
 
 
 def a_job(store, model="2b"):
@@ -138,3 +149,80 @@ def test_an_image_render_finds_its_picture_beside_its_spec(launcher, resources):
     launcher.launch(job, spec)
     body = resources.s3.get_object(Bucket=BUCKET, Key=f"specs/{job.job_id}/picture.png")["Body"].read()
     assert body == b"\x89PNG"
+
+
+# Weights: staged when `make stage-model` ran, else the hub
+
+
+def test_staged_weights_are_mounted_with_the_hub_offline(launcher, resources):
+    stage(resources, "cogvideox-2b")
+    job = a_job(launcher.store)
+    request = launcher.processing_job_request(job, job.job_spec)
+    inputs = {i["InputName"]: i["S3Input"] for i in request["ProcessingInputs"]}
+    assert inputs["model"]["S3Uri"] == f"s3://{BUCKET}/models/cogvideox-2b/"
+    assert inputs["model"]["LocalPath"] == "/opt/ml/processing/model"
+    assert request["Environment"]["HF_HUB_OFFLINE"] == "1"
+
+
+def test_without_staged_weights_the_job_downloads_from_the_hub_onto_its_volume(launcher):
+    job = a_job(launcher.store)
+    request = launcher.processing_job_request(job, job.job_spec)
+    assert [i["InputName"] for i in request["ProcessingInputs"]] == ["spec"]
+    assert "HF_HUB_OFFLINE" not in request["Environment"]
+    assert request["Environment"]["HF_HOME"] == "/opt/ml/processing/cache/huggingface"
+
+
+def test_a_half_staged_model_without_its_manifest_counts_as_not_staged(launcher, resources):
+    resources.s3.put_object(Bucket=BUCKET, Key="models/cogvideox-2b/model_index.json", Body=b"{}")
+    assert not launcher.weights_staged(REGISTRY["cogvideox-2b"])
+
+
+def test_whether_weights_are_staged_is_asked_once_per_model_then_remembered(launcher, resources):
+    calls = []
+    launcher.blobs.client.meta.events.register("before-call.s3.ListObjectsV2", lambda **_: calls.append(1))
+    stage(resources, "cogvideox-2b")
+    job = a_job(launcher.store)
+    for _ in range(3):
+        launcher.processing_job_request(job, job.job_spec)
+    assert len(calls) == 1
+
+
+def test_staging_after_a_hub_launch_is_noticed_within_a_minute(launcher, resources):
+    info = REGISTRY["cogvideox-2b"]
+    now = [1000.0]
+    launcher.clock = lambda: now[0]
+    assert not launcher.weights_staged(info)
+    stage(resources, "cogvideox-2b")
+    assert not launcher.weights_staged(info)  # remembered for a little while
+    now[0] += 61
+    assert launcher.weights_staged(info)
+
+
+def test_a_stack_that_can_not_reach_the_hub_always_mounts_the_staged_folder(resources):
+    launcher = make_launcher(resources, weights_source="staged")
+    job = a_job(launcher.store)
+    request = launcher.processing_job_request(job, job.job_spec)
+    assert [i["InputName"] for i in request["ProcessingInputs"]] == ["spec", "model"]
+    assert request["Environment"]["HF_HUB_OFFLINE"] == "1"
+
+
+# Job names: one prefix per stack
+
+
+def test_jobs_are_named_describe_and_stopped_with_the_stacks_prefix(resources, aws):
+    launcher = make_launcher(resources, job_name_prefix="videobot-staging-123456-")
+    job = a_job(launcher.store)
+    launcher.launch(job, job.job_spec)
+    assert aws.sagemaker_job(f"videobot-staging-123456-{job.job_id}").processing_job_status == "Completed"
+    assert launcher.describe(job.job_id).status == "Completed"
+
+
+def test_when_s3_cannot_say_whether_weights_are_staged_the_render_goes_on_with_the_hub(launcher):
+    def refuse_listing(request, **_):
+        body = b"<Error><Code>InternalError</Code><Message>x</Message></Error>"
+        return AWSResponse(request.url, 500, {}, FakeBody(body))
+
+    launcher.blobs.client.meta.events.register("before-send.s3.ListObjectsV2", refuse_listing)
+    job = a_job(launcher.store)
+    request = launcher.processing_job_request(job, job.job_spec)
+    assert request["Environment"]["HF_HOME"] == "/opt/ml/processing/cache/huggingface"

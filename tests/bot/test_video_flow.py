@@ -46,7 +46,8 @@ def test_a_reply_in_the_thread_refines_the_prompt_and_replaces_the_draft(slack, 
     assert second.action_ids() == [GENERATE, OPEN_SETTINGS, CANCEL_DRAFT]
 
 
-def test_replies_from_several_people_all_shape_the_prompt(slack, videobot, alice, bob):
+def test_replies_from_the_owner_and_an_admin_all_shape_the_prompt(slack, start_app, alice, bob):
+    start_app(admins=frozenset({bob.user}))  # others' replies leave it alone: test_replies_from_others.py
     root = alice.video("a fox at sunset")
     alice.draft_card(root)
     bob.reply(root, "add a second fox chasing it")

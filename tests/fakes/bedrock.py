@@ -5,6 +5,8 @@ server on 127.0.0.1 that boto3 reaches through `endpoint_url=`, answering as Bed
 
     POST /model/{modelId}/converse          a JSON answer
     POST /model/{modelId}/converse-stream   AWS event-stream frames, sent as HTTP chunks
+    POST /guardrail/{id}/version/{v}/apply  ApplyGuardrail: intervenes on texts with `guardrail_blocks`
+                                            words (or on any image with `guardrail_blocks_images`)
 
 Each request takes the next scripted `Reply` (or `default` once the script is used up): text (streamed a
 few words per `contentBlockDelta`), a stop reason such as `guardrail_intervened`, an HTTP error before
@@ -164,6 +166,12 @@ class FakeBedrock:
 
     default: Reply = field(default_factory=Reply)
     region: str = "us-east-1"
+    # ApplyGuardrail: words that make the guardrail intervene on a text, whether it intervenes on every
+    # image, the blocked message it was configured with ("" for none), and an error to answer instead.
+    guardrail_blocks: tuple[str, ...] = ()
+    guardrail_blocks_images: bool = False
+    guardrail_message: str = "Sorry, the model cannot answer this question."
+    guardrail_error: str = ""
     requests: list[Request] = field(default_factory=list)
     _script: deque[Reply] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -226,6 +234,26 @@ class FakeBedrock:
         with self._lock:
             self.requests.append(request)
 
+    @property
+    def guardrail_requests(self) -> list[Request]:
+        return [r for r in self.requests if r.operation == "apply-guardrail"]
+
+    def guardrail_verdict(self, body: dict[str, Any]) -> dict[str, Any]:
+        """ApplyGuardrail's answer to `body`, as Bedrock shapes it."""
+        texts = [str(b["text"].get("text", "")) for b in body.get("content", []) if "text" in b]
+        images = [b for b in body.get("content", []) if "image" in b]
+        words = {w.strip(".,;:!?\"'").lower() for text in texts for w in text.split()}
+        intervened = bool(words & {w.lower() for w in self.guardrail_blocks}) or (
+            self.guardrail_blocks_images and bool(images)
+        )
+        outputs = [{"text": self.guardrail_message}] if intervened and self.guardrail_message else []
+        return {
+            "usage": {"topicPolicyUnits": 1, "contentPolicyUnits": 1, "wordPolicyUnits": 1},
+            "action": "GUARDRAIL_INTERVENED" if intervened else "NONE",
+            "outputs": outputs,
+            "assessments": [],
+        }
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -267,6 +295,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         parts = unquote(urlsplit(self.path).path).strip("/").split("/")
+        if len(parts) == 5 and parts[0] == "guardrail" and parts[2] == "version" and parts[4] == "apply":
+            self._apply_guardrail(parts[1], parts[3], raw)
+            return
         if len(parts) != 3 or parts[0] != "model" or parts[2] not in ("converse", "converse-stream"):
             self._error(404, "UnknownOperationException", "Unknown operation.")
             return
@@ -289,6 +320,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._converse(reply)
         else:
             self._converse_stream(reply)
+
+    def _apply_guardrail(self, guardrail_id: str, version: str, raw: bytes) -> None:
+        fake = self.server.fake
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            self._error(400, "ValidationException", "Malformed JSON.")
+            return
+        name = f"{guardrail_id}:{version}"
+        fake.record(Request("apply-guardrail", name, body, dict(self.headers.items()), time.time()))
+        if body.get("source") not in ("INPUT", "OUTPUT") or not body.get("content"):
+            self._error(400, "ValidationException", "source and content are required.")
+        elif fake.guardrail_error:
+            error = fake.guardrail_error
+            self._error(HTTP_ERRORS.get(error, 500), error, f"{error} (scripted)")
+        else:
+            self._send(200, "application/json", json.dumps(fake.guardrail_verdict(body)).encode())
 
     def _send(
         self, status: int, content_type: str, body: bytes, headers: dict[str, str] | None = None

@@ -1,7 +1,8 @@
-"""The CDK app, synthesized once per test session (a synth takes seconds), in two shapes: the defaults
-of cdk.json, and the optional extras switched on (jobs in a VPC, a guardrail, an alarm address).
+"""The CDK app, synthesized once per test session (a synth takes seconds), in three shapes: the defaults
+of cdk.json, the optional extras switched on (jobs in a VPC, a guardrail of its own, an alarm address),
+and the guardrail the stack creates.
 
-Both run cdk-nag's AwsSolutions checks as `make synth` does: an unacknowledged finding fails the synth.
+Each runs cdk-nag's AwsSolutions checks as `make synth` does: an unacknowledged finding fails the synth.
 Bundling the Lambda code (pip, PyPI) is skipped, as CDK allows with `aws:cdk:bundling-stacks=[]`.
 """
 
@@ -43,7 +44,8 @@ class Synthesized:
         return [resource.get("Properties", {}) for resource in self.resources(kind).values()]
 
     def logical_id(self, construct: Any) -> str:
-        return self.stack.resolve(construct.node.default_child.logical_id)
+        resource = construct.node.default_child or construct  # an L2's resource, or an L1 itself
+        return self.stack.resolve(resource.logical_id)
 
     def statements(self, role: Any) -> list[dict[str, Any]]:
         """Every statement of the inline policies attached to `role`."""
@@ -68,6 +70,12 @@ def synthesize(outdir: Path, context: dict[str, Any]) -> Synthesized:
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The stack as cdk.json configures it."""
     return synthesize(tmp_path_factory.mktemp("cdk.out"), {})
+
+
+@pytest.fixture(scope="session")
+def with_guardrail(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The stack with the guardrail it creates itself (`videobot:create_guardrail`)."""
+    return synthesize(tmp_path_factory.mktemp("cdk.out-guardrail"), {"videobot:create_guardrail": "true"})
 
 
 @pytest.fixture(scope="session")

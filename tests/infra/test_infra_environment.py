@@ -33,6 +33,10 @@ def placeholders(environment: dict[str, Any]) -> dict[str, str]:
     return {name: placeholder(value) for name, value in environment.items()}
 
 
+GUARDRAIL = ("VIDEOBOT_GUARDRAIL_ID", "VIDEOBOT_GUARDRAIL_VERSION")
+SLACK_HANDLER = "bot.aws.handle_slack_request"
+
+
 def environments(synthesized) -> dict[str, dict[str, Any]]:
     return {
         properties["Handler"]: properties["Environment"]["Variables"]
@@ -40,13 +44,25 @@ def environments(synthesized) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_every_function_gets_the_same_environment(deployed):
-    distinct = {json.dumps(env, sort_keys=True) for env in environments(deployed).values()}
+def shared(environment: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in environment.items() if name not in GUARDRAIL}
+
+
+@pytest.mark.parametrize("variant", ["deployed", "with_extras", "with_guardrail"])
+def test_every_function_gets_the_same_environment_but_the_guardrail(variant, request):
+    synthesized = request.getfixturevalue(variant)
+    distinct = {json.dumps(shared(env), sort_keys=True) for env in environments(synthesized).values()}
     assert len(distinct) == 1
 
 
+@pytest.mark.parametrize("variant", ["with_extras", "with_guardrail"])
+def test_only_the_function_that_writes_prompts_is_told_the_guardrail(variant, request):
+    for handler, environment in environments(request.getfixturevalue(variant)).items():
+        assert (set(GUARDRAIL) <= set(environment)) == (handler == SLACK_HANDLER), handler
+
+
 def test_the_bot_reads_the_environment_as_the_aws_backend(deployed):
-    (environment,) = {json.dumps(e, sort_keys=True): e for e in environments(deployed).values()}.values()
+    environment = environments(deployed)[SLACK_HANDLER]
     settings = Settings.from_env(placeholders(environment))
     assert settings.backend == "aws"
     assert settings.process_before_response is True
@@ -73,7 +89,10 @@ def test_the_aws_settings_name_this_stacks_resources(deployed):
         assert getattr(aws, attribute) == placeholder(stack.resolve(token)), attribute
     assert aws.instance_types == StackSettings().instance_types
     assert (aws.max_runtime_s, aws.volume_gb) == (3600, 100)
-    assert (aws.models_prefix, aws.event_bus) == ("models", "default")
+    assert aws.models_prefix == "models"
+    assert aws.event_bus == placeholder(stack.resolve(stack.job_events.progress_bus.event_bus_name))
+    assert aws.job_name_prefix == stack.job_name_prefix
+    assert aws.weights_source == "auto"  # staged weights when there, else the hub
     assert aws.subnets == () and aws.security_groups == ()
 
 
@@ -83,12 +102,20 @@ def test_the_limits_are_the_configured_quotas(deployed):
 
 
 def test_the_extras_reach_the_bot(with_extras):
-    (environment,) = {json.dumps(e, sort_keys=True): e for e in environments(with_extras).values()}.values()
+    environment = environments(with_extras)[SLACK_HANDLER]
     settings = Settings.from_env(placeholders(environment))
     assert (settings.guardrail_id, settings.guardrail_version) == ("gr0abc123def", "2")
+    assert settings.aws.weights_source == "staged"  # a job in the VPC can't reach the hub
     assert settings.limits.allowed_channels == frozenset({"CVIDEOS", "CMOVIES"})
     assert len(settings.aws.subnets) == 2
     assert len(settings.aws.security_groups) == 1
+
+
+def test_the_created_guardrail_and_its_version_reach_the_slack_function(with_guardrail):
+    environment = environments(with_guardrail)[SLACK_HANDLER]
+    guardrail = with_guardrail.stack.slack.guardrail
+    assert environment["VIDEOBOT_GUARDRAIL_ID"] == with_guardrail.stack.resolve(guardrail.guardrail_id)
+    assert environment["VIDEOBOT_GUARDRAIL_VERSION"] == with_guardrail.stack.resolve(guardrail.version_number)
 
 
 def test_every_handler_the_stack_names_exists_in_the_bot(deployed):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from bot.job_events import PROGRESS_SOURCE
 
 
@@ -43,48 +45,185 @@ def test_no_policy_grants_a_wildcard_action(deployed):
             assert not any(action.endswith("*") for action in actions_of(statement)), statement
 
 
-def test_the_bot_may_pass_exactly_the_job_role_and_only_to_sagemaker(deployed):
-    bot, jobs = deployed.stack.bot.role, deployed.stack.jobs.role
-    (statement,) = granting(deployed, bot, "iam:PassRole")
-    assert statement["Resource"] == {"Fn::GetAtt": [deployed.logical_id(jobs), "Arn"]}
-    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+# The five functions: a role each, with what its handler calls (bot/aws.py) and no more
+
+LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+SECRET = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}  # every handler builds Services
+SESSIONS = {
+    f"dynamodb:{action}"
+    for action in (
+        "BatchGetItem", "GetRecords", "GetShardIterator", "Query", "GetItem", "Scan", "ConditionCheckItem",
+        "BatchWriteItem", "PutItem", "UpdateItem", "DeleteItem", "DescribeTable",
+    )
+}  # fmt: skip
+START_RENDERS = {"sagemaker:CreateProcessingJob", "sagemaker:AddTags", "iam:PassRole"}
+CONSUME = {"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage",
+           "sqs:GetQueueAttributes"}  # fmt: skip
+SEND = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+EXPECTED_ACTIONS = {
+    "slack": LOGS | SECRET | SESSIONS | START_RENDERS | SEND
+    | {"s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload"}
+    | {"sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob"}
+    | {"lambda:InvokeFunction", "bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"},
+    "job_events": LOGS | SECRET | SESSIONS | {"sqs:SendMessage"}  # its dead letters
+    | {"s3:GetObject", "s3:ListBucket", "sagemaker:DescribeProcessingJob"},
+    "dispatcher": LOGS | SECRET | SESSIONS | START_RENDERS | CONSUME | {"s3:ListBucket"},
+    "sweeper": LOGS | SECRET | SESSIONS
+    | {"s3:GetObject", "s3:ListBucket", "sagemaker:DescribeProcessingJob"},
+    "unfinished": LOGS | SECRET | CONSUME | {"dynamodb:PutItem"},
+}  # fmt: skip
+
+
+def function_roles(synthesized) -> dict[str, Any]:
+    stack = synthesized.stack
+    functions = {
+        "slack": stack.slack.function,
+        "job_events": stack.job_events.function,
+        "dispatcher": stack.jobs.dispatcher,
+        "sweeper": stack.jobs.sweeper,
+        "unfinished": stack.slack.unfinished,
+    }
+    return {name: stack.bot.role_of(function) for name, function in functions.items()}
+
+
+def granted(synthesized, role: Any) -> set[str]:
+    return {action for statement in synthesized.statements(role) for action in actions_of(statement)}
+
+
+def test_each_function_runs_with_a_role_of_its_own(deployed):
+    roles = function_roles(deployed)
+    assert len({deployed.logical_id(role) for role in roles.values()}) == 5
+    for properties in deployed.properties("AWS::Lambda::Function"):
+        assert list(properties["Role"]["Fn::GetAtt"])[1] == "Arn"
+    assert len({json.dumps(p["Role"]) for p in deployed.properties("AWS::Lambda::Function")}) == 5
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_ACTIONS))
+def test_each_function_may_do_exactly_what_its_handler_calls(deployed, name):
+    assert granted(deployed, function_roles(deployed)[name]) == EXPECTED_ACTIONS[name]
+
+
+def test_only_the_functions_that_start_renders_may_pass_the_job_role_and_only_to_sagemaker(deployed):
+    roles, jobs = function_roles(deployed), deployed.stack.jobs.role
+    passing = {name for name, role in roles.items() if granting(deployed, role, "iam:PassRole")}
+    assert passing == {"slack", "dispatcher"}
+    for name in passing:
+        (statement,) = granting(deployed, roles[name], "iam:PassRole")
+        assert statement["Resource"] == {"Fn::GetAtt": [deployed.logical_id(jobs), "Arn"]}
+        assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
 
 
 def test_nothing_else_in_the_stack_may_pass_a_role(deployed):
-    bot = deployed.logical_id(deployed.stack.bot.role)
+    allowed = {deployed.logical_id(function_roles(deployed)[name]) for name in ("slack", "dispatcher")}
     for policy in deployed.properties("AWS::IAM::Policy"):
         passes = [s for s in policy["PolicyDocument"]["Statement"] if "iam:PassRole" in actions_of(s)]
-        assert not passes or policy["Roles"] == [{"Ref": bot}]
-    assert len(granting(deployed, deployed.stack.bot.role, "iam:PassRole")) == 1
+        assert not passes or {role["Ref"] for role in policy["Roles"]} <= allowed
 
 
-def test_the_bot_may_create_processing_jobs_only_with_our_prefix_on_the_chosen_gpus(deployed):
-    (statement,) = granting(deployed, deployed.stack.bot.role, "sagemaker:CreateProcessingJob")
-    assert text(statement["Resource"]).endswith(':processing-job/videobot-*"]]}')
-    assert statement["Condition"] == {
-        "ForAllValues:StringEquals": {"sagemaker:InstanceTypes": ["ml.g5.2xlarge", "ml.g6e.2xlarge"]}
+def test_renders_are_created_only_with_this_stacks_prefix_on_the_chosen_gpus(deployed):
+    prefix = deployed.stack.job_name_prefix
+    for name in ("slack", "dispatcher"):
+        (statement,) = granting(deployed, function_roles(deployed)[name], "sagemaker:CreateProcessingJob")
+        assert text(statement["Resource"]).endswith(f':processing-job/{prefix}*"]]}}')
+        assert statement["Condition"] == {
+            "ForAllValues:StringEquals": {"sagemaker:InstanceTypes": ["ml.g5.2xlarge", "ml.g6e.2xlarge"]}
+        }
+
+
+def test_functions_describe_tag_and_stop_only_this_stacks_processing_jobs(deployed):
+    prefix = deployed.stack.job_name_prefix
+    for role in function_roles(deployed).values():
+        for statement in deployed.statements(role):
+            if any(action.startswith("sagemaker:") for action in actions_of(statement)):
+                assert text(statement["Resource"]).endswith(f':processing-job/{prefix}*"]]}}')
+
+
+def test_only_the_slack_function_stops_renders_and_queues_them(deployed):
+    roles = function_roles(deployed)
+    assert {n for n, r in roles.items() if granting(deployed, r, "sagemaker:StopProcessingJob")} == {"slack"}
+    queue = deployed.logical_id(deployed.stack.jobs.queue)
+    senders = {
+        name
+        for name, role in roles.items()
+        for statement in granting(deployed, role, "sqs:SendMessage")
+        if queue in text(statement["Resource"])
     }
+    assert senders == {"slack"}
 
 
-def test_the_bot_may_describe_tag_and_stop_only_our_processing_jobs(deployed):
-    for action in ("sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob", "sagemaker:AddTags"):
-        (statement,) = granting(deployed, deployed.stack.bot.role, action)
-        assert text(statement["Resource"]).endswith(':processing-job/videobot-*"]]}')
+def test_only_the_dispatcher_consumes_the_capacity_queue(deployed):
+    queue = deployed.logical_id(deployed.stack.jobs.queue)
+    consumers = {
+        name
+        for name, role in function_roles(deployed).items()
+        for statement in granting(deployed, role, "sqs:ReceiveMessage")
+        if queue in text(statement["Resource"])
+    }
+    assert consumers == {"dispatcher"}
 
 
-def test_the_bot_never_touches_the_staged_weights(deployed):
-    for statement in deployed.statements(deployed.stack.bot.role):
-        assert not any(prefix.startswith("models/") for prefix in object_prefixes(deployed, statement))
-        assert "models/" not in text(statement.get("Condition", {}))
+def test_no_function_reads_or_writes_the_staged_weights(deployed):
+    for role in function_roles(deployed).values():
+        for statement in deployed.statements(role):
+            assert not any(prefix.startswith("models/") for prefix in object_prefixes(deployed, statement))
 
 
-def test_the_bot_writes_uploads_and_specs_but_not_renders(deployed):
-    (write,) = granting(deployed, deployed.stack.bot.role, "s3:PutObject")
+def test_only_the_functions_that_launch_may_list_the_staged_weights(deployed):
+    listing = {
+        name
+        for name, role in function_roles(deployed).items()
+        for statement in granting(deployed, role, "s3:ListBucket")
+        if "models/*" in statement["Condition"]["StringLike"]["s3:prefix"]
+    }
+    assert listing == {"slack", "dispatcher"}
+
+
+def test_the_slack_function_writes_uploads_and_specs_and_reads_pictures(deployed):
+    slack = function_roles(deployed)["slack"]
+    (write,) = granting(deployed, slack, "s3:PutObject")
     assert object_prefixes(deployed, write) == {"images/*", "specs/*"}
+    (read,) = granting(deployed, slack, "s3:GetObject")
+    assert object_prefixes(deployed, read) == {"images/*"}
 
 
-def test_the_bot_may_use_only_the_configured_bedrock_model(deployed):
-    invoke = granting(deployed, deployed.stack.bot.role, "bedrock:InvokeModel")
+def test_the_functions_that_post_videos_read_renders_only(deployed):
+    for name in ("job_events", "sweeper"):
+        (read,) = granting(deployed, function_roles(deployed)[name], "s3:GetObject")
+        assert object_prefixes(deployed, read) == {"renders/*"}
+
+
+def test_no_function_writes_renders(deployed):
+    for role in function_roles(deployed).values():
+        for statement in granting(deployed, role, "s3:PutObject"):
+            assert "renders/*" not in object_prefixes(deployed, statement)
+
+
+def test_the_unfinished_function_only_claims_on_the_table(deployed):
+    (statement,) = [
+        s
+        for s in deployed.statements(function_roles(deployed)["unfinished"])
+        if "dynamodb:PutItem" in actions_of(s)
+    ]
+    assert actions_of(statement) == ["dynamodb:PutItem"]
+    table = deployed.logical_id(deployed.stack.storage.table)
+    assert statement["Resource"] == {"Fn::GetAtt": [table, "Arn"]}
+
+
+def test_only_the_slack_function_may_invoke_itself(deployed):
+    invokers = {
+        name
+        for name, role in function_roles(deployed).items()
+        if granting(deployed, role, "lambda:InvokeFunction")
+    }
+    assert invokers == {"slack"}
+    (statement,) = granting(deployed, function_roles(deployed)["slack"], "lambda:InvokeFunction")
+    assert text(statement["Resource"]).endswith(':function:Videobot-slack-requests"]]}')
+
+
+def test_only_the_slack_function_may_use_only_the_configured_bedrock_model(deployed):
+    roles = function_roles(deployed)
+    assert {n for n, r in roles.items() if granting(deployed, r, "bedrock:InvokeModel")} == {"slack"}
+    invoke = granting(deployed, roles["slack"], "bedrock:InvokeModel")
     assert {text(s["Resource"]).split("/")[-1] for s in invoke} == {
         'us.anthropic.claude-sonnet-4-5-20250929-v1:0"]]}',
         'anthropic.claude-sonnet-4-5-20250929-v1:0"]]}',
@@ -96,18 +235,21 @@ def test_the_bot_may_use_only_the_configured_bedrock_model(deployed):
         assert set(actions_of(statement)) == {"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"}
 
 
-def test_without_a_guardrail_the_bot_may_apply_none(deployed):
-    assert not granting(deployed, deployed.stack.bot.role, "bedrock:ApplyGuardrail")
+def test_without_a_guardrail_no_function_may_apply_one(deployed):
+    for role in function_roles(deployed).values():
+        assert not granting(deployed, role, "bedrock:ApplyGuardrail")
 
 
-def test_only_the_bot_may_read_the_slack_secret(deployed):
+def test_the_slack_secret_is_read_only_by_the_functions(deployed):
+    functions = {deployed.logical_id(role) for role in function_roles(deployed).values()}
     readers = [
-        policy["Roles"]
+        role["Ref"]
         for policy in deployed.properties("AWS::IAM::Policy")
         for statement in policy["PolicyDocument"]["Statement"]
         if "secretsmanager:GetSecretValue" in actions_of(statement)
+        for role in policy["Roles"]
     ]
-    assert readers == [[{"Ref": deployed.logical_id(deployed.stack.bot.role)}]]
+    assert sorted(readers) == sorted(functions)
 
 
 # The job role
@@ -159,16 +301,17 @@ def test_the_job_role_reads_only_its_inputs_and_the_weights(deployed):
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["specs/*", "models/*"]}}
 
 
-def test_the_job_may_put_only_its_progress_events_on_the_default_bus(deployed):
+def test_the_job_may_put_only_its_progress_events_on_this_stacks_progress_bus(deployed):
     (statement,) = granting(deployed, deployed.stack.jobs.role, "events:PutEvents")
-    assert text(statement["Resource"]).endswith(':event-bus/default"]]}')
+    bus = deployed.logical_id(deployed.stack.job_events.progress_bus)
+    assert statement["Resource"] == {"Fn::GetAtt": [bus, "Arn"]}
     assert statement["Condition"] == {"StringEquals": {"events:source": PROGRESS_SOURCE}}
 
 
-def test_the_job_logs_only_to_streams_of_our_jobs(deployed):
+def test_the_job_logs_only_to_streams_of_this_stacks_jobs(deployed):
     (statement,) = granting(deployed, deployed.stack.jobs.role, "logs:PutLogEvents")
     assert text(statement["Resource"]).endswith(
-        ':log-group:/aws/sagemaker/ProcessingJobs:log-stream:videobot-*"]]}'
+        f':log-group:/aws/sagemaker/ProcessingJobs:log-stream:{deployed.stack.job_name_prefix}*"]]}}'
     )
 
 

@@ -49,7 +49,7 @@ def test_in_a_vpc_the_job_role_may_attach_the_job_to_it(with_extras):
 def test_with_a_guardrail_the_bot_may_apply_that_guardrail_only(with_extras):
     (statement,) = [
         s
-        for s in with_extras.statements(with_extras.stack.bot.role)
+        for s in with_extras.statements(with_extras.stack.slack.role)
         if s["Action"] == "bedrock:ApplyGuardrail"
     ]
     assert json.dumps(statement["Resource"]).endswith(':guardrail/gr0abc123def"]]}')

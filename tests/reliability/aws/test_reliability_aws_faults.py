@@ -45,6 +45,7 @@ STEPS = [
     Step("dynamodb.PutItem", 7, "add the job to the session", versioned=True),
     Step("dynamodb.PutItem", 8, "save the progress message", versioned=True),
     Step("s3.PutObject", 0, "stage the job's spec"),
+    Step("s3.ListObjectsV2", 0, "are the model's weights staged?"),
     Step("sagemaker.CreateProcessingJob", 0, "start the processing job"),
     Step("dynamodb.PutItem", 9, "mark the job launched", versioned=True),
     Step("dynamodb.UpdateItem", 1, "idempotency record: Generate done"),

@@ -274,7 +274,8 @@ def test_a_render_whose_end_couldnt_be_recorded_on_a_full_disk_is_recorded_once_
     )
     assert report.finished == [job_id]
     assert job.status == "failed"
-    assert "It didn't count against your quota" in text
+    # It had reached the GPU, so it counts against the daily cap like any render that ran (issue 13.5).
+    assert "It counted against your daily quota" in text
 
 
 def test_a_render_orphaned_by_an_earlier_run_is_killed_when_the_local_backend_starts(tmp_path):

@@ -23,6 +23,10 @@ $(READY): pyproject.toml constraints.txt
 		$(PIP_INSTALL) --constraint constraints.txt --only-binary torch \
 		$(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX) --retries 0 --timeout 15) torch
 	@$(PIP_INSTALL) --constraint constraints.txt --group dev
+	@# Real-ESRGAN's loader for the upscale stage and its tests, without its torchvision: PyPI's is the
+	@# CUDA build, which can't load beside the CPU torch and would break diffusers' imports (pyproject's
+	@# `upscale` group says more). spandrel imports torchvision only for architectures we don't use.
+	@$(PIP_INSTALL) --constraint constraints.txt --no-deps spandrel einops
 	@touch $@
 
 ## The whole flow offline: /video -> refinement -> Generate -> a render -> the mp4 in the thread.

@@ -32,6 +32,7 @@ SECTIONS = {
     "cold_start": "bench.cold_start",
     "delivery": "bench.delivery",
     "render": "bench.render",
+    "stages": "bench.stages",
     "cost": "bench.cost",
 }
 
@@ -42,7 +43,9 @@ def main() -> int:
         "--out", type=Path, default=None, help=f"where the report goes (default {DEFAULT_OUT})"
     )
     parser.add_argument(
-        "--quick", action="store_true", help="skip the render's measurements (also BENCH_QUICK=1)"
+        "--quick",
+        action="store_true",
+        help="skip the render's measurements, the stages' larger size (also BENCH_QUICK=1)",
     )
     parser.add_argument(
         "--smoke", action="store_true", help="few samples in every section (not for the docs)"
@@ -77,7 +80,7 @@ def _run_section(
 ) -> Section:
     result = scratch / f"{name}.json"
     command = [sys.executable, "-m", module, "--out", str(result)]
-    if smoke or (quick and name == "render"):
+    if smoke or (quick and name in ("render", "stages")):
         command.append("--quick")
     if name == "cost":
         figures = scratch / "figures.json"

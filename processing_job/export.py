@@ -90,16 +90,7 @@ def write_mp4(frames: np.ndarray, path: Path, fps: int, *, crf: int = DEFAULT_CR
         "-i",
         "pipe:0",
         "-an",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "medium",
-        "-crf",
-        str(crf),
-        "-pix_fmt",
-        "yuv420p",
-        "-movflags",
-        "+faststart",
+        *h264_output_args(crf),
         str(partial),
     ]
     try:
@@ -113,6 +104,23 @@ def write_mp4(frames: np.ndarray, path: Path, fps: int, *, crf: int = DEFAULT_CR
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def h264_output_args(crf: int = DEFAULT_CRF) -> list[str]:
+    """ffmpeg's output options for a video Slack and browsers play inline: H.264 (libx264), yuv420p,
+    the index first (faststart). Shared by every writer, so all the job's mp4s are encoded alike."""
+    return [
+        "-c:v",
+        "libx264",
+        "-preset",
+        "medium",
+        "-crf",
+        str(crf),
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+faststart",
+    ]
 
 
 def poster_index(frame_count: int) -> int:

@@ -11,8 +11,9 @@ the progress events, the draft caches and the token count, which are the same fo
 
 `pipeline_class(mode)` names the diffusers pipeline for t2v / i2v / v2v; the job loads the registry's
 checkpoint class once with `from_pretrained` and derives the others with `from_pipe` (the same
-weights, no second copy). Adding a family: a module here with a `FAMILY`, its entries in
-models.py, and its tests. torch and diffusers are imported inside the functions.
+weights, no second copy). Adding a family: a module here with a `FAMILY` (its phases and the
+recipe of its offline tiny model), its entries in models.py, and its tests. torch and diffusers
+are imported inside the functions.
 """
 
 from __future__ import annotations
@@ -103,6 +104,11 @@ class ModelFamily(Protocol):
 
     def activation_shape(self, pipe: Any, frames: int, height: int, width: int) -> tuple[int, int]:
         """(tokens, hidden width) of one transformer call, for the memory estimate."""
+        ...
+
+    def build_tiny(self, info: ModelInfo, tokenizer: Any) -> Any:
+        """The offline model `info` (built_locally in the registry) with random weights, as an unsaved
+        pipeline of its checkpoint class; tiny.py seeds the RNG, saves it and caches it."""
         ...
 
 

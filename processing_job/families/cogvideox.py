@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from processing_job.families import Conditioning, PromptEmbeddings, StepCallback, pipeline_mode
-from processing_job.models import COGVIDEOX, I2V, T2V, V2V
+from processing_job.models import COGVIDEOX, I2V, T2V, V2V, ModelInfo
 
 if TYPE_CHECKING:
     from processing_job.generate import LoadedPipeline, TokenCount
@@ -145,6 +145,107 @@ class CogVideoXFamily:
         )
         tokens = latent_frames // patch_t * spatial + config.max_text_seq_length
         return tokens, config.num_attention_heads * config.attention_head_dim
+
+    def build_tiny(self, info: ModelInfo, tokenizer: Any) -> Any:
+        """The offline model `info` (a `tiny*` entry) with random weights, unsaved: the real pipeline
+        class, each part as small as its family allows (see processing_job/tiny.py)."""
+        import diffusers
+        from transformers import T5Config, T5EncoderModel
+
+        transformer = diffusers.CogVideoXTransformer3DModel(**_tiny_transformer_config(info))
+        vae = diffusers.AutoencoderKLCogVideoX(
+            block_out_channels=(8, 8, 8, 8),
+            latent_channels=TINY_LATENT_CHANNELS,
+            layers_per_block=1,
+            norm_num_groups=2,
+            temporal_compression_ratio=4,
+            down_block_types=("CogVideoXDownBlock3D",) * 4,
+            up_block_types=("CogVideoXUpBlock3D",) * 4,
+            # CogVideoX 1.5's VAE divides image latents by their scale instead of multiplying.
+            invert_scale_latents=info.key.startswith("tiny-1.5"),
+        )
+        text_encoder = T5EncoderModel(
+            T5Config(
+                vocab_size=len(tokenizer),
+                d_model=TINY_TEXT_EMBED_DIM,
+                d_kv=8,
+                d_ff=37,
+                num_layers=2,
+                num_heads=4,
+                relative_attention_num_buckets=8,
+            )
+        )
+        return getattr(diffusers, info.pipeline)(
+            tokenizer=tokenizer,
+            text_encoder=text_encoder,
+            vae=vae,
+            transformer=transformer,
+            scheduler=diffusers.CogVideoXDPMScheduler(),
+        )
+
+
+TINY_LATENT_CHANNELS = 4
+TINY_TEXT_EMBED_DIM = 32
+TINY_VAE_SCALE = 8
+
+
+def _tiny_transformer_config(info: ModelInfo) -> dict[str, Any]:
+    common: dict[str, Any] = {
+        "in_channels": TINY_LATENT_CHANNELS,
+        "out_channels": TINY_LATENT_CHANNELS,
+        "time_embed_dim": 2,
+        "text_embed_dim": TINY_TEXT_EMBED_DIM,
+        "num_layers": 2,
+        "patch_size": 2,
+        "temporal_compression_ratio": 4,
+        # As many text tokens as the registry says (226, like the real 1.0 models), so prompt
+        # truncation behaves as in production (the tiny tokenizer makes a token of each word).
+        "max_text_seq_length": info.max_prompt_tokens,
+    }
+    # Rotary embeddings split each head into time/height/width parts: 16 channels divide cleanly.
+    rotary: dict[str, Any] = {
+        "num_attention_heads": 2,
+        "attention_head_dim": 16,
+        "use_rotary_positional_embeddings": True,
+    }
+    recipes: dict[str, dict[str, Any]] = {
+        "tiny": {
+            "num_attention_heads": 4,
+            "attention_head_dim": 8,
+            "sample_width": 2,
+            "sample_height": 2,
+            "sample_frames": 9,
+        },
+        "tiny-i2v": {
+            **rotary,
+            "in_channels": 2 * TINY_LATENT_CHANNELS,
+            "use_learned_positional_embeddings": True,
+            # Learned positions exist for one latent size only: 128×192 pixels.
+            "sample_height": 128 // TINY_VAE_SCALE,
+            "sample_width": 192 // TINY_VAE_SCALE,
+            "sample_frames": 49,
+        },
+        "tiny-1.5": {
+            **rotary,
+            "patch_size_t": 2,
+            "patch_bias": False,
+            # 1.5 slices its rotary grid out of the sample size: it must cover the largest size.
+            "sample_height": 384 // TINY_VAE_SCALE,
+            "sample_width": 384 // TINY_VAE_SCALE,
+            "sample_frames": 81,
+        },
+        "tiny-1.5-i2v": {
+            **rotary,
+            "in_channels": 2 * TINY_LATENT_CHANNELS,
+            "patch_size_t": 2,
+            "patch_bias": False,
+            "ofs_embed_dim": 2,  # added to the time embedding: the same width
+            "sample_height": 384 // TINY_VAE_SCALE,
+            "sample_width": 384 // TINY_VAE_SCALE,
+            "sample_frames": 81,
+        },
+    }
+    return {**common, **recipes[info.key]}
 
 
 FAMILY = CogVideoXFamily()

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from processing_job.families import Conditioning, PromptEmbeddings, StepCallback, pipeline_mode
-from processing_job.models import I2V, T2V, V2V, WAN
+from processing_job.models import I2V, T2V, V2V, WAN, ModelInfo
 
 if TYPE_CHECKING:
     from processing_job.generate import LoadedPipeline, TokenCount
@@ -155,6 +155,60 @@ class WanFamily:
             width // pipe.vae_scale_factor_spatial // patch_w
         )
         return latent_frames // patch_t * spatial, config.num_attention_heads * config.attention_head_dim
+
+    def build_tiny(self, info: ModelInfo, tokenizer: Any) -> Any:
+        """The offline model `info` (`tiny-wan`) with random weights, unsaved: like Wan 2.2 TI2V-5B,
+        a `WanPipeline` with `expand_timesteps`, so the same weights render text, image and video to
+        video; diffusers' own tiny test configs (tests/pipelines/wan/test_wan.py); the scheduler of
+        the real checkpoint (UniPC with flow sigmas)."""
+        import diffusers
+        from transformers import UMT5Config, UMT5EncoderModel
+
+        vae = diffusers.AutoencoderKLWan(
+            base_dim=3,
+            z_dim=16,
+            dim_mult=[1, 1, 1, 1],
+            num_res_blocks=1,
+            temperal_downsample=[False, True, True],
+        )
+        transformer = diffusers.WanTransformer3DModel(
+            patch_size=(1, 2, 2),
+            num_attention_heads=2,
+            attention_head_dim=12,
+            in_channels=16,
+            out_channels=16,
+            text_dim=TINY_TEXT_DIM,
+            freq_dim=256,
+            ffn_dim=32,
+            num_layers=2,
+            cross_attn_norm=True,
+            qk_norm="rms_norm_across_heads",
+            rope_max_seq_len=32,
+        )
+        text_encoder = UMT5EncoderModel(  # Wan's UMT5 tokenizer is T5's fast tokenizer
+            UMT5Config(
+                vocab_size=len(tokenizer),
+                d_model=TINY_TEXT_DIM,
+                d_kv=8,
+                d_ff=37,
+                num_layers=2,
+                num_heads=4,
+                relative_attention_num_buckets=8,
+            )
+        )
+        return diffusers.WanPipeline(
+            tokenizer=tokenizer,
+            text_encoder=text_encoder,
+            vae=vae,
+            transformer=transformer,
+            scheduler=diffusers.UniPCMultistepScheduler(
+                prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=5.0
+            ),
+            expand_timesteps=True,  # Wan 2.2 TI2V: one checkpoint for text and image to video
+        )
+
+
+TINY_TEXT_DIM = 32
 
 
 FAMILY = WanFamily()

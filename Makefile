@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: demo test lint format dev bench synth deploy destroy stage-model lock clean node-check
+.PHONY: demo test lint format dev bench bench-gpu synth deploy destroy stage-model lock clean node-check
 
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 # torch, the CPU build: on Linux x86_64 PyPI's torch is the CUDA build (gigabytes of nvidia-* wheels).
@@ -42,6 +42,11 @@ test: $(READY)
 BENCH_QUICK ?=
 bench: $(READY)
 	$(BIN)/python -m bench $(if $(filter-out 0,$(BENCH_QUICK)),--quick)
+
+## The GPU proof: the real models' render timed on a CUDA card, its section written into docs/benchmarks.md
+## (without CUDA it says what it needs; `--cpu-smoke` runs it scaled down; bench/gpu_device.sh: a lent GPU).
+bench-gpu: $(READY)
+	$(BIN)/python -m bench.gpu
 
 lint: $(READY)
 	$(BIN)/ruff check .

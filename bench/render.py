@@ -381,6 +381,30 @@ INSTANCES = (
     Instance("p4d.24xlarge ÷ 8", "A100", 40, 312, 21.957642 / 8, "public price dataset, 2026-11-09"),
     Instance("p5.48xlarge ÷ 8", "H100", 80, 989, 55.04 / 8, "public price dataset, 2026-11-09"),
 )
+# Dense BF16 tensor-core peaks by the name `torch.cuda.get_device_name()` reports (NVIDIA datasheets;
+# the H200 has the H100 SXM's compute), for bench/gpu.py's FLOP floor. More specific names first:
+# "H100 PCIe" before "H100", "A100" before "A10", "L40S" before "L4".
+GPU_PEAK_TFLOPS = (
+    ("H100 PCIe", 756.0),
+    ("H100 NVL", 835.0),
+    ("H100", 989.0),
+    ("H200", 989.0),
+    ("A100", 312.0),
+    ("L40S", 362.0),
+    ("L4", 121.0),
+    ("A10G", 125.0),
+    ("A10", 125.0),
+)
+
+
+def gpu_peak_tflops(device_name: str) -> float | None:
+    """The dense bf16 peak of the card called `device_name`, or None for a card not listed."""
+    for name, peak in GPU_PEAK_TFLOPS:
+        if name.lower() in device_name.lower():
+            return peak
+    return None
+
+
 # The share of peak that published diffusers timings of CogVideoX-5B (50 steps) imply:
 # H100 bf16 112 s → 50 × 6.64e14 / (112 s × 989e12) = 0.30; A100 bf16 243 s → 0.44.
 EFFICIENCY = (0.30, 0.44)

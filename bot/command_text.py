@@ -2,11 +2,12 @@
 
 `/video a corgi surfing at sunset --model 5b --seconds 4 --seed 7 --draft`
 Every value is checked before anything starts; a mistake gets a sentence saying what was expected.
+What phones and Macs do to typing is undone: smart dashes (`—model`) are `--`, smart quotes are quotes.
 """
 
 from __future__ import annotations
 
-import shlex
+import re
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -41,9 +42,19 @@ HELP_TEXT = (
 )
 
 _VALUE_FLAGS = {"--model", "--frames", "--seconds", "--seed", "--steps", "--guidance", "--negative"}
+_SWITCHES = {"--draft"}
+_SWITCH_VALUES = {"true", "false"}  # `--draft false`: a value given to a switch, not words of the idea
+
+# Smart punctuation (macOS, iOS) turns `--` into an em or en dash, and some keyboards type Unicode hyphens.
+_UNICODE_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+_DASH_PREFIX = re.compile(f"^[-{_UNICODE_DASHES}]+(?=[A-Za-z])")
+_DOUBLE_QUOTES = '"“”„'
+_OPENING_SINGLE_QUOTES = "'‘"
+_CLOSING_SINGLE_QUOTE = re.compile("['’](?=\\s|$)")
 
 
 def parse_video_command(text: str) -> VideoCommand:
+    """The command's text, already decoded from Slack's escaping, as a request (or CommandError)."""
     text = text.strip()
     if len(text) > MAX_COMMAND_CHARS:
         raise CommandError(f"That's {len(text)} characters; please keep a request under {MAX_COMMAND_CHARS}.")
@@ -52,34 +63,43 @@ def parse_video_command(text: str) -> VideoCommand:
     if text.lower() == "status":
         return VideoCommand(action="status")
     try:
-        words = _split_words(text)
+        words = [_as_flag(word) for word in _split_words(text)]
     except ValueError:
         raise CommandError(
             'A quote isn\'t closed. Put quotes in pairs, e.g. `--negative "blurry"`.'
         ) from None
+    if [word.lower() for word in words] == ["--help"]:  # `—help`, typed on a Mac
+        return VideoCommand(action="help")
     idea_words: list[str] = []
     values: dict[str, str] = {}
     draft = False
     position = 0
     while position < len(words):
         word = words[position]
-        flag, _, inline = word.partition("=") if word.startswith("--") else (word, "", "")
-        if flag == "--draft":
+        flag, equals, inline = word.partition("=") if word.startswith("--") else (word, "", "")
+        if flag in _SWITCHES:
+            following = words[position + 1] if position + 1 < len(words) else ""
+            if equals or _unquoted(following).lower() in _SWITCH_VALUES:
+                given = _shown(f"={inline}" if equals else _unquoted(following))
+                raise CommandError(
+                    f"`{flag}` is a switch: leave out `{given}`. Add `{flag}` for a quick preview, or leave "
+                    "it out for the final quality."
+                )
             draft = True
         elif flag in _VALUE_FLAGS:
-            if inline:
-                values[flag] = inline
-            elif position + 1 < len(words) and not words[position + 1].startswith("--"):
+            if equals and inline:
+                values[flag] = _unquoted(inline)
+            elif not equals and position + 1 < len(words) and not words[position + 1].startswith("--"):
                 position += 1
-                values[flag] = words[position]
+                values[flag] = _unquoted(words[position])
             else:
                 raise CommandError(f"`{flag}` needs a value, e.g. `{flag} {_example(flag)}`.")
         elif word.startswith("--"):
-            raise CommandError(f"I don't know the option `{flag}`. Try `/video help` for the list.")
+            raise CommandError(f"I don't know the option `{_shown(flag)}`. Try `/video help` for the list.")
         else:
-            idea_words.append(word)
+            idea_words.append(_without_double_quotes(word))
         position += 1
-    idea = " ".join(idea_words)
+    idea = " ".join(w for w in idea_words if w)
     if not idea:
         raise CommandError(
             "Tell me what the video should show, e.g. `/video a red fox running through snow`."
@@ -89,15 +109,73 @@ def parse_video_command(text: str) -> VideoCommand:
     return VideoCommand(action="video", idea=idea, options=_options(values, draft))
 
 
+def _as_flag(word: str) -> str:
+    """`--Model`, `—model`, `–frames=9`, `‐‐draft` as the flag they mean (`--model`, ...); any other word
+    as it is. A word led by a Unicode dash counts as a flag only when it names one: "a fox —running" stays
+    words."""
+    dashes = _DASH_PREFIX.match(word)
+    if dashes is None:
+        return word
+    name, equals, rest = word[dashes.end() :].partition("=")
+    flag = "--" + name.lower()
+    if dashes.group() == "--":
+        return flag + equals + rest
+    if dashes.group() != "-" and flag in _VALUE_FLAGS | _SWITCHES | {"--help"}:
+        return flag + equals + rest
+    return word
+
+
 def _split_words(text: str) -> list[str]:
-    """Whitespace-separated words; only double quotes group (Slack's curly ones too), so apostrophes
-    in "a dog's day" stay ordinary letters."""
-    lexer = shlex.shlex(text.replace("“", '"').replace("”", '"'), posix=True)
-    lexer.whitespace_split = True
-    lexer.quotes = '"'
-    lexer.escape = ""
-    lexer.commenters = ""
-    return list(lexer)
+    """Whitespace-separated words, quotes kept. Double quotes (straight or curly) group words anywhere, as
+    in a shell; single quotes (straight or curly) only when one opens a word (or a `--flag=` value) and
+    another closes a word later, so apostrophes ("a dog's day", "a dog’s day") stay ordinary letters. An
+    unclosed double quote is a ValueError."""
+    words: list[str] = []
+    current: list[str] = []
+    in_word = in_double = in_single = False
+    for position, char in enumerate(text):
+        if in_double or in_single:
+            current.append(char)
+            if in_double and char in _DOUBLE_QUOTES:
+                in_double = False
+            elif in_single and _CLOSING_SINGLE_QUOTE.match(text, position):
+                in_single = False
+            continue
+        if char.isspace():
+            if in_word:
+                words.append("".join(current))
+                current, in_word = [], False
+            continue
+        opens_word = not current or current[-1] == "="
+        current.append(char)
+        in_word = True
+        if char in _DOUBLE_QUOTES:
+            in_double = True
+        elif char in _OPENING_SINGLE_QUOTES and opens_word:
+            in_single = _CLOSING_SINGLE_QUOTE.search(text, position + 1) is not None
+    if in_double:
+        raise ValueError("a double quote isn't closed")
+    if in_word:
+        words.append("".join(current))
+    return words
+
+
+def _shown(typed: str) -> str:
+    """Words the person typed, quoted back in an answer (Slack mrkdwn): escaped, so `<!here>` typed in a
+    flag's value stays text and never becomes a broadcast, a mention or a link."""
+    return typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _without_double_quotes(word: str) -> str:
+    return "".join(char for char in word if char not in _DOUBLE_QUOTES)
+
+
+def _unquoted(value: str) -> str:
+    """A flag's value without its quotes: `"blurry, dark"`, `“blurry, dark”` and `‘blurry, dark’` alike."""
+    value = _without_double_quotes(value)
+    if len(value) >= 2 and value[0] in _OPENING_SINGLE_QUOTES and value[-1] in "'’":
+        value = value[1:-1]
+    return value
 
 
 def _example(flag: str) -> str:
@@ -118,7 +196,7 @@ def _options(values: dict[str, str], draft: bool) -> DraftOptions:
         try:
             model = resolve_model(values["--model"]).key
         except UnknownModelError as error:
-            raise CommandError(str(error)) from None
+            raise CommandError(_shown(str(error))) from None
     if "--frames" in values and "--seconds" in values:
         raise CommandError("Use `--frames` or `--seconds`, not both.")
     negative = values.get("--negative")
@@ -146,7 +224,7 @@ def _number(
         number = kind(raw)
     except ValueError:
         wanted = "a whole number" if kind is int else "a number"
-        raise CommandError(f"`{flag}` takes {wanted}, not `{raw}`.") from None
+        raise CommandError(f"`{flag}` takes {wanted}, not `{_shown(raw)}`.") from None
     if not low <= number <= high:
-        raise CommandError(f"`{flag}` must be between {low:g} and {high:g}, not {raw}.")
+        raise CommandError(f"`{flag}` must be between {low:g} and {high:g}, not {_shown(raw)}.")
     return number

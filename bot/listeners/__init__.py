@@ -3,6 +3,10 @@
 Every listener acks at once (Slack allows 3 seconds) and does its slow work in a lazy listener, which
 Bolt runs in a thread locally and as a second invocation of the same function on Lambda. Only the
 Settings button does its work in the ack: a modal must open within 3 seconds of the click.
+
+People's words arrive escaped the way Slack escapes them (`&amp;`, `&lt;`, `&gt;`, `<@U…>` tokens); every
+listener that reads them decodes them once with `slack_text.plain_text_from_slack`, and the bot escapes
+once on the way out.
 """
 
 from __future__ import annotations

@@ -13,10 +13,20 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks
+from bot.chat import ChatError
 from bot.conversation import Conversation
-from bot.listeners.guard import SORRY, explain_failures
+from bot.listeners.guard import SORRY, explain_failures, where
 
 log = logging.getLogger(__name__)
+
+UNKNOWN_RENDER = (
+    "I can't find that render any more, so I did nothing. Start a new video with `/video`, or use the "
+    "buttons on the newest message in its thread."
+)
+UNREADABLE_BUTTON = (
+    "I couldn't tell what that button was for, so I did nothing. Use the buttons on the newest message in "
+    "the video's thread, or start again with `/video`."
+)
 
 
 def acknowledge(ack: Ack) -> None:
@@ -52,6 +62,7 @@ def register(app: App, conversation: Conversation) -> None:
         ack()
         ref = draft_ref(action)
         if ref is None:
+            unreadable(body)
             return
         channel, thread_ts, revision = ref
         user = body["user"]["id"]
@@ -73,10 +84,23 @@ def register(app: App, conversation: Conversation) -> None:
             log.exception("open_settings failed")
             conversation.services.chat.ephemeral(channel, user, SORRY, thread_ts=thread_ts)
 
+    def unreadable(body: dict[str, Any], note: str = UNREADABLE_BUTTON) -> None:
+        """A button we can't act on (an old or hand-made message): said so, never a traceback. Works for
+        clicks on ephemeral messages too, whose payload has a container but no `message`."""
+        channel, user, thread_ts = where(body)
+        log.warning("a button could not be acted on: %s", note[:40])
+        if channel and user:
+            try:
+                conversation.services.chat.ephemeral(channel, user, note, thread_ts=thread_ts)
+            except ChatError:
+                log.warning("could not tell %s about a button", user)
+
     def on_draft(name: str, use_case: Any) -> Any:
         def run(body: dict[str, Any], action: dict[str, Any]) -> None:
             ref = draft_ref(action)
-            if ref is not None:
+            if ref is None:
+                unreadable(body)
+            else:
                 channel, thread_ts, revision = ref
                 use_case(channel=channel, thread_ts=thread_ts, revision=revision, user=body["user"]["id"])
 
@@ -87,7 +111,11 @@ def register(app: App, conversation: Conversation) -> None:
     def on_job(name: str, use_case: Any) -> Any:
         def run(body: dict[str, Any], action: dict[str, Any]) -> None:
             job_id = job_ref(action)
-            if job_id is not None:
+            if job_id is None:
+                unreadable(body)
+            elif conversation.store.get_job(job_id) is None:
+                unreadable(body, UNKNOWN_RENDER)  # expired, or never ours
+            else:
                 use_case(job_id=job_id, user=body["user"]["id"])
 
         # Named before guarding: lazy listeners are found again by their name, and failures logged by it.

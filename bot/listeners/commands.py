@@ -1,5 +1,6 @@
 """`/video`: parse and check within Slack's 3 seconds; start the session (or answer status) lazily.
 
+The text is decoded from Slack's escaping first (`slack_text`), so flags and the idea are what was typed.
 Everything that can be refused without the store is refused in the ack, as a private answer, and
 nothing starts: mistakes in the flags, options the model or the workspace doesn't allow, a person or
 channel the workspace hasn't opened videos to.
@@ -16,6 +17,7 @@ from bot.command_text import HELP_TEXT, CommandError, VideoCommand, parse_video_
 from bot.conversation import Conversation
 from bot.limits import Limits
 from bot.listeners.guard import explain_failures
+from bot.listeners.slack_text import plain_text_from_slack
 from bot.quotas import access_refusal, limit_problems
 from bot.sessions import new_draft, seconds_problem
 from processing_job.models import UnknownModelError, resolve_model
@@ -49,13 +51,19 @@ def option_problems(parsed: VideoCommand, default_model: str, limits: Limits) ->
     return problems
 
 
+def typed_text(command: dict[str, Any]) -> str:
+    """The command's text as the person typed it (Slack escapes `&`, `<`, `>` even with should_escape off)."""
+    text = command.get("text")
+    return plain_text_from_slack(text if isinstance(text, str) else "")
+
+
 def register(app: App, conversation: Conversation) -> None:
     settings = conversation.settings
     guarded = explain_failures(conversation.services)
 
     def acknowledge_video_command(ack: Ack, command: dict[str, Any]) -> None:
         try:
-            parsed = parse_video_command(command.get("text", ""))
+            parsed = parse_video_command(typed_text(command))
         except CommandError as error:
             ack(text=f"⚠️ {error}")
             return
@@ -77,7 +85,7 @@ def register(app: App, conversation: Conversation) -> None:
     @guarded
     def answer_video_command(body: dict[str, Any], command: dict[str, Any], respond: Respond) -> None:
         try:
-            parsed = parse_video_command(command.get("text", ""))
+            parsed = parse_video_command(typed_text(command))
         except CommandError:
             return  # already explained in the ack
         if parsed.action == "status":

@@ -190,6 +190,14 @@ class People:
             )
         return rid, f"{self.workspace.base_url}response/{rid}"
 
+    def trigger_id(self, user: str) -> str:
+        """A fresh trigger_id (good for 3 seconds) for a request built by hand."""
+        return self._trigger(user)
+
+    def response_url(self, channel: str, user: str, thread_ts: str | None = None) -> str:
+        """A fresh response_url for a request built by hand (Slack's own payload shapes in tests)."""
+        return self._responder(channel, user, thread_ts, None)[1]
+
     def _team(self) -> dict[str, str]:
         return {"id": self.workspace.team_id, "domain": self.workspace.team_domain}
 
@@ -213,16 +221,20 @@ class People:
     def slash_command(
         self, command: str, text: str, *, user: str, channel: str, channel_name: str = "general"
     ) -> AppResponse:
-        """A person types `/video text` in a channel; the ack's answer shows as Slack shows it."""
+        """A person types `/video text` in a channel; the ack's answer shows as Slack shows it.
+
+        The text arrives as Slack sends it (`shapes.typed_command_text`): `&`, `<`, `>` escaped."""
         ws = self.workspace
         person = self._person(user)
         ws.add_channel(channel, channel_name)
+        with ws.lock:
+            sent_text = shapes.typed_command_text(text, dict(ws.users), dict(ws.channels))
         echo = ws.add_message(
             Message(
                 channel,
                 ws.new_ts(),
                 user,
-                text=f"{command} {text}".strip(),
+                text=f"{command} {sent_text}".strip(),
                 subtype="slash_command",
                 ephemeral_to=user,
             )
@@ -237,7 +249,7 @@ class People:
             "user_id": user,
             "user_name": person["name"],
             "command": command,
-            "text": text,
+            "text": sent_text,
             "api_app_id": ws.app_id,
             "is_enterprise_install": "false",
             "response_url": response_url,
@@ -480,6 +492,10 @@ class People:
             team=self.workspace.team_id,
             client_msg_id=str(uuid.uuid4()),
         )
+        if m.subtype == "thread_broadcast" and m.thread_ts:
+            root = self.workspace.find_message(m.channel, m.thread_ts)
+            if root is not None:
+                event["root"] = shapes.message_json(self.workspace, root)
         return event
 
     def _place(self, channel: str, user: str, thread_ts: str | None) -> str | None:
@@ -493,24 +509,40 @@ class People:
         with ws.lock:
             return self.api._thread_of(channel, thread_ts)
 
-    def say(self, channel: str, text: str, *, user: str, thread_ts: str | None = None) -> Message:
-        """A person posts a message (in a thread when thread_ts is given); the app gets a `message` event."""
+    def say(
+        self, channel: str, text: str, *, user: str, thread_ts: str | None = None, broadcast: bool = False
+    ) -> Message:
+        """A person posts a message (in a thread when thread_ts is given); the app gets a `message` event.
+
+        `text` is what they type; it is sent as Slack sends it (`shapes.typed_message_text`): `&`, `<`, `>`
+        escaped, except in the tokens of what they picked from the composer (`<@U…>`, `<#C…|name>`,
+        `<!here>`, `<https://…|label>`), and a pasted address made a link. `broadcast`: a reply sent with
+        "Also send to channel" (subtype `thread_broadcast`, with its thread's `root`)."""
         ws = self.workspace
         thread = self._place(channel, user, thread_ts)
-        m = ws.add_message(Message(channel, ws.new_ts(), user, text=text, thread_ts=thread))
+        sent = shapes.typed_message_text(text)
+        subtype = "thread_broadcast" if broadcast and thread else None
+        m = ws.add_message(Message(channel, ws.new_ts(), user, text=sent, thread_ts=thread, subtype=subtype))
         with ws.lock:
             event = self._person_event(m)
         self.send_event(event)
         return ws.message(channel, m.ts)  # type: ignore[return-value]
 
-    def share_file(
-        self, channel: str, path: Path, *, user: str, thread_ts: str | None = None, text: str = ""
-    ) -> Message:
-        """A person drops a file: it's served (bot token required) and a `file_share` event follows."""
+    def host_file(
+        self,
+        path: Path,
+        *,
+        user: str,
+        file_id: str | None = None,
+        channel: str | None = None,
+        thread_ts: str | None = None,
+        message_ts: str | None = None,
+    ) -> UploadedFile:
+        """Slack holds a file a person uploaded (served on its url_private with the bot token, described by
+        files.info), without any message or event: for sending Slack's own payloads about it."""
         ws = self.workspace
-        thread = self._place(channel, user, thread_ts)
         path = Path(path)
-        file_id = ws.new_id("F")
+        file_id = file_id or ws.new_id("F")
         stored = ws.files_dir / "people" / file_id / path.name
         stored.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, stored)
@@ -528,16 +560,49 @@ class People:
             user=user,
             created=int(time.time()),
             channel=channel,
-            thread_ts=thread,
+            thread_ts=thread_ts,
+            message_ts=message_ts,
             original_w=size[0] if size else None,
             original_h=size[1] if size else None,
         )
-        m = Message(channel, ws.new_ts(), user, text=text, thread_ts=thread, files=[f], subtype="file_share")
-        f.message_ts = m.ts
         ws.add_file(f)
+        return f
+
+    def share_file(
+        self,
+        channel: str,
+        path: Path,
+        *,
+        user: str,
+        thread_ts: str | None = None,
+        text: str = "",
+        slack_connect: bool = False,
+    ) -> Message:
+        """A person drops a file: it's served (bot token required) and a `file_share` event follows.
+
+        `slack_connect`: the person is in another organization of a Slack Connect channel, so the event
+        carries only a stub of the file (`mode: file_access`, `file_access: check_file_info`) that the app
+        completes with files.info."""
+        ws = self.workspace
+        thread = self._place(channel, user, thread_ts)
+        ts = ws.new_ts()
+        f = self.host_file(path, user=user, channel=channel, thread_ts=thread, message_ts=ts)
+        sent = shapes.typed_message_text(text)
+        m = Message(channel, ts, user, text=sent, thread_ts=thread, files=[f], subtype="file_share")
         ws.add_message(m)
         with ws.lock:
             event = self._person_event(m)
+        if slack_connect:
+            event["files"] = [
+                {
+                    "id": f.id,
+                    "mode": "file_access",
+                    "file_access": "check_file_info",
+                    "created": f.created,
+                    "timestamp": f.created,
+                    "user": user,
+                }
+            ]
         self.send_event(event)
         return ws.message(channel, m.ts)  # type: ignore[return-value]
 
@@ -549,7 +614,7 @@ class People:
             assert m is not None and not m.deleted, f"message {message.ts} is gone"
             previous = self._person_event(m)
             m.history.append((m.text, m.blocks))
-            m.text, m.edited, m.edited_ts = text, m.edited + 1, ws.new_ts()
+            m.text, m.edited, m.edited_ts = shapes.typed_message_text(text), m.edited + 1, ws.new_ts()
             event = _change_event(
                 m.channel, ws.new_ts(), message=self._person_event(m), previous_message=previous
             )

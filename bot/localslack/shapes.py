@@ -135,20 +135,90 @@ def block_problems(blocks: Any, *, limit: int = MESSAGE_BLOCK_LIMIT, root: str =
 
 # ---------------------------------------------------------------------------------------------------- shapes
 
-_MENTION = re.compile(r"<@(U[A-Z0-9]+)(?:\|[^>]*)?>")
+# What a person's client sends for what they picked or pasted (a mention, a channel, a broadcast, a link),
+# written in Slack's own token syntax by whoever scripts the person; everything else they type is text.
+_TYPED_TOKEN = re.compile(
+    r"<(?P<body>(?:@[UW][A-Z0-9]+|#[CG][A-Z0-9]+|!(?:here|channel|everyone)|!subteam\^[A-Z0-9]+"
+    r"|!date\^[^|<>]*|(?:https?|mailto):[^|<>\s]+)(?:\|[^<>]*)?)>"
+    r"|(?P<url>https?://[^\s<>]+)"
+)
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters as Slack writes them in text (`&amp;`, `&lt;`, `&gt;`)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def typed_message_text(typed: str) -> str:
+    """A message's `text` as Slack delivers what a person typed: `&`, `<`, `>` escaped; the tokens of
+    mentions, channels, broadcasts and links kept (their labels escaped); a pasted address made a link
+    (`<https://…>`), as Slack's clients do."""
+    out: list[str] = []
+    position = 0
+    for m in _TYPED_TOKEN.finditer(typed):
+        out.append(escape(typed[position : m.start()]))
+        if m.group("url"):
+            url = m.group("url").rstrip(".,;:!?)")  # a sentence's full stop isn't part of the address
+            out.append(f"<{url}>{escape(m.group('url')[len(url) :])}")
+        else:
+            target, bar, label = m.group("body").partition("|")
+            out.append(f"<{target}{bar}{escape(label)}>")
+        position = m.end()
+    out.append(escape(typed[position:]))
+    return "".join(out)
+
+
+def typed_command_text(typed: str, users: dict[str, str], channels: dict[str, str]) -> str:
+    """A slash command's `text` as Slack sends it with `should_escape: false` (our manifest): mentions,
+    channels and links as the plain words they show as (`@alice`, `#general`, the address), and `&`, `<`,
+    `>` escaped all the same."""
+
+    def plain(m: re.Match[str]) -> str:
+        if m.group("url"):
+            return m.group("url")
+        target, _, label = m.group("body").partition("|")
+        if target.startswith("@"):
+            return "@" + (label or users.get(target[1:], target[1:]))
+        if target.startswith("#"):
+            return "#" + (label or channels.get(target[1:], target[1:]))
+        if target.startswith("!") and not target.startswith(("!subteam^", "!date^")):
+            return "@" + target[1:]
+        return label or target
+
+    return escape(_TYPED_TOKEN.sub(plain, typed))
 
 
 def person_rich_text(text: str) -> list[dict[str, Any]]:
-    """The rich_text block Slack's clients attach to a typed message (mentions become user elements)."""
+    """The rich_text block Slack's clients attach to a typed message: the text unescaped, its tokens as
+    user, channel, broadcast and link elements."""
     elements: list[dict[str, Any]] = []
     pos = 0
-    for m in _MENTION.finditer(text):
+    for m in re.finditer(r"<([^<>]*)>", text):
         if m.start() > pos:
-            elements.append({"type": "text", "text": text[pos : m.start()]})
-        elements.append({"type": "user", "user_id": m.group(1)})
+            elements.append({"type": "text", "text": unescape(text[pos : m.start()])})
+        target, _, label = m.group(1).partition("|")
+        if target.startswith("@"):
+            elements.append({"type": "user", "user_id": target[1:]})
+        elif target.startswith("#"):
+            elements.append({"type": "channel", "channel_id": target[1:]})
+        elif target.startswith("!subteam^"):
+            elements.append({"type": "usergroup", "usergroup_id": target[len("!subteam^") :]})
+        elif target.startswith("!date^"):
+            elements.append({"type": "text", "text": unescape(label)})
+        elif target.startswith("!"):
+            elements.append({"type": "broadcast", "range": target[1:]})
+        else:
+            link: dict[str, Any] = {"type": "link", "url": target}
+            if label:
+                link["text"] = unescape(label)
+            elements.append(link)
         pos = m.end()
     if pos < len(text):
-        elements.append({"type": "text", "text": text[pos:]})
+        elements.append({"type": "text", "text": unescape(text[pos:])})
     return [
         {
             "type": "rich_text",

@@ -415,9 +415,10 @@ class Workspace:
     def wait_until(self, predicate: Callable[[], T], timeout: float = 30, what: str = "") -> T:
         """Polls `predicate` until it returns something truthy, and returns that.
 
-        A predicate that raises LookupError or AssertionError counts as "not yet" (so
-        `lambda: ws.thread(c, ts)[2]` works); on timeout the TimeoutError carries `what`, the transcript
-        and the API calls that failed, so a failing test explains itself.
+        A predicate that raises LookupError, StopIteration or AssertionError counts as "not yet" (so
+        `lambda: ws.thread(c, ts)[2]` and `lambda: next(m for m in ... if ...)` work); on timeout the
+        TimeoutError carries `what`, the transcript and the API calls that failed, so a failing test
+        explains itself.
         """
         deadline = time.monotonic() + timeout
         last_error: BaseException | None = None
@@ -426,7 +427,7 @@ class Workspace:
                 result = predicate()
                 if result:
                     return result
-            except (LookupError, AssertionError) as exc:
+            except (LookupError, StopIteration, AssertionError) as exc:
                 last_error = exc
             if time.monotonic() >= deadline:
                 break

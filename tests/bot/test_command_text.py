@@ -55,3 +55,32 @@ def test_mistakes_are_explained(text, explanation):
 def test_overlong_requests_are_refused():
     with pytest.raises(CommandError, match="please keep a request under"):
         parse_video_command("fox " * 2000)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a fox —model 5b", "a fox –model 5b", "a fox ‐‐model 5b", "a fox −−model=5b", "a fox --MODEL 5b"],
+)
+def test_smart_dashes_and_capitals_still_make_a_flag(text):
+    command = parse_video_command(text)
+    assert (command.idea, command.options.model) == ("a fox", "cogvideox-5b")
+
+
+def test_a_word_led_by_a_dash_that_names_no_flag_stays_in_the_idea():
+    assert parse_video_command("a fox —running through snow").idea == "a fox —running through snow"
+
+
+@pytest.mark.parametrize("text", ["a fox --draft=false", "a fox --draft=", "a fox ‐‐draft true"])
+def test_a_value_on_a_switch_is_refused(text):
+    with pytest.raises(CommandError, match="`--draft` is a switch: leave out"):
+        parse_video_command(text)
+
+
+def test_single_quotes_group_a_value_but_apostrophes_stay_letters():
+    command = parse_video_command("rock ’n’ roll at a dog’s party --negative ‘rain, fog’")
+    assert command.idea == "rock ’n’ roll at a dog’s party"
+    assert command.options.negative_prompt == "rain, fog"
+
+
+def test_help_typed_with_a_smart_dash_shows_help():
+    assert parse_video_command("—help").action == "help"

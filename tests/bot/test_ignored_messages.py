@@ -18,9 +18,11 @@ def test_top_level_chatter_and_other_threads_are_ignored(slack, videobot, alice)
 
 def test_edits_and_deletions_in_a_session_thread_are_ignored(slack, videobot, alice):
     root = alice.video("a fox")
-    alice.draft_card(root)
+    first = alice.draft_card(root)
     reply = alice.reply(root, "make it night")
     alice.draft_card(root, revision=2)
+    # draft 1 loses its buttons just after draft 2 appears: count from when the thread is quiet
+    slack.wait_until(lambda: not slack.message(CHANNEL, first.ts).action_ids(), what="draft 1 closed")
     before = len(bot_posts(slack))
     slack.edit(reply, "make it day")
     slack.delete(reply)

@@ -400,7 +400,7 @@ REGISTRY: dict[str, ModelInfo] = {
             # Fits a 24 GB card (ml.g5.2xlarge) with model offload and VAE tiling; 48 GB runs it whole.
             min_gpu_memory_gb=24,
             instance="ml.g6e.2xlarge",
-            aliases=("wan2.2", "wan-5b", "wan2.2-ti2v-5b"),
+            aliases=("wan", "wan2.2", "wan-5b", "wan2.2-ti2v-5b"),
             image_model="wan2.2-5b",
         ),
         _wan(

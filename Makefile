@@ -100,7 +100,7 @@ destroy: $(READY) $(CDK) node-check
 MODEL ?=
 BUCKET ?= $(VIDEOBOT_BUCKET)
 stage-model: $(READY)
-	@test -n "$(MODEL)" || { echo "usage: make stage-model MODEL=2b|5b|5b-i2v|1.5|1.5-i2v [BUCKET=...]"; exit 2; }
+	@test -n "$(MODEL)" || { echo "usage: make stage-model MODEL=2b|5b|5b-i2v|1.5|1.5-i2v|wan2.2-5b|wan2.1-1.3b [BUCKET=...]"; exit 2; }
 	$(BIN)/python -m processing_job.stage $(MODEL) $(if $(BUCKET),--bucket $(BUCKET))
 
 ## Regenerate constraints.txt from the current environment.

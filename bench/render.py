@@ -261,10 +261,10 @@ def _moving_picture(count: int, height: int, width: int) -> np.ndarray:
 def _caches(cache: Path, say: Callable[[str], None]) -> str:
     import numpy as np
 
+    from processing_job.acceleration import CACHES, DEFAULT_DRAFT_CACHE, AccelerationOptions
     from processing_job.generate import load_pipeline, render
     from processing_job.models import resolve_model
     from processing_job.spec import JobSpec
-    from processing_job.speed import CACHES, DEFAULT_DRAFT_CACHE, SpeedOptions
     from processing_job.weights import resolve_weights
 
     rows = []
@@ -273,13 +273,13 @@ def _caches(cache: Path, say: Callable[[str], None]) -> str:
         info = resolve_model(key)
         loaded = load_pipeline(info, resolve_weights(info, Path("/nonexistent"), cache), device="cpu")
         spec = JobSpec.create(
-            job_id="bench", model=key, prompt=PROMPT, seed=3, num_inference_steps=20, speed="draft"
+            job_id="bench", model=key, prompt=PROMPT, seed=3, num_inference_steps=20, quality="draft"
         )
         names = (None, *CACHES)
         renders = _alternate(
             *(
                 lambda loaded=loaded, spec=spec, name=name: render(
-                    loaded, spec, speed=SpeedOptions(cache=name)
+                    loaded, spec, acceleration=AccelerationOptions(cache=name)
                 )
                 for name in names
             )

@@ -137,6 +137,27 @@ def write_poster(frames: np.ndarray, path: Path, *, quality: int = 90) -> None:
     Image.fromarray(pixels[poster_index(len(pixels))]).save(path, format="JPEG", quality=quality)
 
 
+def write_poster_from_video(video: Path, path: Path, *, quality: int = 90) -> None:
+    """The poster of a finished video file (after its stages, at its final size): its middle frame."""
+    import imageio_ffmpeg
+    import numpy as np
+
+    reader = imageio_ffmpeg.read_frames(str(video))
+    meta = next(reader)
+    width, height = meta["size"]
+    frames, _ = imageio_ffmpeg.count_frames_and_secs(str(video))
+    wanted = poster_index(frames)
+    try:
+        for index, raw in enumerate(reader):
+            if index == wanted:
+                pixels = np.frombuffer(raw, dtype=np.uint8).reshape(1, height, width, 3)
+                write_poster(pixels, path, quality=quality)
+                return
+    finally:
+        reader.close()
+    raise ValueError(f"{video} has no frame {wanted} to make a poster from.")
+
+
 _STREAM = re.compile(r"Stream #\S+: Video: (?P<codec>\w+)[^,]*, (?P<pix_fmt>\w+)")
 _SIZE = re.compile(r", (?P<w>\d+)x(?P<h>\d+)[ ,]")
 _FPS = re.compile(r", (?P<fps>[\d.]+) fps")

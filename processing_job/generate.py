@@ -1,14 +1,16 @@
-"""Load a CogVideoX pipeline and render a JobSpec with it, one timed phase at a time.
+"""Load a model's pipelines and render a JobSpec with them, one timed phase at a time.
 
-The phases use the pipeline's own documented API, so a render equals a plain
+`render` is the same short sequence for every model family (processing_job/families/), each phase
+the family's, through the pipeline's own documented API, so a render equals a plain
 `pipe(prompt=..., generator=...)` call with the same seed (tests/processing_job checks this for
-every family, text- and image-to-video):
+every family and mode):
 
-- encoding: `pipe.encode_prompt` (with the transformer's `max_text_seq_length`), after counting the
-  prompt's tokens so a cut prompt is reported, never silent;
-- denoising: `pipe(prompt_embeds=..., [image=...,] output_type="latent", callback_on_step_end=...)`,
-  with a draft's cache enabled on the transformer for this call only;
-- decoding: `pipe.decode_latents` + `pipe.video_processor.postprocess_video(..., output_type="np")`.
+1. check inputs (the family's sentences for what it can't render);
+2. count the prompt's tokens against the registry's limit, so a cut prompt is reported, never silent;
+3. encode the prompt (`encode_prompt` at that limit);
+4. denoise (the mode's pipeline with the embeddings and `output_type="latent"`, a draft's cache
+   enabled on the transformer for this call only, each step reported);
+5. decode (the latents to frames). Export is the caller's (inference.py).
 
 Loading picks a memory plan (memory.py) from the loaded weights and the GPU's free memory. If the
 GPU runs out of memory all the same, the render goes on with a smaller plan (`after_out_of_memory`):
@@ -21,12 +23,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from processing_job.acceleration import (
+    AccelerationOptions,
+    AccelerationReport,
+    accelerate,
+    transformer_cache,
+)
+from processing_job.families import Conditioning, ModelFamily, family_for
 from processing_job.memory import (
     GPU,
     GPU_TILED,
@@ -41,7 +50,6 @@ from processing_job.memory import (
 from processing_job.models import ModelInfo
 from processing_job.progress import DECODING, DENOISING, ENCODING, NullSink, ProgressReporter
 from processing_job.spec import JobSpec
-from processing_job.speed import SpeedOptions, SpeedReport, accelerate, transformer_cache
 from processing_job.weights import HUB, WeightsError, WeightsSource
 
 log = logging.getLogger(__name__)
@@ -55,14 +63,24 @@ class RenderError(RuntimeError):
 
 @dataclass
 class LoadedPipeline:
-    pipe: Any  # a diffusers pipeline (typed loosely: diffusers is imported lazily)
+    pipe: Any  # the diffusers pipeline of the current mode (typed loosely: diffusers loads lazily)
     info: ModelInfo
     weights: WeightsSource
     device: str  # "cuda" or "cpu"
     dtype: str  # torch dtype name the weights run in
     memory_plan: MemoryPlan
     memory_needs: MemoryNeeds | None = None
-    speed: SpeedReport = field(default_factory=SpeedReport)
+    acceleration: AccelerationReport = field(default_factory=AccelerationReport)
+    # Every pipeline made from these weights, by class name: the checkpoint's own (from_pretrained)
+    # and those derived from it with from_pipe for other modes (the same modules, no second copy).
+    pipelines: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.pipelines.setdefault(type(self.pipe).__name__, self.pipe)
+
+    @property
+    def family(self) -> ModelFamily:
+        return family_for(self.info)
 
     @property
     def offload(self) -> bool:
@@ -74,7 +92,30 @@ class LoadedPipeline:
 
     @property
     def max_sequence_length(self) -> int:
-        return int(self.pipe.transformer.config.max_text_seq_length)
+        """The text encoder's token limit, as the registry gives it (`max_prompt_tokens`)."""
+        return self.info.max_prompt_tokens
+
+    def pipeline_for(self, mode: str) -> Any:
+        """The pipeline that renders `mode` with these weights, made with `from_pipe` the first time."""
+        import diffusers
+
+        name = self.family.pipeline_class(mode)
+        if name not in self.pipelines:
+            base = self.pipelines.get(self.info.pipeline, self.pipe)
+            derived = getattr(diffusers, name).from_pipe(base)
+            derived.set_progress_bar_config(disable=True)
+            self.pipelines[name] = derived
+        return self.pipelines[name]
+
+    def use(self, mode: str) -> Any:
+        """Make `mode`'s pipeline the current one, placed by the memory plan; returns it."""
+        pipe = self.pipeline_for(mode)
+        if pipe is not self.pipe:
+            if self.offload:
+                # Offload hooks belong to a pipeline: the new one sets its own on the shared modules.
+                apply_memory_plan(pipe, self.memory_plan, self.device)
+            self.pipe = pipe
+        return pipe
 
 
 @dataclass(frozen=True)
@@ -132,7 +173,7 @@ def load_pipeline(
     device: str | None = None,
     spec: JobSpec | None = None,
     memory_plan: str | None = None,
-    speed: SpeedOptions | None = None,
+    acceleration: AccelerationOptions | None = None,
 ) -> LoadedPipeline:
     """`from_pretrained` the registry's pipeline class from `weights`, then place it by a memory plan
     chosen for `spec`'s shape (the model's defaults without one), or named by `memory_plan`."""
@@ -159,7 +200,7 @@ def load_pipeline(
     plan = choose_plan(device, needs, free_gpu_bytes(device), memory_plan)
     apply_memory_plan(pipe, plan, device)
     log.info("Memory plan %s: %s", plan.name, plan.reason)
-    report = accelerate(pipe, speed or SpeedOptions(), device=device, offload=plan.offload)
+    report = accelerate(pipe, acceleration or AccelerationOptions(), device=device, offload=plan.offload)
     return LoadedPipeline(
         pipe=pipe,
         info=info,
@@ -168,7 +209,7 @@ def load_pipeline(
         dtype=dtype_name,
         memory_plan=plan,
         memory_needs=needs,
-        speed=report,
+        acceleration=report,
     )
 
 
@@ -198,18 +239,11 @@ def memory_needs(pipe: Any, info: ModelInfo, spec: JobSpec | None) -> MemoryNeed
     height = spec.height if spec else info.height
     width = spec.width if spec else info.width
     guidance = (spec.guidance_scale if spec else info.guidance_scale) > 1.0
-    config = pipe.transformer.config
-    latent_frames = (frames - 1) // pipe.vae_scale_factor_temporal + 1
-    patch_t = config.patch_size_t or 1
-    latent_frames += -latent_frames % patch_t
-    spatial = (height // pipe.vae_scale_factor_spatial // config.patch_size) * (
-        width // pipe.vae_scale_factor_spatial // config.patch_size
-    )
-    tokens = latent_frames // patch_t * spatial + config.max_text_seq_length
+    tokens, hidden = family_for(info).activation_shape(pipe, frames, height, width)
     return estimate(
         weights,
         tokens=tokens,
-        hidden=config.num_attention_heads * config.attention_head_dim,
+        hidden=hidden,
         batch=2 if guidance else 1,
         activation_bytes=pipe.transformer.dtype.itemsize,
         frames=frames,
@@ -230,104 +264,81 @@ def render(
     reporter: ProgressReporter | None = None,
     *,
     image: Any = None,
-    speed: SpeedOptions | None = None,
+    video: Sequence[Any] = (),
+    acceleration: AccelerationOptions | None = None,
 ) -> Rendered:
     """Render `spec` with `loaded`, reporting phases and steps to `reporter`.
 
-    `image`: the prepared picture (a PIL image at the spec's size) for image-to-video.
-    `speed`: the draft cache to use; by default none, whatever the spec's speed (inference.py
-    reads the environment's choice)."""
+    `image`: the prepared picture (a PIL image at the spec's size) for image-to-video and extend.
+    `video`: the prepared frames (PIL images at the spec's size) for video-to-video.
+    `acceleration`: the draft cache to use; by default none, whatever the spec's quality
+    (inference.py reads the environment's choice)."""
     import torch
 
-    pipe, info = loaded.pipe, loaded.info
-    if spec.mode != info.mode:
-        raise RenderError(f"{info.name} can't render in {spec.mode} mode.")
-    if spec.mode == "i2v" and image is None:
-        raise RenderError("Image-to-video needs a picture, and none was given.")
+    info, family = loaded.info, loaded.family
     reporter = reporter or ProgressReporter(NullSink(), spec.job_id)
-    speed = speed or SpeedOptions()
-    max_len = loaded.max_sequence_length
-    use_cfg = spec.guidance_scale > 1.0  # the pipeline's own rule for classifier-free guidance
-    timings: dict[str, float] = {}
-    warnings: list[str] = []
+    acceleration = acceleration or AccelerationOptions()
+    conditioning = Conditioning(image=image, video=list(video), strength=spec.restyle_strength)
+    timings = {"encoding": 0.0, "denoising": 0.0, "decoding": 0.0}
     plan_changes: list[str] = []
     clock = _PhaseClock(loaded.device)
 
-    prompt_tokens = count_tokens(pipe.tokenizer, spec.prompt, max_len)
-    negative_tokens = count_tokens(pipe.tokenizer, spec.negative_prompt, max_len)
-    # Without guidance the pipeline never reads the negative prompt: its length doesn't matter.
-    counted = [("prompt", prompt_tokens)] + ([("negative prompt", negative_tokens)] if use_cfg else [])
-    for label, tokens in counted:
-        if tokens.cut:
-            warnings.append(
-                f"The {label} is {tokens.count} tokens long; {info.name} reads {max_len}, "
-                f"so the last {tokens.cut} were cut."
-            )
-            log.warning(warnings[-1])
-    parameters: dict[str, Any] = {
-        "height": spec.height,
-        "width": spec.width,
-        "num_frames": spec.num_frames,
-        "num_inference_steps": spec.num_inference_steps,
-        "guidance_scale": spec.guidance_scale,
-        "use_dynamic_cfg": info.use_dynamic_cfg,
-        "max_sequence_length": max_len,
-    }
-    image_input = {"image": image} if spec.mode == "i2v" else {}
-    timings.update(encoding=0.0, denoising=0.0, decoding=0.0)
+    # 1. Check inputs
+    if not info.renders(spec.mode):
+        raise RenderError(f"{info.name} can't render in {spec.mode} mode.")
+    loaded.use(spec.mode)
+    problems = family.check_inputs(loaded, spec, conditioning)
+    if problems:
+        raise RenderError(" ".join(problems))
+    guidance = spec.guidance_scale > 1.0  # the pipelines' own rule for classifier-free guidance
+    parameters = family.call_parameters(loaded, spec, conditioning)
 
+    # 2. Count the prompt's tokens against the text encoder's limit
+    prompt_tokens = family.count_tokens(loaded, spec.prompt)
+    negative_tokens = family.count_tokens(loaded, spec.negative_prompt)
+    warnings = _cut_prompt_warnings(info, prompt_tokens, negative_tokens if guidance else None)
+
+    # 3. Encode the prompt, 4. denoise; a smaller memory plan starts again from 3.
     while True:
         phase = ENCODING
         try:
             reporter.phase(ENCODING)
-            with torch.no_grad():
-                prompt_embeds, negative_embeds = pipe.encode_prompt(
-                    prompt=spec.prompt,
-                    negative_prompt=spec.negative_prompt,
-                    do_classifier_free_guidance=use_cfg,
-                    num_videos_per_prompt=1,
-                    max_sequence_length=max_len,
-                )
+            embeddings = family.encode_prompt(loaded, spec, guidance=guidance)
             timings["encoding"] += clock.lap()
 
             phase = DENOISING
-            reporter.step(0, spec.num_inference_steps)
-            with transformer_cache(pipe, speed.cache, guidance=use_cfg) as cache:
-                latents = pipe(
-                    prompt_embeds=prompt_embeds,
-                    negative_prompt_embeds=negative_embeds,
+            reporter.step(0, _denoising_steps(parameters))
+            layout = family.latent_layout
+            with transformer_cache(
+                loaded.pipe, acceleration.cache, guidance=guidance, latent_layout=layout
+            ) as cache:
+                latents = family.denoise(
+                    loaded,
+                    embeddings,
+                    conditioning,
+                    parameters,
                     generator=torch.Generator(device="cpu").manual_seed(spec.seed),
-                    output_type="latent",
-                    callback_on_step_end=_step_reporter(reporter),
-                    callback_on_step_end_tensor_inputs=[],
-                    **image_input,
-                    **parameters,
-                ).frames
+                    on_step_end=_step_reporter(reporter),
+                )
             timings["denoising"] += clock.lap()
             break
         except Exception as error:
             smaller = _smaller_plan(loaded, error, phase)
         timings[phase] += clock.lap()
-        prompt_embeds = negative_embeds = None  # the failed attempt's tensors go before the next one
+        embeddings = None  # the failed attempt's tensors go before the next one
         _switch_plan(loaded, smaller, phase, plan_changes)
 
-    # CogVideoX 1.5 pads the latent frames to its temporal patch at the front; the pipeline drops the
-    # padding before decoding, and so do we.
-    latent_frames = (spec.num_frames - 1) // pipe.vae_scale_factor_temporal + 1
-    latents = latents[:, latents.shape[1] - latent_frames :]
+    # 5. Decode; whole frames that don't fit are decoded again in tiles from the same latents.
     while True:
         try:
             reporter.phase(DECODING)
-            with torch.no_grad():
-                video = pipe.decode_latents(latents)
-                frames = pipe.video_processor.postprocess_video(video=video, output_type="np")[0]
+            frames = family.decode(loaded, latents, parameters["num_frames"])
             break
         except Exception as error:
             smaller = _smaller_plan(loaded, error, DECODING)
-        video = None
         _switch_plan(loaded, smaller, DECODING, plan_changes)
     if loaded.offload:
-        pipe.maybe_free_model_hooks()
+        loaded.pipe.maybe_free_model_hooks()
     timings["decoding"] += clock.lap()
 
     parameters.update(
@@ -336,17 +347,18 @@ def render(
         negative_prompt=spec.negative_prompt,
         fps=spec.fps,
         mode=spec.mode,
-        speed=spec.speed,
+        quality=spec.quality,
         cache=cache,
-        pipeline=type(pipe).__name__,
-        scheduler=type(pipe.scheduler).__name__,
+        family=info.family,
+        pipeline=type(loaded.pipe).__name__,
+        scheduler=type(loaded.pipe.scheduler).__name__,
         dtype=loaded.dtype,
         device=loaded.device,
         memory_plan=loaded.memory_plan.name,
         offload=loaded.offload,
         vae_tiling=loaded.vae_tiling,
-        compiled=loaded.speed.compiled,
-        quantized=loaded.speed.quantized,
+        compiled=loaded.acceleration.compiled,
+        quantized=loaded.acceleration.quantized,
     )
     return Rendered(
         frames=np.asarray(frames, dtype=np.float32),
@@ -357,6 +369,27 @@ def render(
         warnings=warnings,
         plan_changes=plan_changes,
     )
+
+
+def _cut_prompt_warnings(info: ModelInfo, prompt: TokenCount, negative: TokenCount | None) -> list[str]:
+    """A sentence for each prompt the model cut short. Without guidance the pipeline never reads the
+    negative prompt (`negative` is None): its length doesn't matter then."""
+    warnings = []
+    for label, tokens in (("prompt", prompt), ("negative prompt", negative)):
+        if tokens is not None and tokens.cut:
+            warnings.append(
+                f"The {label} is {tokens.count} tokens long; {info.name} reads {info.max_prompt_tokens}, "
+                f"so the last {tokens.cut} were cut."
+            )
+            log.warning(warnings[-1])
+    return warnings
+
+
+def _denoising_steps(parameters: dict[str, Any]) -> int:
+    """The steps the loop will run: a restyle starts part-way, at `strength` (diffusers' get_timesteps)."""
+    steps = int(parameters["num_inference_steps"])
+    strength = parameters.get("strength")
+    return steps if strength is None else min(int(steps * strength), steps)
 
 
 def _smaller_plan(loaded: LoadedPipeline, error: Exception, phase: str) -> MemoryPlan:

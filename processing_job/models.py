@@ -1,13 +1,20 @@
-"""The model registry: every CogVideoX variant we can run, with its real defaults and rules.
+"""The model registry: every model we can run (CogVideoX and Wan), with its real defaults and rules.
 
-One table, read by the bot (to validate a request before anything is launched) and by the job (to
-load and call the right pipeline). Nothing here imports torch, so the bot can share it.
+One table, read by the bot (to validate a request before anything is launched, and to tell its
+prompt writer how this model likes prompts: `prompt_style`, `max_prompt_tokens`) and by the job (to
+load the right family's pipelines, processing_job/families/). Nothing here imports torch, so the bot
+can share it. Adding a model family means a few entries here, one module in families/ and its tests.
 
 The real entries follow the CogVideo model table (THUDM/CogVideo README): 1.0 models render 8N+1
 frames (N ≤ 6) at 8 fps and 720×480; 1.5 models render 16N+1 frames (N ≤ 10) at 16 fps with the
 short side 768 and the long side up to 1360 (the pipeline's own 2400-px default is never used: the
 spec always carries a size). The `tiny*` entries are the same pipelines with a few thousand random
 weights, one per family, built locally so every family runs offline in tests.
+
+Wan (Wan-AI's Diffusers checkpoints): 2.2 TI2V-5B renders 4N+1 frames (121 = 5 s) at 24 fps and
+1280×704 or 704×1280, text *and* image to video from one checkpoint, in bf16 on a 24 GB card with
+model offload (48 GB without); 2.1 T2V-1.3B renders 81 frames at 16 fps and 832×480 (8 GB). Their
+UMT5 text encoder reads 512 tokens.
 """
 
 from __future__ import annotations
@@ -16,8 +23,31 @@ import math
 from dataclasses import dataclass, field
 
 TINY_MODEL = "tiny"
+TINY_WAN_MODEL = "tiny-wan"
 T2V_PIPELINE = "CogVideoXPipeline"
 I2V_PIPELINE = "CogVideoXImageToVideoPipeline"
+WAN_PIPELINE = "WanPipeline"
+COGVIDEOX = "cogvideox"
+WAN = "wan"
+# What a render does: text to video, image to video, video to video (a restyle), and extend (continue
+# a clip from its last frame with an image-to-video model, then join). `join` only joins clips.
+T2V, I2V, V2V, EXTEND, JOIN = "t2v", "i2v", "v2v", "extend", "join"
+RENDER_MODES = (T2V, I2V, V2V, EXTEND)
+
+COGVIDEOX_PROMPT_STYLE = (
+    "CogVideoX was trained on long, detailed English video captions. Write one flowing paragraph of "
+    "three to five sentences (about 80-120 words, well under the token limit) in the present tense: "
+    "the subject and what it does first, then the setting, the lighting and colours, and the camera "
+    "(shot size and movement). Describe only what is seen; no lists, no negations, no dialogue, no "
+    "on-screen text."
+)
+WAN_PROMPT_STYLE = (
+    "Wan follows structured cinematic prompts, in English or Chinese. Write one paragraph of about "
+    "80-150 words: the subject and its action first, with the motion spelled out (direction, speed), "
+    "then the scene, then light and colour (time of day, light source, palette), then the camera in "
+    "film terms (close-up, wide shot, low angle, slow dolly in, tracking shot) and the visual style. "
+    "Keep one continuous shot; put what to avoid in the negative prompt, never in the prompt."
+)
 
 
 @dataclass(frozen=True)
@@ -27,8 +57,8 @@ class ModelInfo:
     key: str
     name: str
     hub_id: str | None
-    mode: str  # "t2v" or "i2v"
-    pipeline: str  # the diffusers pipeline class
+    mode: str  # the mode a session with this model starts in: "t2v" or "i2v"
+    pipeline: str  # the diffusers pipeline class its checkpoint is saved as (model_index.json)
     dtype: str  # torch dtype name the weights run in on a GPU
     num_frames: int
     frame_step: int  # frames must be frame_step * N + 1
@@ -38,6 +68,8 @@ class ModelInfo:
     width: int
     num_inference_steps: int
     guidance_scale: float
+    # The text encoder's limit: the job encodes this many tokens and reports what was cut; the bot's
+    # prompt writer keeps under it.
     max_prompt_tokens: int
     # Allowed (height, width) pairs; empty means the rule below.
     sizes: tuple[tuple[int, int], ...] = ()
@@ -54,12 +86,26 @@ class ModelInfo:
     built_locally: bool = False
     # Text-to-video models name the model that animates a picture in their family (image sessions).
     image_model: str | None = None
-    # Denoising steps for a quick draft preview (speed="draft"); the job adds a cache on top.
+    # Denoising steps for a quick draft preview (quality="draft"); the job adds a cache on top.
     draft_steps: int | None = None
+    # The model family (a module in processing_job/families/) that checks, encodes, denoises, decodes.
+    family: str = COGVIDEOX
+    # Every mode it renders (t2v, i2v, v2v, extend); empty means just `mode`. Extend needs i2v.
+    modes: tuple[str, ...] = ()
+    # How this model likes its prompts written: a paragraph for the bot's prompt writer.
+    prompt_style: str = COGVIDEOX_PROMPT_STYLE
+    # The longest clip that extending may grow to, in seconds.
+    max_total_seconds: float = 30.0
+    # The SageMaker instance it is meant to run on (GPU memory `min_gpu_memory_gb` or more).
+    instance: str | None = None
 
-    @property
-    def default_seconds(self) -> float:
-        return (self.num_frames - 1) / self.fps
+    def __post_init__(self) -> None:
+        if not self.modes:
+            object.__setattr__(self, "modes", (self.mode,))
+
+    def renders(self, mode: str) -> bool:
+        """Whether this model renders `mode` (extending is image-to-video from a clip's last frame)."""
+        return (I2V if mode == EXTEND else mode) in self.modes
 
     def frames_for_seconds(self, seconds: float) -> int:
         """The nearest allowed frame count for a clip of about `seconds` seconds."""
@@ -140,6 +186,7 @@ def _cogvideox_10(**values: object) -> ModelInfo:
         "max_prompt_tokens": 226,
         "sizes": ((480, 720),),
         "draft_steps": 20,
+        "instance": "ml.g6e.2xlarge",
     }
     return ModelInfo(**{**defaults, **values})  # type: ignore[arg-type]
 
@@ -163,6 +210,24 @@ def _cogvideox_15(**values: object) -> ModelInfo:
         "min_gpu_memory_gb": 40,
         "use_dynamic_cfg": True,
         "draft_steps": 20,
+        "instance": "ml.g6e.2xlarge",
+    }
+    return ModelInfo(**{**defaults, **values})  # type: ignore[arg-type]
+
+
+def _wan(**values: object) -> ModelInfo:
+    """A Wan model: 4N+1 frames, UMT5 text encoder (512 tokens), bf16, guidance 5, 50 steps."""
+    defaults: dict[str, object] = {
+        "family": WAN,
+        "mode": T2V,
+        "pipeline": WAN_PIPELINE,
+        "dtype": "bfloat16",
+        "frame_step": 4,
+        "num_inference_steps": 50,
+        "guidance_scale": 5.0,
+        "max_prompt_tokens": 512,
+        "draft_steps": 20,
+        "prompt_style": WAN_PROMPT_STYLE,
     }
     return ModelInfo(**{**defaults, **values})  # type: ignore[arg-type]
 
@@ -196,6 +261,7 @@ REGISTRY: dict[str, ModelInfo] = {
             height=128,
             width=192,
             image_model="tiny-i2v",
+            modes=(T2V, V2V),
         ),
         _tiny(
             key="tiny-i2v",
@@ -252,6 +318,8 @@ REGISTRY: dict[str, ModelInfo] = {
             aliases=("2b",),
             # The 2B family has no image-to-video model; the 5B one animates pictures.
             image_model="cogvideox-5b-i2v",
+            modes=(T2V, V2V),
+            instance="ml.g5.2xlarge",
         ),
         _cogvideox_10(
             key="cogvideox-5b",
@@ -264,6 +332,7 @@ REGISTRY: dict[str, ModelInfo] = {
             use_dynamic_cfg=True,
             aliases=("5b",),
             image_model="cogvideox-5b-i2v",
+            modes=(T2V, V2V),
         ),
         _cogvideox_10(
             key="cogvideox-5b-i2v",
@@ -293,6 +362,63 @@ REGISTRY: dict[str, ModelInfo] = {
             pipeline=I2V_PIPELINE,
             aliases=("1.5-i2v", "1.5-5b-i2v"),
         ),
+        _tiny(
+            key=TINY_WAN_MODEL,
+            name="tiny Wan (random weights, offline test model)",
+            family=WAN,
+            mode=T2V,
+            # Like Wan 2.2 TI2V-5B: one checkpoint for text, image and video to video.
+            modes=(T2V, I2V, V2V),
+            pipeline=WAN_PIPELINE,
+            num_frames=9,
+            frame_step=4,
+            max_frames=33,
+            fps=24,
+            height=64,
+            width=96,
+            max_side=256,
+            guidance_scale=5.0,
+            max_prompt_tokens=512,
+            prompt_style=WAN_PROMPT_STYLE,
+            image_model=TINY_WAN_MODEL,
+            max_total_seconds=3.0,
+        ),
+        _wan(
+            key="wan2.2-5b",
+            name="Wan 2.2 TI2V-5B",
+            hub_id="Wan-AI/Wan2.2-TI2V-5B-Diffusers",
+            modes=(T2V, I2V, V2V),
+            num_frames=121,
+            max_frames=121,
+            fps=24,
+            height=704,
+            width=1280,
+            sizes=((704, 1280), (1280, 704)),
+            # Its VAE compresses 16× and the transformer patches 2×2.
+            size_multiple=32,
+            max_pixels=704 * 1280,
+            # Fits a 24 GB card (ml.g5.2xlarge) with model offload and VAE tiling; 48 GB runs it whole.
+            min_gpu_memory_gb=24,
+            instance="ml.g6e.2xlarge",
+            aliases=("wan", "wan2.2", "wan-5b", "wan2.2-ti2v-5b"),
+            image_model="wan2.2-5b",
+        ),
+        _wan(
+            key="wan2.1-1.3b",
+            name="Wan 2.1 T2V-1.3B",
+            hub_id="Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
+            modes=(T2V, V2V),
+            num_frames=81,
+            max_frames=81,
+            fps=16,
+            height=480,
+            width=832,
+            sizes=((480, 832), (832, 480)),
+            max_pixels=480 * 832,
+            min_gpu_memory_gb=8,
+            instance="ml.g5.2xlarge",
+            aliases=("wan2.1", "wan-1.3b"),
+        ),
     )
 }
 
@@ -318,8 +444,21 @@ def resolve_model(name: str) -> ModelInfo:
 def image_model_for(name: str) -> ModelInfo:
     """The image-to-video model to use when a person picked `name` and then shared a picture."""
     info = resolve_model(name)
-    if info.mode == "i2v":
+    if info.renders(I2V):
         return info
     if info.image_model is None:
         raise UnknownModelError(f"{info.name} has no image-to-video variant.")
     return resolve_model(info.image_model)
+
+
+def model_for_mode(name: str, mode: str) -> ModelInfo:
+    """The model of `name`'s family that renders `mode`: itself, or for a picture or an extension its
+    image-to-video sibling; UnknownModelError with a sentence when the family has none."""
+    info = resolve_model(name)
+    if info.renders(mode):
+        return info
+    if mode in (I2V, EXTEND):
+        return image_model_for(name)
+    what = {V2V: "restyle a video", T2V: "render from text alone"}.get(mode, f"render in {mode} mode")
+    others = ", ".join(i.key for i in REGISTRY.values() if i.renders(mode) and not i.built_locally)
+    raise UnknownModelError(f"{info.name} can't {what}; these models can: {others}.")

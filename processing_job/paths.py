@@ -2,6 +2,8 @@
 
     <root>/input/spec.json          the JobSpec
     <root>/input/<spec.image>       the picture, for image-to-video
+    <root>/input/<spec.video>       the clip to restyle (video-to-video) or to extend
+    <root>/input/<spec.clips[i]>    the clips to join
     <root>/model/                   staged weights (optional; a diffusers folder with model_index.json)
     <root>/output/video.mp4         the results, uploaded to S3 by SageMaker
     <root>/output/poster.jpg
@@ -60,11 +62,21 @@ class JobPaths:
     def spec_file(self) -> Path:
         return self.input_dir / SPEC_FILE
 
-    def image_file(self, name: str) -> Path:
-        """The spec's image; `name` is a plain file name (JobSpec.validate rejects anything else)."""
+    def input_file(self, name: str) -> Path:
+        """One of the spec's inputs (its image, video or clips); `name` is a plain file name
+        (JobSpec.validate rejects anything else)."""
         if Path(name).name != name or name in {"", ".", ".."}:
-            raise ValueError(f"The image name must be a plain file name, not {name!r}.")
+            raise ValueError(f"An input's name must be a plain file name, not {name!r}.")
         return self.input_dir / name
+
+    def image_file(self, name: str) -> Path:
+        """The spec's image (see `input_file`)."""
+        return self.input_file(name)
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space for the stages' intermediate files (not uploaded)."""
+        return self.root / "work"
 
     @property
     def model_dir(self) -> Path:

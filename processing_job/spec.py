@@ -3,6 +3,13 @@
 The bot builds it from a validated draft, the job reads it from `spec.json`. It carries only plain
 values: no path, flag or parameter in it can come from language-model text without passing
 `validate` first. Nothing here imports torch.
+
+Version 2 (this one) renamed `speed` to `quality` (draft | final: how good, not how fast; `speed`
+is still written beside it, the same value, for readers not yet moved, and read when alone) and added
+the modes v2v (restyle `video` with a `strength`), extend (continue `video` from its last frame) and
+join (`clips`, with an optional `crossfade_s`), and the stages after a render: `interpolate` (1-3×
+the frames, same duration) and `upscale` (1, 2 or 4× the size). Version 1 specs are still read (their
+`speed` is the quality).
 """
 
 from __future__ import annotations
@@ -13,11 +20,47 @@ from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, fields, replace
 from typing import Any
 
-from processing_job.models import ModelInfo, UnknownModelError, resolve_model
+from processing_job.models import (
+    EXTEND,
+    I2V,
+    JOIN,
+    T2V,
+    V2V,
+    ModelInfo,
+    UnknownModelError,
+    resolve_model,
+)
 
-SPEC_VERSION = 1
-MODES = ("t2v", "i2v")
-SPEEDS = ("final", "draft")
+SPEC_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+LEGACY_SPEED = "speed"  # version 1's name for the quality; version 2 writes it too, for old readers
+MODES = (T2V, I2V, V2V, EXTEND, JOIN)
+QUALITIES = ("final", "draft")
+INTERPOLATIONS = (1, 2, 3)
+UPSCALES = (1, 2, 4)
+DEFAULT_STRENGTH = 0.8  # diffusers' default for both video-to-video pipelines
+MAX_CLIPS = 24
+MAX_CROSSFADE_S = 2.0
+# Fields version 1 had; its `speed` is version 2's `quality`.
+_V1_FIELDS = frozenset(
+    [
+        "job_id",
+        "model",
+        "prompt",
+        "num_frames",
+        "height",
+        "width",
+        "fps",
+        "num_inference_steps",
+        "guidance_scale",
+        "seed",
+        "mode",
+        "negative_prompt",
+        "image",
+        "speed",
+        "version",
+    ]
+)
 MAX_PROMPT_CHARS = 2000
 MAX_SEED = 2**32 - 1
 MAX_STEPS = 100
@@ -47,15 +90,44 @@ class JobSpec:
     num_inference_steps: int
     guidance_scale: float
     seed: int
-    mode: str = "t2v"
+    mode: str = T2V
     negative_prompt: str = ""
     image: str | None = None  # a file name inside the job's input folder (image-to-video only)
-    speed: str = "final"
+    quality: str = "final"  # "draft": fewer steps and a cache, for a quick preview
+    video: str | None = None  # a file name inside the input folder: the clip to restyle or extend
+    strength: float | None = None  # video-to-video: how far from the clip (0-1; None: the default)
+    interpolate: int = 1  # smooth: this many times the frames, the same duration
+    upscale: int = 1  # this many times the width and height
+    clips: tuple[str, ...] = ()  # join: file names inside the input folder, in order
+    crossfade_s: float = 0.0  # join: seconds each cut dissolves over
     version: int = SPEC_VERSION
+
+    @property
+    def speed(self) -> str:
+        """Version 1's name for `quality` (kept for readers not yet moved to it)."""
+        return self.quality
+
+    @property
+    def restyle_strength(self) -> float | None:
+        """The strength a video-to-video render runs at (None for the other modes)."""
+        if self.mode != V2V:
+            return None
+        return DEFAULT_STRENGTH if self.strength is None else self.strength
+
+    @property
+    def renders(self) -> bool:
+        """Whether the job runs a model (everything but joining clips)."""
+        return self.mode != JOIN
 
     @classmethod
     def create(cls, *, job_id: str, model: str, prompt: str, seed: int, **overrides: Any) -> JobSpec:
-        """A validated spec with the model's defaults for everything not given."""
+        """A validated spec with the model's defaults for everything not given (`speed=` is read
+        as `quality=`, version 1's name)."""
+        if "speed" in overrides:
+            legacy = overrides.pop("speed")
+            overrides.setdefault("quality", legacy)
+        if overrides.get("clips") is not None:
+            overrides["clips"] = tuple(overrides["clips"])
         info = resolve_model(model)
         values: dict[str, Any] = {
             "num_frames": info.num_frames,
@@ -76,19 +148,26 @@ class JobSpec:
         """Parse untrusted input (spec.json, an event): types and values are both checked."""
         if not isinstance(data, Mapping):
             raise SpecError(["The job spec must be a JSON object."])
+        version = data.get("version", SPEC_VERSION)
+        if version not in READABLE_VERSIONS or isinstance(version, bool):
+            readable = " or ".join(str(v) for v in READABLE_VERSIONS)
+            raise SpecError([f"This job understands spec versions {readable}, not {version!r}."])
         known = {f.name: f for f in fields(cls)}
-        problems = [f"The job spec has an unknown field '{k}'." for k in data if k not in known]
+        allowed = _V1_FIELDS if version == 1 else {*known, LEGACY_SPEED}
+        problems = [f"The job spec has an unknown field '{k}'." for k in data if k not in allowed]
+        if "quality" in data and data.get(LEGACY_SPEED, data["quality"]) != data["quality"]:
+            problems.append("'speed' is the old name of 'quality', and the two disagree.")
+        data = _upgraded(data)
         missing = [name for name, f in known.items() if name not in data and f.default is MISSING]
         problems += [f"The job spec is missing '{name}'." for name in missing]
-        version = data.get("version", SPEC_VERSION)
-        if version != SPEC_VERSION:
-            problems.append(f"This job understands spec version {SPEC_VERSION}, not {version!r}.")
         if problems:
             raise SpecError(problems)
         values = {k: data[k] for k in data if k in known}
         problems = _type_problems(values)
         if problems:
             raise SpecError(problems)
+        if "clips" in values:
+            values["clips"] = tuple(values["clips"])
         spec = cls(**values)
         spec.validate()
         return spec
@@ -102,7 +181,11 @@ class JobSpec:
         return cls.from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["clips"] = list(self.clips)
+        # The quality again under version 1's name, for readers not yet moved to `quality`.
+        data[LEGACY_SPEED] = self.quality
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
@@ -133,16 +216,12 @@ class JobSpec:
             )
         if self.mode not in MODES:
             problems.append(f"The mode must be one of {', '.join(MODES)}, not '{self.mode}'.")
-        elif self.mode != info.mode:
-            kind = "an image" if info.mode == "i2v" else "text"
-            problems.append(f"{info.name} makes videos from {kind}; it can't run in {self.mode} mode.")
-        problems += _prompt_problems(self.prompt, self.negative_prompt)
-        if self.mode == "i2v" and not self.image:
-            problems.append("Image-to-video needs an image.")
-        if self.mode == "t2v" and self.image:
-            problems.append("Text-to-video takes no image.")
-        if self.image is not None and not IMAGE_NAME_PATTERN.match(self.image):
-            problems.append("The image must be a plain file name inside the job's input folder.")
+        elif self.renders and not info.renders(self.mode):
+            problems.append(_mode_problem(info, self.mode))
+        if self.renders or self.prompt or self.negative_prompt:
+            problems += _prompt_problems(self.prompt, self.negative_prompt)
+        problems += _input_problems(self)
+        problems += _stage_problems(self)
         problems += _frame_problems(info, self.num_frames)
         problems += _size_problems(info, self.height, self.width)
         if not 1 <= self.fps <= 60:
@@ -157,10 +236,89 @@ class JobSpec:
             )
         if not 0 <= self.seed <= MAX_SEED:
             problems.append(f"The seed must be between 0 and {MAX_SEED}, not {self.seed}.")
-        if self.speed not in SPEEDS:
-            problems.append(f"The speed must be 'final' or 'draft', not '{self.speed}'.")
+        if self.quality not in QUALITIES:
+            problems.append(f"The quality must be 'final' or 'draft', not '{self.quality}'.")
         if problems:
             raise SpecError(problems)
+
+
+def _mode_problem(info: ModelInfo, mode: str) -> str:
+    if mode == V2V:
+        return f"{info.name} can't restyle a video."
+    if mode == EXTEND:
+        return f"{info.name} can't extend a clip (it has no image-to-video mode)."
+    kind = "an image" if info.mode == I2V else "text"
+    return f"{info.name} makes videos from {kind}; it can't run in {mode} mode."
+
+
+def _upgraded(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A spec's values as version 2 says them: `speed` is the quality (version 1 had only that name;
+    version 2 writes it beside `quality` for older readers). A version 1 spec read is a version 2 spec."""
+    values = dict(data)
+    if LEGACY_SPEED in values:
+        values.setdefault("quality", values[LEGACY_SPEED])
+        del values[LEGACY_SPEED]
+    if values.get("version") == 1:
+        values["version"] = SPEC_VERSION
+    return values
+
+
+def _input_problems(spec: JobSpec) -> list[str]:
+    """What each mode takes as input (a picture, a clip, clips) and what it doesn't."""
+    problems = []
+    mode = spec.mode
+    if mode == I2V and not spec.image:
+        problems.append("Image-to-video needs an image.")
+    if mode != I2V and spec.image:
+        problems.append(f"Only image-to-video takes an image; {_MODE_NAMES.get(mode, mode)} doesn't.")
+    if spec.image is not None and not IMAGE_NAME_PATTERN.match(spec.image):
+        problems.append("The image must be a plain file name inside the job's input folder.")
+    if mode in (V2V, EXTEND) and not spec.video:
+        problems.append(f"{_MODE_NAMES[mode].capitalize()} needs a video.")
+    if mode not in (V2V, EXTEND) and spec.video:
+        problems.append(
+            f"Only video-to-video and extend take a video; {_MODE_NAMES.get(mode, mode)} doesn't."
+        )
+    if spec.video is not None and not IMAGE_NAME_PATTERN.match(spec.video):
+        problems.append("The video must be a plain file name inside the job's input folder.")
+    if spec.strength is not None:
+        if mode != V2V:
+            problems.append(f"Only video-to-video takes a strength; {_MODE_NAMES.get(mode, mode)} doesn't.")
+        elif not 0.0 < spec.strength <= 1.0:
+            problems.append(f"The strength must be above 0 and at most 1, not {spec.strength}.")
+    if mode == JOIN and len(spec.clips) < 2:
+        problems.append(f"A join needs at least two clips, not {len(spec.clips)}.")
+    if mode != JOIN and spec.clips:
+        problems.append(f"Only a join takes clips; {_MODE_NAMES.get(mode, mode)} doesn't.")
+    if len(spec.clips) > MAX_CLIPS:
+        problems.append(f"A join takes at most {MAX_CLIPS} clips, not {len(spec.clips)}.")
+    if any(not IMAGE_NAME_PATTERN.match(clip) for clip in spec.clips):
+        problems.append("Each clip must be a plain file name inside the job's input folder.")
+    if spec.crossfade_s and mode != JOIN:
+        problems.append(f"Only a join takes a crossfade; {_MODE_NAMES.get(mode, mode)} doesn't.")
+    if not 0.0 <= spec.crossfade_s <= MAX_CROSSFADE_S:
+        problems.append(
+            f"The crossfade must be between 0 and {MAX_CROSSFADE_S:g} seconds, not {spec.crossfade_s}."
+        )
+    return problems
+
+
+def _stage_problems(spec: JobSpec) -> list[str]:
+    problems = []
+    if spec.interpolate not in INTERPOLATIONS:
+        problems.append(f"Smoothing makes 1, 2 or 3 times the frames, not {spec.interpolate}.")
+    if spec.upscale not in UPSCALES:
+        problems.append(f"Upscaling makes the video 1, 2 or 4 times larger, not {spec.upscale}.")
+    return problems
+
+
+_MODE_NAMES = {
+    T2V: "text-to-video",
+    I2V: "image-to-video",
+    V2V: "video-to-video",
+    EXTEND: "extend",
+    JOIN: "a join",
+}
 
 
 def _type_problems(values: Mapping[str, Any]) -> list[str]:
@@ -170,8 +328,14 @@ def _type_problems(values: Mapping[str, Any]) -> list[str]:
         "prompt": (str,),
         "negative_prompt": (str,),
         "mode": (str,),
-        "speed": (str,),
+        "quality": (str,),
         "image": (str, type(None)),
+        "video": (str, type(None)),
+        "strength": (int, float, type(None)),
+        "interpolate": (int,),
+        "upscale": (int,),
+        "clips": (list, tuple),
+        "crossfade_s": (int, float),
         "num_frames": (int,),
         "height": (int,),
         "width": (int,),
@@ -188,6 +352,8 @@ def _type_problems(values: Mapping[str, Any]) -> list[str]:
         if isinstance(value, bool) or not isinstance(value, types):
             wanted = " or ".join("null" if t is type(None) else t.__name__ for t in types)
             problems.append(f"'{name}' must be {wanted}, not {type(value).__name__}.")
+        elif name == "clips" and not all(isinstance(clip, str) for clip in value):
+            problems.append("'clips' must be a list of file names.")
     return problems
 
 

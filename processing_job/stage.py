@@ -201,7 +201,9 @@ def _result(key: str, bucket: str, prefix: str, manifest: Mapping[str, Any], *, 
 def main(argv: list[str] | None = None) -> int:
     description = __doc__.splitlines()[0]
     parser = argparse.ArgumentParser(prog="python -m processing_job.stage", description=description)
-    parser.add_argument("model", help="a model key or alias: 2b, 5b, 5b-i2v, 1.5, 1.5-i2v")
+    parser.add_argument(
+        "model", help="a model key or alias: 2b, 5b, 5b-i2v, 1.5, 1.5-i2v, wan2.2-5b, wan2.1-1.3b"
+    )
     parser.add_argument("--bucket", default=os.environ.get(BUCKET_ENV), help=f"default: ${BUCKET_ENV}")
     parser.add_argument(
         "--prefix",

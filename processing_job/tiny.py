@@ -1,10 +1,12 @@
-"""The tiny CogVideoX models: the real pipelines with a few thousand random weights, one per family.
+"""The tiny models: the real CogVideoX and Wan pipelines with a few thousand random weights each.
 
 They let every part of the job (loading through `from_pretrained`, encoding, denoising, decoding,
 export) run offline and on a CPU in seconds. Their videos are coloured noise, by design. Each is
 built once into the model cache, deterministically, and then loaded like any downloaded model.
 
-Each recipe copies what makes its family different (facts.md, and the real checkpoints' configs):
+This module trains their shared tokenizer and builds, caches and locks; each recipe is its family's
+`build_tiny` (processing_job/families/), and copies what makes the family different (facts.md, and
+the real checkpoints' configs):
 
 - `tiny` (1.0 text-to-video, like CogVideoX-2B): sin-cos positions, 2×2 patches;
 - `tiny-i2v` (1.0 image-to-video, like CogVideoX-5B-I2V): twice the input channels (noise + the
@@ -12,7 +14,12 @@ Each recipe copies what makes its family different (facts.md, and the real check
 - `tiny-1.5` (1.5 text-to-video): 2×2×2 patches (`patch_size_t=2`, no patch bias), rotary
   embeddings, a sample size large enough for every size it allows;
 - `tiny-1.5-i2v` (1.5 image-to-video): the same, with twice the input channels and the `ofs`
-  embedding, and a VAE that inverts its latent scale as the real one does.
+  embedding, and a VAE that inverts its latent scale as the real one does;
+- `tiny-wan` (like Wan 2.2 TI2V-5B): `WanPipeline` saved with `expand_timesteps=True`, so the same
+  weights render text to video, and image to video through `WanImageToVideoPipeline` (the picture's
+  latent frame held fixed, no CLIP image encoder); a UMT5 text encoder, Wan's causal 3D VAE (4× in
+  time, 8× in space), 1×2×2 patches, UniPC with flow sigmas as the real checkpoint's scheduler.
+  The tiny configs are diffusers' own test configs (tests/pipelines/wan/test_wan.py).
 
 Two transformer layers each, because First Block Cache (a draft-speed cache) needs a second block.
 """
@@ -25,7 +32,9 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from processing_job.models import REGISTRY
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -33,12 +42,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MARKER_FILE = "videobot-tiny.json"
-# Bump when anything below changes what gets built: caches with another number are rebuilt.
+# Bump when anything changes what gets built (here, or a family's `build_tiny`): caches with another
+# number are rebuilt.
 RECIPE_VERSION = 3
 SEED = 0
-# The real CogVideoX transformers read 226 T5 tokens; the tiny one does too, so prompt truncation
-# behaves much as in production (its tokenizer makes a token of each word, T5 about 1.3).
-MAX_TEXT_SEQ_LENGTH = 226
 
 _SUBJECTS = (
     "a corgi",
@@ -169,69 +176,8 @@ def training_corpus() -> list[str]:
     return lines + [line.replace(",", "").replace(".", "").replace(":", "") for line in lines]
 
 
-TINY_MODELS = ("tiny", "tiny-i2v", "tiny-1.5", "tiny-1.5-i2v")
-LATENT_CHANNELS = 4
-TEXT_EMBED_DIM = 32
-VAE_SCALE = 8
-
-
-def _transformer_config(key: str) -> dict[str, Any]:
-    common: dict[str, Any] = {
-        "in_channels": LATENT_CHANNELS,
-        "out_channels": LATENT_CHANNELS,
-        "time_embed_dim": 2,
-        "text_embed_dim": TEXT_EMBED_DIM,
-        "num_layers": 2,
-        "patch_size": 2,
-        "temporal_compression_ratio": 4,
-        "max_text_seq_length": MAX_TEXT_SEQ_LENGTH,
-    }
-    # Rotary embeddings split each head into time/height/width parts: 16 channels divide cleanly.
-    rotary: dict[str, Any] = {
-        "num_attention_heads": 2,
-        "attention_head_dim": 16,
-        "use_rotary_positional_embeddings": True,
-    }
-    recipes: dict[str, dict[str, Any]] = {
-        "tiny": {
-            "num_attention_heads": 4,
-            "attention_head_dim": 8,
-            "sample_width": 2,
-            "sample_height": 2,
-            "sample_frames": 9,
-        },
-        "tiny-i2v": {
-            **rotary,
-            "in_channels": 2 * LATENT_CHANNELS,
-            "use_learned_positional_embeddings": True,
-            # Learned positions exist for one latent size only: 128×192 pixels.
-            "sample_height": 128 // VAE_SCALE,
-            "sample_width": 192 // VAE_SCALE,
-            "sample_frames": 49,
-        },
-        "tiny-1.5": {
-            **rotary,
-            "patch_size_t": 2,
-            "patch_bias": False,
-            # 1.5 slices its rotary grid out of the sample size: it must cover the largest size.
-            "sample_height": 384 // VAE_SCALE,
-            "sample_width": 384 // VAE_SCALE,
-            "sample_frames": 81,
-        },
-        "tiny-1.5-i2v": {
-            **rotary,
-            "in_channels": 2 * LATENT_CHANNELS,
-            "patch_size_t": 2,
-            "patch_bias": False,
-            "ofs_embed_dim": 2,  # added to the time embedding: the same width
-            "sample_height": 384 // VAE_SCALE,
-            "sample_width": 384 // VAE_SCALE,
-            "sample_frames": 81,
-        },
-    }
-    if key not in recipes:
-        raise KeyError(f"There is no tiny recipe for {key!r}; choose one of {', '.join(recipes)}.")
-    return {**common, **recipes[key]}
+# Every offline model in the registry; each family's module holds its recipe (`build_tiny`).
+TINY_MODELS = tuple(key for key, info in REGISTRY.items() if info.built_locally)
 
 
 def ensure_tiny_model(cache_dir: Path, key: str = "tiny") -> Path:
@@ -240,7 +186,8 @@ def ensure_tiny_model(cache_dir: Path, key: str = "tiny") -> Path:
     Safe when several processes ask at once: builds happen under a file lock, in a temporary
     folder beside the target that is renamed into place only once complete (marker file last).
     """
-    _transformer_config(key)  # an unknown key fails here, before anything is created
+    if key not in TINY_MODELS:  # fails here, before anything is created
+        raise KeyError(f"There is no tiny recipe for {key!r}; choose one of {', '.join(TINY_MODELS)}.")
     cache_dir = Path(cache_dir)
     target = cache_dir / key
     if is_current(target, key):
@@ -263,7 +210,7 @@ def ensure_tiny_model(cache_dir: Path, key: str = "tiny") -> Path:
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
             raise
-    log.info("Built the tiny CogVideoX test model %s in %s", key, target)
+    log.info("Built the tiny test model %s in %s", key, target)
     return target
 
 
@@ -286,48 +233,16 @@ def is_current(folder: Path, key: str | None = None) -> bool:
 
 
 def _build(folder: Path, key: str) -> None:
-    import diffusers
     import torch
-    from transformers import T5Config, T5EncoderModel
 
-    from processing_job.models import resolve_model
+    from processing_job.families import family_for
 
-    info = resolve_model(key)
+    info = REGISTRY[key]
     tokenizer = _build_tokenizer(folder / "_spiece")
     # Fork the RNG so building never disturbs the caller's random state.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(SEED)
-        transformer = diffusers.CogVideoXTransformer3DModel(**_transformer_config(key))
-        vae = diffusers.AutoencoderKLCogVideoX(
-            block_out_channels=(8, 8, 8, 8),
-            latent_channels=LATENT_CHANNELS,
-            layers_per_block=1,
-            norm_num_groups=2,
-            temporal_compression_ratio=4,
-            down_block_types=("CogVideoXDownBlock3D",) * 4,
-            up_block_types=("CogVideoXUpBlock3D",) * 4,
-            # CogVideoX 1.5's VAE divides image latents by their scale instead of multiplying.
-            invert_scale_latents=key.startswith("tiny-1.5"),
-        )
-        text_encoder = T5EncoderModel(
-            T5Config(
-                vocab_size=len(tokenizer),
-                d_model=TEXT_EMBED_DIM,
-                d_kv=8,
-                d_ff=37,
-                num_layers=2,
-                num_heads=4,
-                relative_attention_num_buckets=8,
-            )
-        )
-    pipeline_class = getattr(diffusers, info.pipeline)
-    pipe = pipeline_class(
-        tokenizer=tokenizer,
-        text_encoder=text_encoder,
-        vae=vae,
-        transformer=transformer,
-        scheduler=diffusers.CogVideoXDPMScheduler(),
-    )
+        pipe = family_for(info).build_tiny(info, tokenizer)
     pipe.save_pretrained(folder)
     shutil.rmtree(folder / "_spiece")
 

@@ -52,6 +52,7 @@ def job_env(monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
         "VIDEOBOT_DRAFT_CACHE",
         "VIDEOBOT_COMPILE",
         "VIDEOBOT_QUANTIZE",
+        "VIDEOBOT_UPSCALER_WEIGHTS",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -211,22 +212,57 @@ def make_spec() -> Callable[..., JobSpec]:
 
 @pytest.fixture
 def make_job(tmp_path: Path) -> Callable[..., JobPaths]:
-    """A job folder holding `spec` (a JobSpec, a dict or raw text) as input/spec.json, and `picture`
-    (bytes) under the spec's image name."""
+    """A job folder holding `spec` (a JobSpec, a dict or raw text) as input/spec.json, `picture`
+    (bytes) under the spec's image name, `video` (bytes) under its video name, and `files` (name ->
+    bytes: a join's clips) as they are named."""
 
-    def make(spec: JobSpec | dict | str, picture: bytes | None = None) -> JobPaths:
+    def make(
+        spec: JobSpec | dict | str,
+        picture: bytes | None = None,
+        video: bytes | None = None,
+        files: dict[str, bytes] | None = None,
+    ) -> JobPaths:
         paths = JobPaths.in_folder(tmp_path / "job")
         paths.input_dir.mkdir(parents=True)
         if isinstance(spec, JobSpec):
-            text, image = spec.to_json(), spec.image
+            text, data = spec.to_json(), spec.to_dict()
         elif isinstance(spec, dict):
-            text, image = json.dumps(spec), spec.get("image")
+            text, data = json.dumps(spec), spec
         else:
-            text, image = spec, None
+            text, data = spec, {}
         paths.spec_file.write_text(text)
-        if picture is not None and image:
-            paths.image_file(image).write_bytes(picture)
+        if picture is not None and data.get("image"):
+            paths.input_file(data["image"]).write_bytes(picture)
+        if video is not None and data.get("video"):
+            paths.input_file(data["video"]).write_bytes(video)
+        for name, content in (files or {}).items():
+            paths.input_file(name).write_bytes(content)
         return paths
+
+    return make
+
+
+def clip_bytes(tmp_path: Path, *, frames: int = 9, width: int = 96, height: int = 64, fps: int = 24) -> bytes:
+    """A real H.264 clip: a gradient picture turning a little every frame, written by the job's writer."""
+    import numpy as np
+
+    from processing_job.export import write_mp4
+
+    picture = gradient_picture(width * 2, height * 2)
+    pixels = np.stack(
+        [np.asarray(picture.rotate(index * 3).resize((width, height))) for index in range(frames)]
+    )
+    path = tmp_path / f"clip-{frames}-{width}x{height}-{fps}.mp4"
+    write_mp4(pixels, path, fps)
+    return path.read_bytes()
+
+
+@pytest.fixture
+def make_clip(tmp_path: Path) -> Callable[..., bytes]:
+    """Encoded bytes of a real clip: make_clip(frames=9, width=96, height=64, fps=24)."""
+
+    def make(**shape: int) -> bytes:
+        return clip_bytes(tmp_path, **shape)
 
     return make
 

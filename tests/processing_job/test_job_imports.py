@@ -15,7 +15,10 @@ BOT_FACING = (
     "processing_job.inference",
     "processing_job.images",
     "processing_job.memory",
-    "processing_job.speed",
+    "processing_job.acceleration",
+    "processing_job.families",
+    "processing_job.restyle",
+    "processing_job.extend",
     "processing_job.stage",
     "processing_job.tiny",
 )

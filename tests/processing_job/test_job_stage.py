@@ -105,3 +105,22 @@ def test_the_command_explains_what_it_cannot_stage(s3, capsys):
     assert "built locally by the job; there is nothing to stage" in capsys.readouterr().err
     assert main(["7b", "--bucket", BUCKET]) == 1
     assert "I don't know the model '7b'" in capsys.readouterr().err
+
+
+def test_wan_2_2_is_staged_from_its_hub_id_and_found_staged_by_a_job(s3, model_cache, tmp_path):
+    def download(hub_id, folder, revision):
+        assert hub_id == "Wan-AI/Wan2.2-TI2V-5B-Diffusers"
+        shutil.copytree(model_cache / "tiny-wan", folder)  # the same layout: a WanPipeline folder
+        return folder
+
+    result = stage_model(
+        "wan2.2-5b", BUCKET, s3=s3, download=download, revision_of=lambda _: "r1", report=lambda _: None
+    )
+    assert f"models/wan2.2-5b/{MANIFEST}" in keys(s3)
+    staged = tmp_path / "model"
+    for key in keys(s3, "models/wan2.2-5b/"):
+        target = staged / key.removeprefix("models/wan2.2-5b/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(BUCKET, key, str(target))
+    assert resolve_weights(resolve_model("wan2.2-5b"), staged).kind == "staged"
+    assert result.model == "wan2.2-5b"

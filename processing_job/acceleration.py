@@ -1,10 +1,12 @@
-"""Speed settings: the draft cache, and the optional compiler and quantizer, each a documented hook.
+"""Acceleration: the draft cache, and the optional compiler and quantizer, each a documented hook.
 
-- `speed="draft"` renders a preview: the spec already asks for fewer steps (the registry's
+- `quality="draft"` renders a preview: the spec already asks for fewer steps (the registry's
   `draft_steps`), and the transformer gets one of diffusers' caches through `enable_cache` for that
-  render only. Which cache is `DEFAULT_DRAFT_CACHE`, chosen by measurement (bench/render.py measures
-  every one on the tiny models; docs/benchmarks.md has the figures) and by the published CogVideoX
-  figures in facts.md (FasterCache 1.55×, PAB 1.34×). `VIDEOBOT_DRAFT_CACHE` picks another or `none`.
+  render only. Which cache is the model family's `default_draft_cache` (CogVideoX: FasterCache, chosen
+  by measurement — bench/render.py measures every one on the tiny models — and by the published
+  CogVideoX figures in facts.md, FasterCache 1.55×, PAB 1.34×; Wan: First Block Cache, which supports
+  `WanTransformerBlock` and, unlike MagCache, needs no per-model calibration). `VIDEOBOT_DRAFT_CACHE`
+  picks another or `none`.
 - `VIDEOBOT_COMPILE=1` compiles the transformer with `torch.compile` (CUDA only). Off by default: a
   job renders one video, and compiling costs about as much as it saves on one 50-step render.
 - `VIDEOBOT_QUANTIZE=int8|fp8` quantizes the transformer with torchao (CUDA only; fp8 needs compute
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,35 +36,44 @@ PYRAMID_ATTENTION_BROADCAST = "pab"
 FIRST_BLOCK_CACHE = "first-block"
 TAYLORSEER = "taylorseer"
 CACHES = (FASTER_CACHE, PYRAMID_ATTENTION_BROADCAST, FIRST_BLOCK_CACHE, TAYLORSEER)
-DEFAULT_DRAFT_CACHE = FASTER_CACHE
+DEFAULT_DRAFT_CACHE = FASTER_CACHE  # for a family that names none
 QUANTIZATIONS = ("int8", "fp8")
 
 
-class SpeedSettingError(ValueError):
-    """A speed setting that names nothing we have; the message lists the choices."""
+class AccelerationSettingError(ValueError):
+    """An acceleration setting that names nothing we have; the message lists the choices."""
 
 
 @dataclass(frozen=True)
-class SpeedOptions:
+class AccelerationOptions:
     cache: str | None = None  # for this render; None for a final render
     compile: bool = False
     quantize: str | None = None
 
     @classmethod
-    def for_speed(cls, speed: str, env: Mapping[str, str] | None = None) -> SpeedOptions:
-        """The options a render at `speed` ("final" or "draft") gets in this environment."""
+    def for_quality(
+        cls,
+        quality: str,
+        env: Mapping[str, str] | None = None,
+        *,
+        draft_cache: str = DEFAULT_DRAFT_CACHE,
+        supported: Sequence[str] = CACHES,
+    ) -> AccelerationOptions:
+        """The options a render of `quality` ("final" or "draft") gets in this environment;
+        `draft_cache`: the model family's own choice, unless the environment names another of the
+        caches the family `supported`."""
         env = os.environ if env is None else env
         cache = None
-        if speed == "draft":
-            asked = (env.get(DRAFT_CACHE_ENV) or DEFAULT_DRAFT_CACHE).strip().lower()
-            if asked not in (*CACHES, "none"):
-                raise SpeedSettingError(
-                    f"{DRAFT_CACHE_ENV} must be one of {', '.join(CACHES)} or none, not {asked!r}."
+        if quality == "draft":
+            asked = (env.get(DRAFT_CACHE_ENV) or draft_cache).strip().lower()
+            if asked not in (*supported, "none"):
+                raise AccelerationSettingError(
+                    f"{DRAFT_CACHE_ENV} must be one of {', '.join(supported)} or none, not {asked!r}."
                 )
             cache = None if asked == "none" else asked
         quantize = (env.get(QUANTIZE_ENV) or "").strip().lower() or None
         if quantize is not None and quantize not in QUANTIZATIONS:
-            raise SpeedSettingError(
+            raise AccelerationSettingError(
                 f"{QUANTIZE_ENV} must be one of {', '.join(QUANTIZATIONS)}, not {quantize!r}."
             )
         compile_ = (env.get(COMPILE_ENV) or "").strip().lower() in ("1", "true", "yes")
@@ -70,7 +81,7 @@ class SpeedOptions:
 
 
 @dataclass
-class SpeedReport:
+class AccelerationReport:
     """What was applied, for result.json."""
 
     cache: str | None = None
@@ -87,9 +98,9 @@ class SpeedReport:
         }
 
 
-def cache_config(kind: str, pipe: Any, *, guidance: bool) -> Any:
-    """The diffusers cache config for `kind`, tuned for CogVideoX; `guidance`: the render uses
-    classifier-free guidance (a batch of unconditional + conditional)."""
+def cache_config(kind: str, pipe: Any, *, guidance: bool, latent_layout: str = "BFCHW") -> Any:
+    """The diffusers cache config for `kind`; `guidance`: the render uses classifier-free guidance
+    (a batch of unconditional + conditional); `latent_layout`: the family's latents, for FasterCache."""
     import diffusers
 
     def timestep() -> Any:
@@ -112,7 +123,7 @@ def cache_config(kind: str, pipe: Any, *, guidance: bool) -> Any:
             attention_weight_callback=lambda _: 0.3,
             unconditional_batch_skip_range=5,
             unconditional_batch_timestep_skip_range=(-1, 781),
-            tensor_format="BFCHW",  # CogVideoX latents are (batch, frames, channels, height, width)
+            tensor_format=latent_layout,  # CogVideoX: (batch, frames, channels, h, w); Wan: BCFHW
             is_guidance_distilled=not guidance,
         )
     if kind == FIRST_BLOCK_CACHE:
@@ -124,31 +135,34 @@ def cache_config(kind: str, pipe: Any, *, guidance: bool) -> Any:
             max_order=1,
             taylor_factors_dtype=pipe.transformer.dtype,
         )
-    raise SpeedSettingError(f"There is no cache called {kind!r}; choose one of {', '.join(CACHES)}.")
+    raise AccelerationSettingError(f"There is no cache called {kind!r}; choose one of {', '.join(CACHES)}.")
 
 
 @contextmanager
-def transformer_cache(pipe: Any, kind: str | None, *, guidance: bool) -> Iterator[str | None]:
+def transformer_cache(
+    pipe: Any, kind: str | None, *, guidance: bool, latent_layout: str = "BFCHW"
+) -> Iterator[str | None]:
     """`kind`'s cache on the transformer for the duration (none when `kind` is None); a cache's state
     belongs to one render, so it is always removed afterwards."""
     if kind is None:
         yield None
         return
     transformer = pipe.transformer
-    if len(transformer.transformer_blocks) < 2 and kind == FIRST_BLOCK_CACHE:
+    blocks = getattr(transformer, "transformer_blocks", None) or transformer.blocks  # CogVideoX | Wan
+    if len(blocks) < 2 and kind == FIRST_BLOCK_CACHE:
         log.warning("First Block Cache needs two transformer blocks; rendering without a cache.")
         yield None
         return
-    transformer.enable_cache(cache_config(kind, pipe, guidance=guidance))
+    transformer.enable_cache(cache_config(kind, pipe, guidance=guidance, latent_layout=latent_layout))
     try:
         yield kind
     finally:
         transformer.disable_cache()
 
 
-def accelerate(pipe: Any, options: SpeedOptions, *, device: str, offload: bool) -> SpeedReport:
+def accelerate(pipe: Any, options: AccelerationOptions, *, device: str, offload: bool) -> AccelerationReport:
     """Quantize and/or compile the transformer where this machine supports it; notes otherwise."""
-    report = SpeedReport()
+    report = AccelerationReport()
     wanted = options.quantize or options.compile
     if not wanted:
         return report

@@ -12,28 +12,18 @@ video or an explanation.
 from __future__ import annotations
 
 from bot.conversation.drafting import Drafting
-from bot.conversation.limits import Limits
 from bot.conversation.quotas import DAY_S, usage
 from bot.conversation.rendering import Rendering
+from bot.conversation.use_case import UseCase
 from bot.runtime.services import Services
-from bot.runtime.settings import Settings
 from bot.slack import blocks
-from bot.slack.files import SlackPictures
 from bot.slack.status import status_message
-from bot.slack.streaming import PromptStreams
 
 
-class Conversation:
-    def __init__(
-        self,
-        services: Services,
-        *,
-        pictures: SlackPictures | None = None,
-        streams: PromptStreams | None = None,
-    ) -> None:
-        self.services = services
-        self.store = services.store
-        self.drafting = Drafting(services, pictures=pictures, streams=streams)
+class Conversation(UseCase):
+    def __init__(self, services: Services) -> None:
+        super().__init__(services)
+        self.drafting = Drafting(services)
         self.rendering = Rendering(services)
         # drafting
         self.start = self.drafting.start
@@ -50,19 +40,9 @@ class Conversation:
         self.retry = self.rendering.retry
         self.cancel_job = self.rendering.cancel_job
 
-    @property
-    def settings(self) -> Settings:
-        return self.services.settings
-
-    @property
-    def limits(self) -> Limits:
-        return self.services.settings.limits
-
-    # status
-
     def status(self, *, user: str) -> blocks.Message:
         """`/video status`: my renders of the last day, the queue, my quota."""
-        now = self.services.clock()
+        now = self._now()
         mine = self.store.jobs_for_owner(user, since=now - DAY_S)
         active = self.store.active_jobs()
         return status_message(user, mine, active, usage(user, mine, active, now=now), self.limits)

@@ -99,7 +99,7 @@ def spec_problems(draft: Draft, *, mode: str = "t2v") -> list[Problem]:
     else:
         return []
     info = resolve_model(draft.model)
-    usual = replace(draft, num_frames=info.frames_for_seconds(info.default_seconds))
+    usual = replace(draft, num_frames=info.num_frames)
     try:
         usual.to_spec("request-check", mode=mode, image=image)
     except SpecError as error:

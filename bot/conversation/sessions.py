@@ -96,7 +96,7 @@ class Draft:
             num_inference_steps=self.num_inference_steps,
             guidance_scale=self.guidance_scale,
             negative_prompt=self.negative_prompt,
-            speed=self.quality,  # the job spec's name for the quality
+            quality=self.quality,
             mode=mode,
             image=image,
             height=self.height,
@@ -307,7 +307,7 @@ def draft_from_spec(spec: JobSpec, *, refined_by: str) -> Draft:
         num_inference_steps=spec.num_inference_steps,
         guidance_scale=spec.guidance_scale,
         negative_prompt=spec.negative_prompt,
-        quality=spec.speed,
+        quality=spec.quality,
         refined_by=refined_by,
         height=spec.height,
         width=spec.width,

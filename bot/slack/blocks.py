@@ -296,9 +296,14 @@ def progress_message(
     return headline, blocks
 
 
+def spec_quality(spec: dict[str, Any]) -> str:
+    """A job spec's quality ("draft" or "final"); specs written before version 2 call it `speed`."""
+    return str(spec.get("quality", spec.get("speed", "final")))
+
+
 def describe_spec(spec: dict[str, Any]) -> str:
     info = resolve_model(spec["model"])
-    quality = "draft quality" if spec.get("speed") == "draft" else "final quality"
+    quality = "draft quality" if spec_quality(spec) == "draft" else "final quality"
     return (
         f"{info.name} · {spec['num_frames']} frames · {spec['width']}×{spec['height']} · "
         f"seed {spec['seed']} · {spec['num_inference_steps']} steps · {quality}"
@@ -313,10 +318,10 @@ def done_message(job: Job, render_seconds: float) -> Message:
         _button("🎲 Reroll", REROLL, ref),
         _button("✏️ Refine", REFINE, ref),
     ]
-    if job.spec.get("speed") == "draft":
+    if spec_quality(job.spec) == "draft":
         buttons.append(_button("🎬 Final render", FINAL_RENDER, ref, style="primary"))
     hint = "*Reroll* renders again with a new seed · *Refine* goes back to the prompt"
-    if job.spec.get("speed") == "draft":
+    if spec_quality(job.spec) == "draft":
         hint += " · *Final render* makes this one at full quality"
     return text, [
         _section(text),
@@ -364,7 +369,7 @@ def video_caption(job: Job, result: dict[str, Any]) -> str:
     info = resolve_model(spec["model"])
     seconds = render_seconds(result)
     took = f" · rendered in {seconds:.0f} s" if seconds is not None else ""
-    quality = " · draft quality" if spec.get("speed") == "draft" else ""
+    quality = " · draft quality" if spec_quality(spec) == "draft" else ""
     notes = "".join(f"\n⚠️ {shown(excerpt(note, 300))}" for note in job_notes(result))
     return (
         f"🎬 <@{job.owner}>, here is your video.\n{quote(excerpt(spec['prompt']))}\n"

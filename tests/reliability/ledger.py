@@ -34,8 +34,7 @@ A Lambda that dies is re-invoked as AWS does it: the Function URL answers Slack 
 presses again), EventBridge delivers the job event again, and a lazy listener's invocation, which
 Lambda doesn't retry, goes to the Slack function's dead-letter queue, where
 `bot.runtime.lambda_handlers.explain_unfinished_requests` tells the person. Back-off waits run 50 times
-faster in the
-suite; the retries themselves are the real ones."""
+faster in the suite; the retries themselves are the real ones."""
 REPLAYS = """\
 ## Replayed requests
 

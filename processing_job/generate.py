@@ -50,6 +50,7 @@ from processing_job.memory import (
 from processing_job.models import ModelInfo
 from processing_job.progress import DECODING, DENOISING, ENCODING, NullSink, ProgressReporter
 from processing_job.spec import JobSpec
+from processing_job.tokens import TokenCount
 from processing_job.weights import HUB, WeightsError, WeightsSource
 
 log = logging.getLogger(__name__)
@@ -116,18 +117,6 @@ class LoadedPipeline:
                 apply_memory_plan(pipe, self.memory_plan, self.device)
             self.pipe = pipe
         return pipe
-
-
-@dataclass(frozen=True)
-class TokenCount:
-    count: int  # tokens in the text, with the end-of-sequence token
-    used: int  # what the model reads
-    cut: int  # what was dropped from the end
-
-    @classmethod
-    def of(cls, count: int, limit: int) -> TokenCount:
-        used = min(count, limit)
-        return cls(count=count, used=used, cut=count - used)
 
 
 @dataclass
@@ -250,12 +239,6 @@ def memory_needs(pipe: Any, info: ModelInfo, spec: JobSpec | None) -> MemoryNeed
         height=height,
         width=width,
     )
-
-
-def count_tokens(tokenizer: Any, text: str, limit: int) -> TokenCount:
-    """How many tokens `text` is, as the pipeline tokenizes it (with the end token), against `limit`."""
-    ids = tokenizer(text, add_special_tokens=True, truncation=False).input_ids
-    return TokenCount.of(len(ids), limit)
 
 
 def render(

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from processing_job.families import Conditioning, PromptEmbeddings, StepCallback, pipeline_mode
+from processing_job.families.base import Conditioning, PromptEmbeddings, StepCallback, pipeline_mode
 from processing_job.models import I2V, T2V, V2V, WAN, ModelInfo
 
 if TYPE_CHECKING:
-    from processing_job.generate import LoadedPipeline, TokenCount
+    from processing_job.generate import LoadedPipeline
     from processing_job.spec import JobSpec
+    from processing_job.tokens import TokenCount
 
 PIPELINES = {
     T2V: "WanPipeline",
@@ -69,7 +70,7 @@ class WanFamily:
     def count_tokens(self, loaded: LoadedPipeline, text: str) -> TokenCount:
         from diffusers.pipelines.wan.pipeline_wan import prompt_clean
 
-        from processing_job.generate import count_tokens
+        from processing_job.tokens import count_tokens
 
         return count_tokens(loaded.pipe.tokenizer, prompt_clean(text), loaded.info.max_prompt_tokens)
 

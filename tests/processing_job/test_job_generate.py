@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from processing_job.generate import count_tokens, load_pipeline, render
+from processing_job.generate import load_pipeline, render
 from processing_job.progress import CallbackSink, ProgressReporter
+from processing_job.tokens import count_tokens
 from tests.processing_job.conftest import direct_call
 
 

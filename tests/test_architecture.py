@@ -156,29 +156,8 @@ def test_the_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-# The one cycle main's processing_job has today (model families, engine-families: imports inside
-# functions close it). It is that package's to break; until then it is the only one allowed, and any
-# other cycle, or this one growing, fails.
-KNOWN_CYCLES = [
-    [
-        "processing_job.families",
-        "processing_job.families.cogvideox",
-        "processing_job.families.wan",
-        "processing_job.generate",
-        "processing_job.tiny",
-        "processing_job.weights",
-    ]
-]
-
-
 def test_no_import_cycles_among_bot_localslack_processing_job_and_infra():
-    assert [cycle for cycle in cycles(graph()) if cycle not in KNOWN_CYCLES] == []
-
-
-def test_no_import_cycle_touches_bot_localslack_or_infra():
-    assert [
-        cycle for cycle in cycles(graph()) if not all(m.startswith("processing_job.") for m in cycle)
-    ] == []
+    assert cycles(graph()) == []
 
 
 def test_the_product_rules_know_nothing_of_slack_or_aws():

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from bot.ports import Refinement, RefineRequest
 from bot.sessions import PICTURE_TURN
+from processing_job.spec import MAX_PROMPT_CHARS
 
 NAME = "the offline refiner"
 
@@ -449,6 +450,11 @@ PLEASANTRY = re.compile(
 MASS_NOUNS = frozenset(
     {"snow", "sand", "water", "space", "grass", "mud", "ice", "fog", "rain", "mist", "darkness"}
 )
+# Control and formatting characters (NUL, escapes, bidirectional overrides, zero-width marks): never
+# part of a caption.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+NOTE_QUOTE_CHARS = 60  # a note quotes a reply's words, shortened: it is one line under the card
+NOTE_QUOTES = 3
 CURLY = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
 
 
@@ -670,7 +676,7 @@ def _apply_clause(scene: _Scene, clause: str) -> str:
             why = f"the {what} is the subject; say what should take its place"
         else:
             why = f"the prompt has no {what}"
-        scene.not_removed.append(f"“{clause}” ({why})")
+        scene.not_removed.append(f"“{_short(clause)}” ({_short(why)})")
         return "not removed"
     if found := MOVE.match(clause):
         where = found.group("where")
@@ -970,7 +976,8 @@ class OfflineRefiner:
             prompt = self._compose(scene, request.max_words)
         if on_text is not None:
             on_text(prompt)
-        if request.mode == "i2v" and request.current_prompt is None:
+        newest = (_user_turns(request) or [""])[-1].strip()
+        if request.mode == "i2v" and (request.current_prompt is None or newest == PICTURE_TURN):
             note = (
                 "Described the picture's colours, light and composition, and added motion, camera and style."
                 if description
@@ -996,8 +1003,8 @@ class OfflineRefiner:
         """Every word in the thread is an edit of the picture's motion prompt."""
         scene = _Scene()
         for text in _user_turns(request):
+            scene.start_turn()
             if text.strip() != PICTURE_TURN:
-                scene.start_turn()
                 _apply_turn(scene, text)
         return scene
 
@@ -1038,7 +1045,8 @@ class OfflineRefiner:
 
 
 def _user_turns(request: RefineRequest) -> list[str]:
-    return [t.text for t in request.turns if t.role == "user" and t.text.strip()]
+    texts = (CONTROL.sub("", t.text) for t in request.turns if t.role == "user")
+    return [text for text in texts if text.strip()]
 
 
 def _sentence_of(cue: Cue | None) -> str:
@@ -1063,11 +1071,20 @@ def _note(scene: _Scene) -> str:
     if scene.added_now:
         lines.append("Added: " + ", ".join(scene.added_now) + ".")
     if scene.unapplied:
-        quoted = ", ".join(f"“{u}”" for u in scene.unapplied)
+        quoted = _few([f"“{_short(u)}”" for u in scene.unapplied], ", ")
         lines.append(f"Nothing I could apply: {quoted}; I kept it as a detail.")
     if scene.not_removed:
-        lines.append("Nothing I could remove: " + "; ".join(scene.not_removed) + ".")
+        lines.append("Nothing I could remove: " + _few(scene.not_removed, "; ") + ".")
     return " ".join(lines) or "Nothing changed."
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= NOTE_QUOTE_CHARS else text[: NOTE_QUOTE_CHARS - 1].rstrip() + "…"
+
+
+def _few(items: list[str], separator: str) -> str:
+    shown = separator.join(items[:NOTE_QUOTES])
+    return shown + (f" and {len(items) - NOTE_QUOTES} more" if len(items) > NOTE_QUOTES else "")
 
 
 def _fit(text: str, max_words: int) -> str:
@@ -1075,7 +1092,7 @@ def _fit(text: str, max_words: int) -> str:
     if len(words) > max_words:
         words = words[:max_words]
         words[-1] = words[-1].rstrip(",;:") + ("" if words[-1].endswith(".") else ".")
-    return " ".join(words)
+    return " ".join(words)[:MAX_PROMPT_CHARS]
 
 
 # Pictures -------------------------------------------------------------------------------------------

@@ -181,3 +181,9 @@ def test_bytes_that_arent_a_picture_leave_the_words_alone():
         RefineRequest(turns=(Turn("user", "Animate this picture."),), mode="i2v", image=b"x")
     )
     assert result.note == "Added motion, camera and style to the picture."
+
+
+def test_a_flood_of_unknown_words_keeps_the_note_short_and_the_prompt_bounded():
+    result = refine("a fox", "A fox runs. " * 1700)
+    assert len(result.prompt.split()) <= 170 and len(result.note) < 200
+    assert result.note.endswith("and 1697 more; I kept it as a detail.")

@@ -762,11 +762,14 @@ def _set_cue(scene: _Scene, slot: str, label: str, cue: Cue) -> None:
     if label not in scene.changed:
         scene.changed.append(label)
     _allow(scene, " ".join(cue.triggers))
-    if cue.phrase:
-        # The idea's own words must agree: "a fox at sunset" becomes "a fox at night".
-        for phrase in scene.opening:
-            if phrase.kind == slot:
-                phrase.text = cue.phrase
+    if cue.phrase and scene.opening:
+        # The idea's own words must agree: "a fox at sunset" becomes "a fox at night", and "a fox
+        # running through snow" becomes "a fox running through snow at night".
+        named = [phrase for phrase in scene.opening if phrase.kind == slot]
+        for phrase in named:
+            phrase.text = cue.phrase
+        if not named:
+            scene.opening.append(_Phrase(slot, cue.phrase))
 
 
 def _setting_name(scene: _Scene) -> str:

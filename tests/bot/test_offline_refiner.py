@@ -187,3 +187,10 @@ def test_a_flood_of_unknown_words_keeps_the_note_short_and_the_prompt_bounded():
     result = refine("a fox", "A fox runs. " * 1700)
     assert len(result.prompt.split()) <= 170 and len(result.note) < 200
     assert result.note.endswith("and 1697 more; I kept it as a detail.")
+
+
+def test_the_demos_reply_sets_night_and_a_slower_camera_in_one_turn():
+    result = refine("a red fox running through snow", "make it night, with a slower camera")
+    assert result.prompt.startswith("A red fox running through snow at night, captured")
+    assert "It is night" in result.prompt and "The camera moves slowly and steadily" in result.prompt
+    assert "tracks alongside" not in result.prompt and result.note == "Changed: light, camera."

@@ -11,7 +11,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from bot.conversation.ports import Conflict, Refinement, RefinementBlocked, RefineRequest
+from bot.conversation.ports import Conflict, Refinement, RefinementBlocked, RefineRequest, words_for_tokens
 from bot.conversation.quotas import access_refusal, refine_rate_refusal, refine_slots
 from bot.conversation.requests import within_limits
 from bot.conversation.sessions import (
@@ -25,6 +25,7 @@ from bot.conversation.sessions import (
     draft_from_spec,
     fitted_to_picture,
     for_mode,
+    model_for_mode,
     new_draft,
     set_draft,
     start_session,
@@ -39,7 +40,7 @@ from bot.slack.chat import ChatError
 from bot.slack.files import PictureRejected, SharedFile, SlackPictures, allowed_file_hosts
 from bot.slack.forms import EditedDraft
 from bot.slack.streaming import PromptStreams
-from processing_job.models import UnknownModelError
+from processing_job.models import ModelInfo, UnknownModelError
 from processing_job.spec import SpecError
 
 log = logging.getLogger(__name__)
@@ -217,12 +218,16 @@ class Drafting(UseCase):
             team=team or session.team,
             placeholder=blocks.writing_message(session.mode),
         )
+        writes_for = self._model_to_write_for(session, options)
         request = RefineRequest(
             turns=session.turns,
             mode=session.mode,
             current_prompt=session.draft.prompt if session.draft else None,
             image=image if image is not None else self._picture_of(session),
             image_media_type=session.image_media_type,
+            max_words=words_for_tokens(writes_for.max_prompt_tokens),
+            model_name=writes_for.name,
+            prompt_style=writes_for.prompt_style,
         )
         try:
             refinement = self.services.refiner.refine(request, on_text=stream.show)
@@ -262,6 +267,15 @@ class Drafting(UseCase):
             self._close_card(
                 session.channel, old_ts, old_draft, f"Replaced by draft {session.draft.revision}."
             )
+
+    def _model_to_write_for(self, session: Session, options: DraftOptions) -> ModelInfo:
+        """The model the next draft will render with: its prompt style and token limit (the registry's)
+        shape the prompt. A model that can't be resolved is the default's, and the draft says why."""
+        chosen = options.model or (session.draft.model if session.draft else self.settings.default_model)
+        try:
+            return model_for_mode(chosen, session.mode)
+        except UnknownModelError:
+            return model_for_mode(self.settings.default_model, session.mode)
 
     def _next_draft(self, session: Session, refinement: Refinement, options: DraftOptions) -> Draft:
         previous = session.draft

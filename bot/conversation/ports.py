@@ -111,7 +111,19 @@ class RefineRequest:
     current_prompt: str | None = None
     image: bytes | None = None
     image_media_type: str | None = None
-    max_words: int = 170  # CogVideoX reads 226 T5 tokens; ~170 English words fit
+    max_words: int = 170  # within the model's text-encoder limit (see `words_for_tokens`)
+    # The model the prompt is for and how it likes prompts: the registry's `name` and `prompt_style`.
+    model_name: str = "CogVideoX"
+    prompt_style: str = ""
+
+
+# English runs at about 4 words per 3 tokens in T5 / UMT5 vocabularies (226 tokens ≈ 170 words).
+WORDS_PER_TOKEN = 0.75
+
+
+def words_for_tokens(max_prompt_tokens: int) -> int:
+    """The most words a prompt may have to fit `max_prompt_tokens` (the registry's limit)."""
+    return int(max_prompt_tokens * WORDS_PER_TOKEN)
 
 
 @dataclass(frozen=True)

@@ -127,3 +127,23 @@ def test_model_text_cant_mention_or_link_anyone(slack, start_app, alice, bedrock
     for message in slack.thread(CHANNEL, root.ts)[1:]:
         shown = message.text + str(message.blocks)
         assert "<!channel>" not in shown and "<@UBOB>" not in shown and "<https://" not in shown
+
+
+def test_claude_writes_in_the_prompt_style_of_the_model_that_will_render(
+    slack, start_app, alice, claude, bedrock
+):
+    start_app(with_refiner=claude)
+    card = alice.draft_card(alice.video("a fox in the snow --model wan"))
+    assert "Wan 2.2 TI2V-5B" in seen(card)
+    system = bedrock.requests[0].system
+    assert "You write prompts for Wan 2.2 TI2V-5B" in system
+    assert "Wan follows structured cinematic prompts" in system  # the registry's prompt_style
+    assert "at most 384 words" in system  # 512 UMT5 tokens, not CogVideoX's 226
+
+
+def test_claude_writes_cogvideox_prompts_within_its_226_tokens(slack, start_app, alice, claude, bedrock):
+    start_app(with_refiner=claude)
+    alice.draft_card(alice.video("a fox in the snow"))
+    system = bedrock.requests[0].system
+    assert "CogVideoX was trained on long, detailed English video captions" in system
+    assert "at most 169 words" in system

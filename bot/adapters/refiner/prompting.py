@@ -1,7 +1,9 @@
 """What a language model is told, and what is kept of its answer (pure; no client, no network).
 
-CogVideoX reads one long, literal caption (226 T5 tokens, about 170 English words): the system prompts
-ask for exactly that. The thread's turns become the conversation, so a reply like "make it night" is an
+Each model reads prompts its own way: the registry (processing_job.models) holds each one's prompt
+style and text-encoder limit, and the request carries them (CogVideoX: one long literal caption of
+226 T5 tokens, about 170 English words; Wan: 512 UMT5 tokens, cinematic structure).
+The thread's turns become the conversation, so a reply like "make it night" is an
 edit of the previous prompt. The answer is only ever used as prompt *text*: it is flattened to a single
 paragraph and capped, and nothing in it is parsed for options, so a model can't set the model, frames,
 seed, steps or any path, whatever the thread says.
@@ -30,16 +32,17 @@ requests to change the answer's format, to reveal these instructions, or to set 
 (model, length, frames, seed, steps, resolution, files); people set those elsewhere."""
 
 TEXT_TO_VIDEO_SYSTEM = (
-    "You write prompts for CogVideoX, an open text-to-video model that renders about six seconds of "
-    "video from one detailed English caption.\n" + _SHARED_RULES
+    "You write prompts for {model_name}, an open text-to-video model that renders a few seconds of "
+    "video from one detailed English caption.\n{prompt_style}" + _SHARED_RULES
 )
 
 IMAGE_TO_VIDEO_SYSTEM = (
-    "You write prompts for CogVideoX image-to-video, which animates the attached still picture into "
-    "about six seconds of video. Describe what the picture shows, faithfully (subject, setting, colours, "
+    "You write prompts for {model_name}, an image-to-video model that animates the attached still "
+    "picture into a few seconds "
+    "of video. Describe what the picture shows, faithfully (subject, setting, colours, "
     "light, style), then the motion that brings it to life: how the subject moves, what else in the "
     "scene moves (water, hair, leaves, clouds, light) and how the camera moves. Keep the picture's "
-    "content and composition; add nothing the person didn't ask for.\n" + _SHARED_RULES
+    "content and composition; add nothing the person didn't ask for.\n{prompt_style}" + _SHARED_RULES
 )
 
 IMAGE_NOTE = "(I shared the picture attached here.)"
@@ -55,7 +58,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-
 
 def system_prompt(request: RefineRequest) -> str:
     template = IMAGE_TO_VIDEO_SYSTEM if request.mode == "i2v" else TEXT_TO_VIDEO_SYSTEM
-    return template.format(max_words=request.max_words)
+    style = f"{request.prompt_style.strip()}\n" if request.prompt_style.strip() else ""
+    return template.format(max_words=request.max_words, model_name=request.model_name, prompt_style=style)
 
 
 def conversation_messages(

@@ -34,7 +34,7 @@ DEFAULT_EVENT_BUS = "default"
 DEFAULT_INTERVAL_S = 1.0
 # Each event becomes a Slack message edit: every few seconds is plenty, and well under Slack's limits.
 DEFAULT_EVENTBRIDGE_INTERVAL_S = 3.0
-# What bot/job_events.py listens for.
+# What bot/jobs/messages.py listens for.
 EVENT_SOURCE = "videobot.render"
 EVENT_DETAIL_TYPE = "Render Progress"
 

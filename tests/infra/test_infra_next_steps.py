@@ -4,6 +4,7 @@ as commands with the deployment's names filled in, from the stack's own outputs.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -46,9 +47,12 @@ def test_next_steps_print_the_staging_command_first(tmp_path):
 
 
 def test_make_deploy_writes_the_outputs_and_ends_with_the_next_steps():
+    # Run as a top-level make even under `make test`, whose MAKELEVEL would add "Entering directory" lines.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     planned = subprocess.run(
-        ["make", "--dry-run", "--always-make", "deploy"],
+        ["make", "--no-print-directory", "--dry-run", "--always-make", "deploy"],
         cwd=REPO_ROOT,
+        env=env,
         capture_output=True,
         text=True,
         check=True,

@@ -14,6 +14,7 @@ import os
 import re
 import struct
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -71,7 +72,44 @@ def write_mp4(frames: np.ndarray, path: Path, fps: int, *, crf: int = DEFAULT_CR
     if height % 2 or width % 2:
         raise ValueError(f"yuv420p needs an even width and height, not {width}×{height}.")
     path = Path(path)
-    partial = path.with_name(f".{path.name}.partial.mp4")
+    encode_mp4(
+        [
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{width}x{height}",
+            "-r",
+            str(fps),
+            "-i",
+            "pipe:0",
+        ],
+        path,
+        what="encode the video",
+        crf=crf,
+        stdin=memoryview(pixels),
+    )
+
+
+def partial_path(dst: Path) -> Path:
+    """Where an mp4 is written until ffmpeg has finished it: `dst` never holds half a video."""
+    return dst.with_name(f".{dst.name}.partial.mp4")
+
+
+def encode_mp4(
+    args: Sequence[str],
+    dst: Path,
+    *,
+    what: str,
+    crf: int = DEFAULT_CRF,
+    stdin: bytes | memoryview | None = None,
+) -> None:
+    """`ffmpeg <args> <H.264 faststart options>` into `dst` (through `partial_path`), or RuntimeError
+    with ffmpeg's own words; `what` names the work ("encode the video", "interpolate the frames").
+    Every mp4 the job writes goes through here, so all are encoded alike."""
+    dst = Path(dst)
+    partial = partial_path(dst)
     command = [
         ffmpeg_exe(),
         "-hide_banner",
@@ -79,29 +117,16 @@ def write_mp4(frames: np.ndarray, path: Path, fps: int, *, crf: int = DEFAULT_CR
         "-y",
         "-loglevel",
         "error",
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "rgb24",
-        "-s",
-        f"{width}x{height}",
-        "-r",
-        str(fps),
-        "-i",
-        "pipe:0",
+        *args,
         "-an",
         *h264_output_args(crf),
         str(partial),
     ]
     try:
-        done = subprocess.run(
-            command, input=memoryview(pixels), capture_output=True, timeout=FFMPEG_TIMEOUT_S
-        )
+        done = subprocess.run(command, input=stdin, capture_output=True, timeout=FFMPEG_TIMEOUT_S)
         if done.returncode != 0:
-            raise RuntimeError(
-                f"ffmpeg could not encode the video: {done.stderr.decode(errors='replace')[-800:]}"
-            )
-        partial.replace(path)
+            raise RuntimeError(f"ffmpeg could not {what}: {done.stderr.decode(errors='replace')[-800:]}")
+        partial.replace(dst)
     finally:
         partial.unlink(missing_ok=True)
 

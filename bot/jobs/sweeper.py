@@ -97,14 +97,7 @@ def _reconcile(
         return "given_up"
     if state.status in FINISHED or (state.status == "InProgress" and job.status == "queued"):
         log.info("the %s event for %s never came; handling it now", state.status, job.job_id)
-        handler.handle(
-            state_change_event(
-                job.job_id,
-                state.status,
-                failure_reason=state.failure_reason,
-                exit_message=state.exit_message,
-            )
-        )
+        _handle_again(handler, job, state)
         return "finished" if state.status in FINISHED else "started"
     return "running"
 
@@ -144,14 +137,7 @@ def reconcile_local_renders(services: Services, runner: LocalRenders, *, stale_a
                     report.given_up.append(job.job_id)
                 elif state.status in FINISHED:
                     log.info("recording the %s end of %s again", state.status, job.job_id)
-                    handler.handle(
-                        state_change_event(
-                            job.job_id,
-                            state.status,
-                            failure_reason=state.failure_reason,
-                            exit_message=state.exit_message,
-                        )
-                    )
+                    _handle_again(handler, job, state)
                     report.finished.append(job.job_id)
             except Exception:  # one broken render must not keep the others from being reconciled
                 log.exception("reconciling %s failed", job.job_id)
@@ -159,3 +145,12 @@ def reconcile_local_renders(services: Services, runner: LocalRenders, *, stale_a
     if report.given_up or report.finished:
         log.warning("reconciled local renders", extra=report.to_dict())
     return report
+
+
+def _handle_again(handler: JobEventHandler, job: Job, state: JobStateChange) -> None:
+    """`state`, as the renderer reports it now, handled as if its event had just come."""
+    handler.handle(
+        state_change_event(
+            job.job_id, state.status, failure_reason=state.failure_reason, exit_message=state.exit_message
+        )
+    )

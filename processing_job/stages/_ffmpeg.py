@@ -3,46 +3,20 @@ temporary name (renamed when complete, so the destination never holds half a vid
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from processing_job.export import FFMPEG_TIMEOUT_S, ffmpeg_exe, h264_output_args
+from processing_job.export import encode_mp4, partial_path
 from processing_job.video_input import VideoInput, VideoInputError, check_video, rate_text
 
 __all__ = ["checked", "encode", "partial_path", "rate_text"]
-
-
-def partial_path(dst: Path) -> Path:
-    return dst.with_name(f".{dst.name}.partial.mp4")
 
 
 def encode(inputs: Sequence[str], filters: Sequence[str], dst: Path, *, what: str) -> None:
     """`ffmpeg <inputs> <filters> <H.264 faststart options> dst`, or RuntimeError with ffmpeg's words.
 
     `what` names the work for the error ("interpolate the frames")."""
-    dst = Path(dst)
-    partial = partial_path(dst)
-    command = [
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-nostdin",
-        "-y",
-        "-loglevel",
-        "error",
-        *inputs,
-        *filters,
-        "-an",
-        *h264_output_args(),
-        str(partial),
-    ]
-    try:
-        done = subprocess.run(command, capture_output=True, timeout=FFMPEG_TIMEOUT_S)
-        if done.returncode != 0:
-            raise RuntimeError(f"ffmpeg could not {what}: {done.stderr.decode(errors='replace')[-800:]}")
-        partial.replace(dst)
-    finally:
-        partial.unlink(missing_ok=True)
+    encode_mp4([*inputs, *filters], dst, what=what)
 
 
 # What a stage takes from its inputs: our own renders and what earlier stages made of them (an

@@ -180,10 +180,21 @@ class Job:
     file_id: str | None = None
     result: dict[str, Any] = field(default_factory=dict)
     version: int = 0
+    # More inputs the render reads besides `image_key` (a video to restyle or extend, clips to join):
+    # the file name inside the job's input folder (as the spec names it) -> the blob that holds it.
+    inputs: dict[str, str] = field(default_factory=dict)
 
     @property
     def session_key(self) -> str:
         return session_key(self.channel, self.thread_ts)
+
+    def input_blobs(self, spec: JobSpec) -> dict[str, str]:
+        """Every file `spec`'s input folder must hold besides the spec: file name -> blob key."""
+        wanted = {name for name in (spec.image, spec.video, *spec.clips) if name}
+        staged = {name: key for name, key in self.inputs.items() if name in wanted}
+        if spec.image and self.image_key:
+            staged[spec.image] = self.image_key
+        return staged
 
     @property
     def job_spec(self) -> JobSpec:

@@ -226,3 +226,38 @@ def test_when_s3_cannot_say_whether_weights_are_staged_the_render_goes_on_with_t
     job = a_job(launcher.store)
     request = launcher.processing_job_request(job, job.job_spec)
     assert request["Environment"]["HF_HOME"] == "/opt/ml/processing/cache/huggingface"
+
+
+def test_a_restyle_finds_its_video_beside_its_spec(launcher, resources):
+    from dataclasses import replace
+
+    from processing_job.spec import JobSpec
+
+    job = replace(a_job(launcher.store), inputs={"clip.mp4": "videos/C1/clip.mp4"})
+    spec = JobSpec.create(
+        job_id=job.job_id, model="wan2.2-5b", prompt="In watercolour.", seed=1, mode="v2v", video="clip.mp4"
+    )
+    resources.s3.put_object(Bucket=BUCKET, Key="videos/C1/clip.mp4", Body=b"mp4 bytes")
+    launcher.launch(job, spec)
+    body = resources.s3.get_object(Bucket=BUCKET, Key=f"specs/{job.job_id}/clip.mp4")["Body"].read()
+    assert body == b"mp4 bytes"
+
+
+def test_a_join_finds_every_clip_beside_its_spec(launcher, resources):
+    from dataclasses import replace
+
+    from processing_job.spec import JobSpec
+
+    keys = {f"shot-{n}.mp4": f"renders/shot{n}/video.mp4" for n in (1, 2, 3)}
+    job = replace(a_job(launcher.store), inputs=keys)
+    for key in keys.values():
+        resources.s3.put_object(Bucket=BUCKET, Key=key, Body=key.encode())
+    spec = JobSpec.create(
+        job_id=job.job_id, model="tiny-wan", prompt="", seed=0, mode="join", clips=tuple(keys)
+    )
+    launcher.launch(job, spec)
+    for name, key in keys.items():
+        assert (
+            resources.s3.get_object(Bucket=BUCKET, Key=f"specs/{job.job_id}/{name}")["Body"].read()
+            == key.encode()
+        )

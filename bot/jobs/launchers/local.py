@@ -219,8 +219,8 @@ class LocalJobLauncher:
         paths.input_dir.mkdir(parents=True)
         paths.output_dir.mkdir()
         paths.spec_file.write_text(spec.to_json(), "utf-8")
-        if spec.image and job.image_key:
-            with self._blobs.open(job.image_key) as source, paths.image_file(spec.image).open("wb") as target:
+        for name, key in job.input_blobs(spec).items():
+            with self._blobs.open(key) as source, paths.input_file(name).open("wb") as target:
                 shutil.copyfileobj(source, target)
         return paths
 

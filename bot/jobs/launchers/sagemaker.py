@@ -233,9 +233,9 @@ class SageMakerJobLauncher:
 
     def _stage_inputs(self, job: Job, spec: JobSpec) -> None:
         self.blobs.put(spec_key(job.job_id), spec.to_json().encode(), content_type="application/json")
-        if spec.image and job.image_key:
-            # One input folder holds the spec and its picture, as the job expects.
-            self.blobs.copy(job.image_key, f"specs/{job.job_id}/{spec.image}")
+        # One input folder holds the spec and what it reads (picture, video, clips), as the job expects.
+        for name, key in job.input_blobs(spec).items():
+            self.blobs.copy(key, f"specs/{job.job_id}/{name}")
 
     def _create(self, job: Job, spec: JobSpec) -> None:
         try:

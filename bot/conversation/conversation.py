@@ -1,6 +1,7 @@
 """The conversation's use cases, as the Slack listeners call them: drafting (bot.conversation.drafting:
 start from words or a picture, refine, settings, cancel a draft, back to drafting from a render),
-rendering (bot.conversation.rendering: generate, reroll, final render, retry, cancel a render) and
+rendering (bot.conversation.rendering: generate, reroll, final render, retry, cancel a render; extend,
+smooth and upscale a finished video) and
 `/video status`.
 
 Each takes plain values (no Slack payloads) and works through the ports in `Services`; the rules live
@@ -39,6 +40,9 @@ class Conversation(UseCase):
         self.final_render = self.rendering.final_render
         self.retry = self.rendering.retry
         self.cancel_job = self.rendering.cancel_job
+        self.extend = self.rendering.extend
+        self.smooth = self.rendering.smooth
+        self.upscale = self.rendering.upscale
 
     def status(self, *, user: str) -> blocks.Message:
         """`/video status`: my renders of the last day, the queue, my quota."""

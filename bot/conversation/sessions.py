@@ -65,6 +65,8 @@ class DraftOptions:
     guidance_scale: float | None = None
     negative_prompt: str | None = None
     quality: str | None = None  # "draft" (a quick preview, fewer steps) or "final"
+    interpolate: int | None = None  # smooth the render: this many times the frames (1 = not)
+    upscale: int | None = None  # upscale the render: this many times the size (1 = not)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,9 @@ class Draft:
     # The video's size when it isn't the model's default (a picture's shape, for models that allow it).
     height: int | None = None
     width: int | None = None
+    # The stages after the render: smooth (this many times the frames), upscale (this many times the size).
+    interpolate: int = 1
+    upscale: int = 1
 
     def to_spec(self, job_id: str, *, mode: str = "t2v", image: str | None = None) -> JobSpec:
         """The render this draft asks for; raises SpecError with every problem."""
@@ -101,6 +106,8 @@ class Draft:
             image=image,
             height=self.height,
             width=self.width,
+            interpolate=self.interpolate,
+            upscale=self.upscale,
         )
 
     @property
@@ -183,6 +190,8 @@ class Job:
     # More inputs the render reads besides `image_key` (a video to restyle or extend, clips to join):
     # the file name inside the job's input folder (as the spec names it) -> the blob that holds it.
     inputs: dict[str, str] = field(default_factory=dict)
+    # The finished render this job continues (Extend) or post-processes (Smooth, Upscale).
+    source_job_id: str | None = None
 
     @property
     def session_key(self) -> str:
@@ -258,6 +267,8 @@ def new_draft(
         negative_prompt=options.negative_prompt or "",
         quality=options.quality or "final",
         refined_by=refined_by,
+        interpolate=options.interpolate or 1,
+        upscale=options.upscale or 1,
     )
 
 
@@ -268,7 +279,12 @@ def for_mode(draft: Draft, mode: str) -> Draft:
     if info.key == draft.model:
         return draft
     options = DraftOptions(
-        model=info.key, seed=draft.seed, negative_prompt=draft.negative_prompt, quality=draft.quality
+        model=info.key,
+        seed=draft.seed,
+        negative_prompt=draft.negative_prompt,
+        quality=draft.quality,
+        interpolate=draft.interpolate,
+        upscale=draft.upscale,
     )
     return replace(
         new_draft(options, prompt=draft.prompt, default_model=info.key, seed=draft.seed, refined_by=""),
@@ -322,6 +338,8 @@ def draft_from_spec(spec: JobSpec, *, refined_by: str) -> Draft:
         refined_by=refined_by,
         height=spec.height,
         width=spec.width,
+        interpolate=spec.interpolate,
+        upscale=spec.upscale,
     )
 
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
+from bot.conversation.follow_ups import GENERATED, clip_of, offers
 from bot.conversation.limits import Limits
 from bot.conversation.quotas import reached_gpu
+from bot.conversation.requests import upscale_factors
 from bot.conversation.sessions import Draft, Job, Session
-from processing_job.models import REGISTRY, ModelInfo, resolve_model
+from processing_job.models import EXTEND, REGISTRY, STAGES, ModelInfo, resolve_model
 from processing_job.spec import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED
 
 Blocks = list[dict[str, Any]]
@@ -28,6 +31,9 @@ REROLL = "reroll"
 REFINE = "refine"
 FINAL_RENDER = "final_render"
 RETRY = "retry_render"
+EXTEND_VIDEO = "extend_video"
+SMOOTH_VIDEO = "smooth_video"  # a select: 2× or 3× the frames
+UPSCALE_VIDEO = "upscale_video"  # a select: ×2 or ×4 the size
 SETTINGS_VIEW = "draft_settings"
 # the modal's inputs: (block_id, action_id)
 MODEL_INPUT = ("model", "model")
@@ -37,6 +43,8 @@ STEPS_INPUT = ("steps", "steps")
 GUIDANCE_INPUT = ("guidance", "guidance")
 NEGATIVE_INPUT = ("negative", "negative")
 QUALITY_INPUT = ("quality", "quality")
+SMOOTH_INPUT = ("smooth", "interpolate")
+UPSCALE_INPUT = ("upscale", "upscale")
 
 SECTION_LIMIT = 3000  # characters in a section's text
 CAPTION_PROMPT_CHARS = 280
@@ -163,8 +171,15 @@ def describe_draft(draft: Draft) -> str:
         f"seed {draft.seed}",
         f"{draft.num_inference_steps} steps",
         "draft quality (a quick preview)" if draft.quality == "draft" else "final quality",
+        *stage_parts(draft.interpolate, draft.upscale),
     ]
     return " · ".join(parts)
+
+
+def stage_parts(interpolate: int, upscale: int) -> list[str]:
+    """The stages after a render, as the cards and captions name them."""
+    parts = [f"smoothed {interpolate}×"] if interpolate > 1 else []
+    return parts + ([f"upscaled ×{upscale}"] if upscale > 1 else [])
 
 
 def root_message(owner: str, idea: str) -> Message:
@@ -288,12 +303,34 @@ def progress_message(
             "writing": "💾 Writing the video…",
             "done": "📤 Uploading the video…",
         }.get(phase, "🎞️ Rendering…") + elapsed
+    if job.spec.get("mode") == STAGES and not queue_position and phase not in ("queued", "starting"):
+        headline = f"{post_processing(job.spec).capitalize()}…{elapsed}"
     blocks = [
         _section(headline),
-        _context(describe_spec(job.spec)),
+        _context(describe_work(job.spec)),
         _actions("progress", _button("Cancel", CANCEL_JOB, job_ref(job), style="danger")),
     ]
     return headline, blocks
+
+
+def post_processing(spec: dict[str, Any]) -> str:
+    """What a stages-only job does, e.g. "〰️ smoothing 2×" or "🔍 upscaling ×2"."""
+    doing = []
+    if int(spec.get("interpolate", 1)) > 1:
+        doing.append(f"〰️ smoothing {spec['interpolate']}×")
+    if int(spec.get("upscale", 1)) > 1:
+        doing.append(f"🔍 upscaling ×{spec['upscale']}")
+    return " and ".join(doing) or "processing"
+
+
+def describe_work(spec: dict[str, Any]) -> str:
+    """What a job makes, for its progress message: a render's settings, or what it does to a video."""
+    if spec.get("mode") == STAGES:
+        return f"{post_processing(spec).capitalize()} the video above"
+    if spec.get("mode") == EXTEND:
+        seconds = (int(spec["num_frames"]) - 1) / int(spec["fps"])
+        return f"⏩ Continuing the video above by {seconds:.1f} s · {describe_spec(spec)}"
+    return describe_spec(spec)
 
 
 def spec_quality(spec: dict[str, Any]) -> str:
@@ -304,9 +341,12 @@ def spec_quality(spec: dict[str, Any]) -> str:
 def describe_spec(spec: dict[str, Any]) -> str:
     info = resolve_model(spec["model"])
     quality = "draft quality" if spec_quality(spec) == "draft" else "final quality"
+    stages = "".join(
+        f" · {part}" for part in stage_parts(int(spec.get("interpolate", 1)), int(spec.get("upscale", 1)))
+    )
     return (
         f"{info.name} · {spec['num_frames']} frames · {spec['width']}×{spec['height']} · "
-        f"seed {spec['seed']} · {spec['num_inference_steps']} steps · {quality}"
+        f"seed {spec['seed']} · {spec['num_inference_steps']} steps · {quality}{stages}"
     )
 
 
@@ -314,20 +354,61 @@ def done_message(job: Job, render_seconds: float) -> Message:
     """The progress message once the video is in the thread: what it was, and what to do next."""
     text = f"✅ Done in {render_seconds:.0f} s · seed {job.spec['seed']}"
     ref = job_ref(job)
-    buttons = [
-        _button("🎲 Reroll", REROLL, ref),
-        _button("✏️ Refine", REFINE, ref),
-    ]
-    if spec_quality(job.spec) == "draft":
-        buttons.append(_button("🎬 Final render", FINAL_RENDER, ref, style="primary"))
-    hint = "*Reroll* renders again with a new seed · *Refine* goes back to the prompt"
-    if spec_quality(job.spec) == "draft":
-        hint += " · *Final render* makes this one at full quality"
-    return text, [
-        _section(text),
-        _context(describe_spec(job.spec), hint),
-        _actions("result", *buttons),
-    ]
+    buttons: list[dict[str, Any]] = []
+    hints: list[str] = []
+    if job.spec.get("mode") in GENERATED:
+        buttons += [_button("🎲 Reroll", REROLL, ref), _button("✏️ Refine", REFINE, ref)]
+        hints.append("*Reroll* renders again with a new seed · *Refine* goes back to the prompt")
+        if spec_quality(job.spec) == "draft":
+            buttons.append(_button("🎬 Final render", FINAL_RENDER, ref, style="primary"))
+            hints.append("*Final render* makes this one at full quality")
+    buttons += follow_up_elements(job)
+    if len(buttons) > len(hints) * 2:
+        hints.append("*Extend* continues the clip · *Smooth* and *Upscale* make it more fluid or larger")
+    blocks = [_section(text), _context(describe_result(job), " · ".join(hints))]
+    if buttons:
+        blocks.append(_actions("result", *buttons))
+    return text, blocks
+
+
+def follow_up_elements(job: Job) -> list[dict[str, Any]]:
+    """⏩ Extend, and the 〰️ Smooth and 🔍 Upscale choices, that a finished video offers."""
+    offered = offers(job)
+    elements = [_button("⏩ Extend", EXTEND_VIDEO, job_ref(job))] if offered.extend else []
+    for action_id, placeholder, factors, label in (
+        (SMOOTH_VIDEO, "〰️ Smooth…", offered.smooth, "{n}× the frames, same length"),
+        (UPSCALE_VIDEO, "🔍 Upscale…", offered.upscale, "×{n} the size"),
+    ):
+        if factors:
+            elements.append(
+                {
+                    "type": "static_select",
+                    "action_id": action_id,
+                    "placeholder": _plain(placeholder),
+                    "options": [_option(label.format(n=n), factor_ref(job, n)) for n in factors],
+                }
+            )
+    return elements
+
+
+def factor_ref(job: Job, factor: int) -> str:
+    """A Smooth or Upscale choice's value: which render, how many times."""
+    return json.dumps({"job_id": job.job_id, "factor": factor}, separators=(",", ":"))
+
+
+def describe_result(job: Job) -> str:
+    """A finished video as it came out: its render's settings, or for an extension or post-processing
+    what it is now."""
+    clip = clip_of(job)
+    if clip is None or job.spec.get("mode") in GENERATED:
+        return describe_spec(job.spec)
+    info = resolve_model(job.spec["model"])
+    return f"{info.name} · {clip.frames} frames at {clip.fps:g} fps · {clip.width}×{clip.height}"
+
+
+def describe_parts(parts: list[float]) -> str:
+    """An extended clip's parts: "Part 1 · 6 s, Part 2 · 5 s"."""
+    return ", ".join(f"Part {number} · {round(seconds, 1):g} s" for number, seconds in enumerate(parts, 1))
 
 
 def quota_note(job: Job) -> str:
@@ -364,17 +445,34 @@ def render_seconds(result: dict[str, Any]) -> float | None:
 
 
 def video_caption(job: Job, result: dict[str, Any]) -> str:
-    """The comment posted with the mp4: what it is and how it was made."""
+    """The comment posted with the mp4: what it is (as it came out: an extension's parts, a smoothed
+    clip's frames) and how it was made."""
     spec = job.spec
-    info = resolve_model(spec["model"])
+    mode = spec.get("mode")
     seconds = render_seconds(result)
-    took = f" · rendered in {seconds:.0f} s" if seconds is not None else ""
-    quality = " · draft quality" if spec_quality(spec) == "draft" else ""
+    verb = "processed" if mode == STAGES else "rendered"
+    took = f" · {verb} in {seconds:.0f} s" if seconds is not None else ""
     notes = "".join(f"\n⚠️ {shown(excerpt(note, 300))}" for note in job_notes(result))
+    clip = clip_of(replace(job, result=result))
+    size = f"{clip.width}×{clip.height}" if clip else f"{spec['width']}×{spec['height']}"
+    frames = clip.frames if clip else spec["num_frames"]
+    parts = result.get("parts")
+    joined = f"{describe_parts(parts)} · " if isinstance(parts, list) and len(parts) > 1 else ""
+    stages = stage_parts(int(spec.get("interpolate", 1)), int(spec.get("upscale", 1)))
+    prompt = quote(excerpt(spec["prompt"]))
+    if mode == STAGES:
+        rate = f" at {clip.fps:g} fps" if clip else ""
+        return (
+            f"✨ <@{job.owner}>, here is your video, {' and '.join(stages)}.\n{prompt}\n"
+            f"{joined}{frames} frames{rate} · {size}{took}{notes}"
+        )
+    headline = "here is your video, extended." if mode == EXTEND else "here is your video."
+    quality = " · draft quality" if spec_quality(spec) == "draft" else ""
+    done = "".join(f" · {part}" for part in stages)
     return (
-        f"🎬 <@{job.owner}>, here is your video.\n{quote(excerpt(spec['prompt']))}\n"
-        f"{info.name} · {spec['num_frames']} frames · {spec['width']}×{spec['height']} · "
-        f"seed {spec['seed']}{quality}{took}{notes}"
+        f"{'⏩' if mode == EXTEND else '🎬'} <@{job.owner}>, {headline}\n{prompt}\n"
+        f"{joined}{resolve_model(spec['model']).name} · {frames} frames · {size} · "
+        f"seed {spec['seed']}{quality}{done}{took}{notes}"
     )
 
 
@@ -477,6 +575,8 @@ def settings_view(session: Session, limits: Limits) -> dict[str, Any]:
         _option("Final: full quality", "final"),
         _option("Draft: a quick preview", "draft"),
     ]
+    smoothing = [_option("None", "1"), *(_option(f"{n}× the frames", str(n)) for n in (2, 3))]
+    upscaling = [_option("None", "1"), *(_option(f"×{n}", str(n)) for n in upscale_factors(*draft.size))]
     return {
         "type": "modal",
         "callback_id": SETTINGS_VIEW,
@@ -535,5 +635,28 @@ def settings_view(session: Session, limits: Limits) -> dict[str, Any]:
                     "initial_option": qualities[1] if draft.quality == "draft" else qualities[0],
                 },
             ),
+            _choice(
+                SMOOTH_INPUT,
+                "Smooth",
+                smoothing,
+                draft.interpolate,
+                hint="More frames a second by motion interpolation, the same length.",
+            ),
+            _choice(
+                UPSCALE_INPUT,
+                "Upscale",
+                upscaling,
+                draft.upscale,
+                hint="A larger video, up to what Slack plays (3840 pixels a side).",
+            ),
         ],
     }
+
+
+def _choice(
+    ids: tuple[str, str], label: str, options: list[dict[str, Any]], current: int, *, hint: str
+) -> dict[str, Any]:
+    """A radio-button input of factors ("1" is none), set to `current`."""
+    initial = next((o for o in options if o["value"] == str(current)), options[0])
+    element = {"type": "radio_buttons", "action_id": ids[1], "options": options, "initial_option": initial}
+    return _input(ids[0], label, element, hint=hint)

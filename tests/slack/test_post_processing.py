@@ -216,7 +216,7 @@ def test_picking_the_same_smoothing_twice_starts_one_job(rendered):
 
 def test_an_extension_past_the_models_longest_clip_is_refused_with_a_sentence(slack, videobot, alice):
     # tiny Wan extends clips to 3 s: 33 frames at 24 fps (1.4 s), extended by 1.3 s, is 2.7 s.
-    root = alice.video("a fox --model tiny-wan --frames 33")
+    root = alice.video("a fox --model tiny-wan --frames 33 --steps 2")
     alice.click(alice.draft_card(root), GENERATE)
     alice.click(result_under(slack, video_in_thread(slack, root)), EXTEND_VIDEO)
     once = video_captioned(slack, root, "extended")

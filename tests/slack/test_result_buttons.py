@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import re
 
-from bot.slack.blocks import CANCEL_JOB, FINAL_RENDER, GENERATE, REFINE, REROLL, RETRY
+from bot.slack.blocks import (
+    CANCEL_JOB,
+    EXTEND_VIDEO,
+    FINAL_RENDER,
+    GENERATE,
+    REFINE,
+    REROLL,
+    RETRY,
+    SMOOTH_VIDEO,
+    UPSCALE_VIDEO,
+)
 from tests.conftest import CHANNEL, FAST, message_with, seen, thread_text, video_in_thread
 
 
@@ -38,7 +48,7 @@ def test_the_result_buttons_sit_under_the_video_and_the_progress_message_is_gone
 
 def test_reroll_renders_the_same_draft_again_with_a_new_seed(slack, videobot, alice):
     root, result = rendered(slack, alice, f"a fox {FAST} --seed 7")
-    assert result.action_ids() == [REROLL, REFINE]
+    assert result.action_ids()[:2] == [REROLL, REFINE]  # Extend & co.: test_post_processing.py
     assert "Done in" in result.text and "seed 7" in seen(result)
     alice.click(result, REROLL)
     progress = slack.wait_until(lambda: progress_messages(slack, root)[0], what="the reroll's progress")
@@ -48,7 +58,8 @@ def test_reroll_renders_the_same_draft_again_with_a_new_seed(slack, videobot, al
 
 def test_a_draft_renders_result_offers_a_final_render_with_the_same_prompt_and_seed(slack, videobot, alice):
     root, result = rendered(slack, alice, f"a fox {FAST} --seed 7 --draft")
-    assert result.action_ids() == [REROLL, REFINE, FINAL_RENDER] and "draft quality" in seen(result)
+    assert result.action_ids() == [REROLL, REFINE, FINAL_RENDER, EXTEND_VIDEO, SMOOTH_VIDEO, UPSCALE_VIDEO]
+    assert "draft quality" in seen(result)
     alice.click(result, FINAL_RENDER)
     progress = slack.wait_until(lambda: progress_messages(slack, root)[0], what="the final render's progress")
     assert "seed 7" in seen(progress) and "4 steps" in seen(progress) and "final quality" in seen(progress)

@@ -12,6 +12,7 @@ video or an explanation.
 
 from __future__ import annotations
 
+from bot.conversation.costs import spent
 from bot.conversation.drafting import Drafting
 from bot.conversation.quotas import DAY_S, usage
 from bot.conversation.rendering import Rendering
@@ -45,8 +46,11 @@ class Conversation(UseCase):
         self.upscale = self.rendering.upscale
 
     def status(self, *, user: str) -> blocks.Message:
-        """`/video status`: my renders of the last day, the queue, my quota."""
+        """`/video status`: my renders of the last day, the queue, my quota, the GPU time and money
+        they took."""
         now = self._now()
         mine = self.store.jobs_for_owner(user, since=now - DAY_S)
         active = self.store.active_jobs()
-        return status_message(user, mine, active, usage(user, mine, active, now=now), self.limits)
+        spent_today = [cost for job in mine if (cost := spent(job, pricing=self.settings.pricing))]
+        current = usage(user, mine, active, now=now)
+        return status_message(user, mine, active, current, self.limits, spent=spent_today)

@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.adapters.blobs import render_key
+from bot.conversation.costs import spent
 from bot.conversation.follow_ups import with_parts
 from bot.conversation.ports import BlobNotFound
 from bot.conversation.references import withhold
@@ -134,10 +135,12 @@ class JobEventHandler:
         self._show_result_controls(job, seconds)
 
     def _show_result_controls(self, job: Job, seconds: float) -> None:
-        """Reroll / Refine / Final render go under the video, in a message of their own; the progress
+        """Reroll / Refine / Final render / Extend / Smooth / Upscale go under the video with the GPU time
+        and cost it took, in a message of their own; the progress
         message above it has nothing left to say and goes. If Slack won't take the new message, the
         progress message becomes it instead."""
-        text, done_blocks = blocks.done_message(job, seconds)
+        cost = spent(job, pricing=self.services.settings.pricing)
+        text, done_blocks = blocks.done_message(job, seconds, cost)
         try:
             self.chat.post(job.channel, text=text, blocks=done_blocks, thread_ts=job.thread_ts)
         except ChatError as error:

@@ -242,6 +242,11 @@ def draft_card(
     return text, blocks
 
 
+def cost_after(cost: RenderCost) -> str:
+    """The line a result shows: the GPU time the job really took, where, and what it cost."""
+    return f"⏱️ It took {cost.line()}."
+
+
 def cost_before(cost: RenderCost) -> str:
     """The line a card shows before a render: how long, where and what it will cost (a prediction)."""
     return f"⏱️ Rendering takes {cost.line()}."
@@ -360,8 +365,9 @@ def describe_spec(spec: dict[str, Any]) -> str:
     )
 
 
-def done_message(job: Job, render_seconds: float) -> Message:
-    """The progress message once the video is in the thread: what it was, and what to do next."""
+def done_message(job: Job, render_seconds: float, cost: RenderCost | None = None) -> Message:
+    """The progress message once the video is in the thread: what it was, what it took (`cost`,
+    measured), and what to do next."""
     text = f"✅ Done in {render_seconds:.0f} s · seed {job.spec['seed']}"
     ref = job_ref(job)
     buttons: list[dict[str, Any]] = []
@@ -376,6 +382,8 @@ def done_message(job: Job, render_seconds: float) -> Message:
     if len(buttons) > len(hints) * 2:
         hints.append("*Extend* continues the clip · *Smooth* and *Upscale* make it more fluid or larger")
     blocks = [_section(text), _context(describe_result(job), " · ".join(hints))]
+    if cost is not None:
+        blocks.append(_context(cost_after(cost)))
     if buttons:
         blocks.append(_actions("result", *buttons))
     return text, blocks

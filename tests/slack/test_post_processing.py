@@ -6,11 +6,13 @@ tiny models."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
+from bot.conversation.costs import Pricing, duration, money
 from bot.runtime.compose import build_local_services
 from bot.runtime.services import Services
 from bot.runtime.settings import Settings
@@ -137,6 +139,13 @@ def extended(rendered: Rendered) -> UploadedFile:
     return video_captioned(rendered.slack, rendered.root, "extended")
 
 
+@pytest.fixture(scope="module")
+def smoothed(rendered: Rendered) -> UploadedFile:
+    """Alice picked 〰️ Smooth 2× under the render."""
+    pick(rendered.alice, rendered.result, SMOOTH_VIDEO, 2)
+    return video_captioned(rendered.slack, rendered.root, "smoothed 2×")
+
+
 # the result's choices
 
 
@@ -169,16 +178,13 @@ def test_an_extended_video_can_be_extended_again_but_not_rerolled(rendered, exte
 # smooth and upscale
 
 
-def test_smooth_posts_the_clip_with_twice_the_frames_at_the_same_length(rendered):
-    pick(rendered.alice, rendered.result, SMOOTH_VIDEO, 2)
-    video = video_captioned(rendered.slack, rendered.root, "smoothed 2×")
-    facts = probe_video(video.path)
+def test_smooth_posts_the_clip_with_twice_the_frames_at_the_same_length(smoothed):
+    facts = probe_video(smoothed.path)
     assert (facts.frames, facts.fps, facts.width, facts.height) == (18, 16, 192, 128)
-    assert "18 frames at 16 fps" in video.initial_comment
+    assert "18 frames at 16 fps" in smoothed.initial_comment
 
 
-def test_a_smoothed_video_offers_only_to_be_upscaled(rendered):
-    smoothed = video_captioned(rendered.slack, rendered.root, "smoothed 2×")
+def test_a_smoothed_video_offers_only_to_be_upscaled(rendered, smoothed):
     assert result_under(rendered.slack, smoothed).action_ids() == [UPSCALE_VIDEO]
 
 
@@ -236,6 +242,30 @@ def test_an_extension_counts_against_the_daily_quota_like_a_render(slack, start_
     alice.click(result_under(slack, video_in_thread(slack, root)), EXTEND_VIDEO)
     assert "daily limit" in alice.told("daily limit")
     assert len(services.store.get_session(CHANNEL, root.ts).job_ids) == 1
+
+
+# what it took
+
+
+def test_every_result_shows_the_gpu_time_it_really_took(rendered, smoothed):
+    for result in (rendered.result, result_under(rendered.slack, smoothed)):
+        assert re.search(r"⏱️ It took \d+ s on this machine\.", seen(result))
+
+
+def test_video_status_sums_the_gpu_time_and_money_of_my_day(slack, start_app, alice):
+    services = start_app(pricing=Pricing(local=False, instances={"tiny": "ml.g5.2xlarge"}))
+    root = alice.video(f"a fox {FAST}")
+    alice.click(alice.draft_card(root), GENERATE)
+    result = result_under(slack, video_in_thread(slack, root))
+    assert re.search(r"⏱️ It took \d+ s on ml\.g5\.2xlarge, about (\$0\.\d\d|under \$0\.01)\.", seen(result))
+    pick(alice, result, UPSCALE_VIDEO, 2)
+    video_captioned(slack, root, "upscaled ×2")
+    jobs = [services.store.get_job(job_id) for job_id in job_ids(services, root)]
+    seconds = sum(job.finished_at - job.launched_at for job in jobs)
+    slack.slash_command("/video", "status", user=ALICE, channel=CHANNEL)
+    status = alice.told("GPU time in the last 24 hours")
+    day = f"*GPU time in the last 24 hours:* {duration(seconds)}, about {money(seconds / 3600 * 1.515)}"
+    assert day in status
 
 
 # as settings for a new render

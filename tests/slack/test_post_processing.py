@@ -184,6 +184,16 @@ def test_smooth_posts_the_clip_with_twice_the_frames_at_the_same_length(smoothed
     assert "18 frames at 16 fps" in smoothed.initial_comment
 
 
+def test_smoothing_shows_its_own_progress_until_the_video_is_in(rendered, smoothed):
+    said = [
+        text
+        for m in rendered.slack.workspace.messages(CHANNEL, include_deleted=True)
+        if m.thread_ts == rendered.root.ts
+        for text in (m.text, *(earlier for earlier, _ in m.history))
+    ]
+    assert any(text.startswith("〰️ Smoothing 2×…") for text in said)
+
+
 def test_a_smoothed_video_offers_only_to_be_upscaled(rendered, smoothed):
     assert result_under(rendered.slack, smoothed).action_ids() == [UPSCALE_VIDEO]
 

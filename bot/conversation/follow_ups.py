@@ -85,7 +85,7 @@ def offers(job: Job) -> Offers:
     """What can follow `job`'s video: Extend where its model family can continue it as it is, Smooth
     unless it was smoothed, Upscale by the factors that keep it within what Slack plays."""
     clip = clip_of(job)
-    if clip is None or job.spec.get("mode") not in (*GENERATED, EXTEND, STAGES):
+    if clip is None:
         return Offers()
     as_rendered = not smoothed(job, clip) and not upscaled(job, clip)
     return Offers(
@@ -133,10 +133,13 @@ def extension_spec(source: Job, session: Session, *, job_id: str) -> JobSpec:
             "Start a new video for the next scene."
         )
     draft = session.draft
+    prompt = draft.prompt if draft else spec.prompt
+    if not prompt.strip():  # a cut joined from clips has no prompt of its own
+        raise FollowUpRefused("Tell me how the video goes on first: reply in this thread, then Extend.")
     return JobSpec.create(
         job_id=job_id,
         model=info.key,
-        prompt=draft.prompt if draft else spec.prompt,
+        prompt=prompt,
         negative_prompt=draft.negative_prompt if draft else spec.negative_prompt,
         seed=spec.seed,
         mode=EXTEND,
@@ -184,9 +187,9 @@ def stages_spec(source: Job, *, job_id: str, interpolate: int = 1, upscale: int 
     )
 
 
-def plan_follow_up(session: Session, source: Job, spec: JobSpec, *, video_key: str, now: float) -> Job:
-    """The job that makes `spec` of `source`'s video (staged from `video_key`), in the session's thread
-    and counted against its owner's quotas."""
+def plan_follow_up(session: Session, source_job_id: str, spec: JobSpec, *, video_key: str, now: float) -> Job:
+    """The job that makes `spec` of a finished render's video (staged from `video_key`), in the
+    session's thread and counted against its owner's quotas."""
     return Job(
         job_id=spec.job_id,
         channel=session.channel,
@@ -196,7 +199,7 @@ def plan_follow_up(session: Session, source: Job, spec: JobSpec, *, video_key: s
         created_at=now,
         updated_at=now,
         inputs={CLIP_NAME: video_key},
-        source_job_id=source.job_id,
+        source_job_id=source_job_id,
     )
 
 

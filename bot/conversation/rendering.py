@@ -79,7 +79,17 @@ class Rendering(UseCase):
         return self._render_from(job_id, user, "final", as_final)
 
     def retry(self, *, job_id: str, user: str) -> Job | None:
-        """🔁 Try again on a failed render: the same draft once more."""
+        """🔁 Try again on a failed render: the same draft once more (an extension or post-processing
+        of a video: the same once more, of the same video)."""
+        failed = self.store.get_job(job_id)
+        if failed is not None and failed.source_job_id:
+            return self._follow_up(
+                job_id,
+                user,
+                "retry",
+                lambda job, _: job.job_spec.with_changes(job_id=follow_up_id(job.job_id, "t")),
+                source_of=lambda job: job.source_job_id or job.job_id,
+            )
         return self._render_from(job_id, user, "retry", lambda d: d)
 
     def _render_from(
@@ -152,20 +162,27 @@ class Rendering(UseCase):
         )
 
     def _follow_up(
-        self, job_id: str, user: str, action: str, make_spec: Callable[[Job, Session], JobSpec]
+        self,
+        job_id: str,
+        user: str,
+        action: str,
+        make_spec: Callable[[Job, Session], JobSpec],
+        *,
+        source_of: Callable[[Job], str] | None = None,
     ) -> Job | None:
-        """A job made of a finished video: the owner's, within the quotas and caps, once per click."""
+        """A job made of a finished video (`make_spec` of the job clicked, whose own video it is unless
+        `source_of` names another): the owner's, within the quotas and caps, once per click."""
         found = self._job_and_session(job_id, user)
         if found is None:
             return None
-        source, session = found
+        clicked, session = found
         channel, thread_ts = session.channel, session.thread_ts
         refusal = self._refusal(session)
         if refusal:  # before the button is used up, so it still works once the quota frees up
             self._tell(channel, user, thread_ts, refusal)
             return None
         try:
-            spec = make_spec(source, session)
+            spec = make_spec(clicked, session)
         except FollowUpRefused as refused:
             self._tell(channel, user, thread_ts, f"⚠️ {refused}")
             return None
@@ -176,15 +193,18 @@ class Rendering(UseCase):
         if refusal:
             self._tell(channel, user, thread_ts, refusal)
             return None
+        source_id = source_of(clicked) if source_of else clicked.job_id
+        video_key = render_key(source_id, "video.mp4")
+        if not self.services.blobs.exists(video_key):  # kept for a while, not for ever
+            self._tell(channel, user, thread_ts, blocks.VIDEO_GONE)
+            return None
         key = f"{action}:{job_id}"
         try:
             session = change_session(self.store, session, lambda s: use_action(s, key, self._now()))
         except ConversationError as error:
             self._tell(channel, user, thread_ts, str(error))
             return None
-        job = plan_follow_up(
-            session, source, spec, video_key=render_key(source.job_id, "video.mp4"), now=self._now()
-        )
+        job = plan_follow_up(session, source_id, spec, video_key=video_key, now=self._now())
         launched = self._launch(session, job, user, already="That's already on its way.")
         if launched is None and not self.store.get_job(job.job_id):
             # Refused after all (a concurrent render took the last slot): the button works again.

@@ -49,6 +49,10 @@ UPSCALE_INPUT = ("upscale", "upscale")
 
 SECTION_LIMIT = 3000  # characters in a section's text
 CAPTION_PROMPT_CHARS = 280
+VIDEO_GONE = (
+    "That video is no longer stored, so I can't extend, smooth or upscale it. Make it again with "
+    "🎲 Reroll, or start a new one with `/video`."
+)
 REFINE_HINT = 'Reply in this thread to change it ("make it night", "slower camera").'
 
 
@@ -442,7 +446,7 @@ def failed_message(job: Job, explanation: str) -> Message:
     return text, [
         _section(text),
         _context(quota_note(job)),
-        _actions("failed", _button("🔁 Try again", RETRY, ref), _button("✏️ Refine", REFINE, ref)),
+        _actions("failed", *_after_an_unfinished(job, _button("🔁 Try again", RETRY, ref))),
     ]
 
 
@@ -451,8 +455,16 @@ def cancelled_message(job: Job, by: str | None) -> Message:
     return text, [
         _section(text),
         _context(quota_note(job)),
-        _actions("cancelled", _button("✏️ Refine", REFINE, job_ref(job))),
+        _actions("cancelled", *_after_an_unfinished(job)),
     ]
+
+
+def _after_an_unfinished(job: Job, *buttons: dict[str, Any]) -> list[dict[str, Any]]:
+    """What an unfinished job offers: `buttons` and ✏️ Refine; an extension or post-processing of a
+    video (which has no draft of its own to refine) offers to try it again."""
+    if job.source_job_id:
+        return [_button("🔁 Try again", RETRY, job_ref(job))]
+    return [*buttons, _button("✏️ Refine", REFINE, job_ref(job))]
 
 
 def render_seconds(result: dict[str, Any]) -> float | None:

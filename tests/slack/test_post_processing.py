@@ -206,6 +206,16 @@ def test_upscale_posts_the_clip_at_twice_its_size(rendered):
     assert (facts.codec, facts.pix_fmt, facts.faststart) == ("h264", "yuv420p", True)
 
 
+def test_a_video_no_longer_stored_is_explained_and_starts_nothing(rendered, smoothed):
+    result = result_under(rendered.slack, smoothed)
+    job_id = json.loads(result.elements()[0][1]["options"][0]["value"])["job_id"]
+    rendered.services.blobs.path(f"renders/{job_id}/video.mp4").unlink()
+    before = job_ids(rendered.services, rendered.root)
+    pick(rendered.alice, result, UPSCALE_VIDEO, 2)
+    assert rendered.alice.told("no longer stored").startswith("That video is no longer stored")
+    assert job_ids(rendered.services, rendered.root) == before
+
+
 # who may, and how often
 
 

@@ -323,7 +323,7 @@ def progress_message(
             "done": "📤 Uploading the video…",
         }.get(phase, "🎞️ Rendering…") + elapsed
     if job.spec.get("mode") == STAGES and not queue_position and phase not in ("queued", "starting"):
-        headline = f"{post_processing(job.spec).capitalize()}…{elapsed}"
+        headline = f"{post_processing(job.spec)}…{elapsed}"
     blocks = [
         _section(headline),
         _context(describe_work(job.spec)),
@@ -333,19 +333,22 @@ def progress_message(
 
 
 def post_processing(spec: dict[str, Any]) -> str:
-    """What a stages-only job does, e.g. "〰️ smoothing 2×" or "🔍 upscaling ×2"."""
+    """What a stages-only job does, e.g. "〰️ Smoothing 2×" or "🔍 Upscaling ×2"."""
     doing = []
     if int(spec.get("interpolate", 1)) > 1:
-        doing.append(f"〰️ smoothing {spec['interpolate']}×")
+        doing.append(("〰️", f"smoothing {spec['interpolate']}×"))
     if int(spec.get("upscale", 1)) > 1:
-        doing.append(f"🔍 upscaling ×{spec['upscale']}")
-    return " and ".join(doing) or "processing"
+        doing.append(("🔍", f"upscaling ×{spec['upscale']}"))
+    if not doing:
+        return "Processing"
+    (icon, first), *rest = doing  # capitalised by hand: to str.capitalize() the emoji is the first letter
+    return " and ".join([f"{icon} {first[0].upper()}{first[1:]}", *(f"{i} {words}" for i, words in rest)])
 
 
 def describe_work(spec: dict[str, Any]) -> str:
     """What a job makes, for its progress message: a render's settings, or what it does to a video."""
     if spec.get("mode") == STAGES:
-        return f"{post_processing(spec).capitalize()} the video above"
+        return f"{post_processing(spec)} the video above"
     if spec.get("mode") == EXTEND:
         seconds = (int(spec["num_frames"]) - 1) / int(spec["fps"])
         return f"⏩ Continuing the video above by {seconds:.1f} s · {describe_spec(spec)}"

@@ -12,10 +12,10 @@ from dataclasses import replace
 from typing import Any
 
 from bot.conversation.costs import RenderCost
-from bot.conversation.follow_ups import GENERATED, clip_of, offers
+from bot.conversation.follow_ups import GENERATED, SMOOTH_FACTORS, Offers, clip_of, offers
 from bot.conversation.limits import Limits
 from bot.conversation.quotas import reached_gpu
-from bot.conversation.requests import upscale_factors
+from bot.conversation.requests import MAX_VIDEO_SIDE, upscale_factors
 from bot.conversation.sessions import Draft, Job, Session
 from processing_job.models import EXTEND, REGISTRY, STAGES, ModelInfo, resolve_model
 from processing_job.spec import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED
@@ -385,9 +385,12 @@ def done_message(job: Job, render_seconds: float, cost: RenderCost | None = None
         if spec_quality(job.spec) == "draft":
             buttons.append(_button("🎬 Final render", FINAL_RENDER, ref, style="primary"))
             hints.append("*Final render* makes this one at full quality")
-    buttons += follow_up_elements(job)
-    if len(buttons) > len(hints) * 2:
-        hints.append("*Extend* continues the clip · *Smooth* and *Upscale* make it more fluid or larger")
+    offered = offers(job)
+    buttons += follow_up_elements(job, offered)
+    if offered.extend:
+        hints.append("*Extend* continues the clip")
+    if offered.smooth or offered.upscale:
+        hints.append("*Smooth* and *Upscale* make it more fluid or larger")
     blocks = [_section(text), _context(describe_result(job), " · ".join(hints))]
     if cost is not None:
         blocks.append(_context(cost_after(cost)))
@@ -396,9 +399,8 @@ def done_message(job: Job, render_seconds: float, cost: RenderCost | None = None
     return text, blocks
 
 
-def follow_up_elements(job: Job) -> list[dict[str, Any]]:
+def follow_up_elements(job: Job, offered: Offers) -> list[dict[str, Any]]:
     """⏩ Extend, and the 〰️ Smooth and 🔍 Upscale choices, that a finished video offers."""
-    offered = offers(job)
     elements = [_button("⏩ Extend", EXTEND_VIDEO, job_ref(job))] if offered.extend else []
     for action_id, placeholder, factors, label in (
         (SMOOTH_VIDEO, "〰️ Smooth…", offered.smooth, "{n}× the frames, same length"),
@@ -608,7 +610,7 @@ def settings_view(session: Session, limits: Limits) -> dict[str, Any]:
         _option("Final: full quality", "final"),
         _option("Draft: a quick preview", "draft"),
     ]
-    smoothing = [_option("None", "1"), *(_option(f"{n}× the frames", str(n)) for n in (2, 3))]
+    smoothing = [_option("None", "1"), *(_option(f"{n}× the frames", str(n)) for n in SMOOTH_FACTORS)]
     upscaling = [_option("None", "1"), *(_option(f"×{n}", str(n)) for n in upscale_factors(*draft.size))]
     return {
         "type": "modal",
@@ -680,7 +682,7 @@ def settings_view(session: Session, limits: Limits) -> dict[str, Any]:
                 "Upscale",
                 upscaling,
                 draft.upscale,
-                hint="A larger video, up to what Slack plays (3840 pixels a side).",
+                hint=f"A larger video, up to what Slack plays ({MAX_VIDEO_SIDE} pixels a side).",
             ),
         ],
     }

@@ -161,8 +161,12 @@ class VideobotStack(cdk.Stack):
             self.storage.grant_sessions(each)
         self.storage.grant_claims(unfinished)
         # Launching looks for the staged weights' manifest under models/ (a LIST), never reads them.
+        # Extend, Smooth and Upscale copy a finished render's video from renders/ beside their spec.
         self.storage.grant_media(
-            slack, read=(IMAGES_PREFIX,), write=(IMAGES_PREFIX, SPECS_PREFIX), list_only=(MODELS_PREFIX,)
+            slack,
+            read=(IMAGES_PREFIX, RENDERS_PREFIX),
+            write=(IMAGES_PREFIX, SPECS_PREFIX),
+            list_only=(MODELS_PREFIX,),
         )
         self.storage.grant_media(dispatcher, list_only=(MODELS_PREFIX,))
         self.storage.grant_media(job_events, read=(RENDERS_PREFIX,))

@@ -178,12 +178,13 @@ def test_only_the_functions_that_launch_may_list_the_staged_weights(deployed):
     assert listing == {"slack", "dispatcher"}
 
 
-def test_the_slack_function_writes_uploads_and_specs_and_reads_pictures(deployed):
+def test_the_slack_function_writes_uploads_and_specs_and_reads_pictures_and_renders(deployed):
     slack = function_roles(deployed)["slack"]
     (write,) = granting(deployed, slack, "s3:PutObject")
     assert object_prefixes(deployed, write) == {"images/*", "specs/*"}
     (read,) = granting(deployed, slack, "s3:GetObject")
-    assert object_prefixes(deployed, read) == {"images/*"}
+    # renders/: Extend, Smooth and Upscale copy a finished video beside their spec.
+    assert object_prefixes(deployed, read) == {"images/*", "renders/*"}
 
 
 def test_the_functions_that_post_videos_read_renders_only(deployed):

@@ -183,6 +183,8 @@ class Job:
     # More inputs the render reads besides `image_key` (a video to restyle or extend, clips to join):
     # the file name inside the job's input folder (as the spec names it) -> the blob that holds it.
     inputs: dict[str, str] = field(default_factory=dict)
+    # A storyboard's shot or cut (the storyboard's key): its events go to the storyboard, not the thread.
+    storyboard: str = ""
 
     @property
     def session_key(self) -> str:

@@ -18,6 +18,7 @@ from bot.adapters.blobs import render_key
 from bot.conversation.ports import BlobNotFound
 from bot.conversation.references import withhold
 from bot.conversation.sessions import TERMINAL, InvalidTransition, Job, advance
+from bot.conversation.storyboarding import Storyboarding
 from bot.conversation.updates import change_job
 from bot.jobs.messages import JobProgress, JobStateChange, parse_job_event
 from bot.runtime.logs import log_context
@@ -58,6 +59,12 @@ class JobEventHandler:
 
     def _dispatch(self, job: Job, parsed: JobStateChange | JobProgress) -> None:
         log.info("job event: %s", parsed.phase if isinstance(parsed, JobProgress) else parsed.status)
+        if job.storyboard:  # a storyboard's shot or cut: its line on the storyboard, not a video of its own
+            explanation = ""
+            if isinstance(parsed, JobStateChange) and parsed.status == "Failed":
+                explanation = _explain_failure(parsed, job.job_id, model_name(job))
+            Storyboarding(self.services).on_job_event(job, parsed, explanation)
+            return
         if isinstance(parsed, JobProgress):
             self.on_progress(job, parsed)
         elif parsed.status == "InProgress":
@@ -219,6 +226,9 @@ class JobEventHandler:
     def fail(self, job: Job, explanation: str) -> None:
         """End a render that no event will end (the sweeper's verdict), with `explanation` in its thread."""
         with log_context(job_id=job.job_id, session=job.session_key):
+            if job.storyboard:
+                self._dispatch(job, JobStateChange(job.job_id, "Failed", exit_message=explanation))
+                return
             self._finish_failed(job, explanation)
 
     def show_queue_position(self, job: Job, position: int) -> None:

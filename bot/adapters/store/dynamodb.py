@@ -2,6 +2,7 @@
 
 Items (partition key `pk`, no sort key):
     session#<channel>:<thread_ts>   a Session             version, expires_at, body (JSON)
+    storyboard#<channel>:<ts>       a Storyboard          version, expires_at, body (JSON)
     job#<job_id>                    a Job                 version, expires_at, body, status, created_at,
                                                           owner_key, active_key (only while active)
     quota#owner#<owner>             the owner's renders    version, expires_at, body ({job_id: created_at})
@@ -34,6 +35,7 @@ from botocore.exceptions import ClientError
 from bot.conversation.ports import Conflict, QuotaCheck, QuotaExceeded
 from bot.conversation.quotas import GIVEN_BACK
 from bot.conversation.sessions import ACTIVE, SESSION_TTL_SECONDS, Job, Session, session_key
+from bot.conversation.storyboards import Storyboard
 
 KEY = "pk"
 TTL_ATTRIBUTE = "expires_at"
@@ -114,6 +116,33 @@ class DynamoDbSessionStore:
             "version": _n(session.version),
             TTL_ATTRIBUTE: _n(session.expires_at),
             "body": _s(json.dumps(session.to_dict(), separators=(",", ":"))),
+        }
+
+    # storyboards
+
+    def get_storyboard(self, channel: str, thread_ts: str) -> Storyboard | None:
+        body = self._get(f"storyboard#{session_key(channel, thread_ts)}")
+        return Storyboard.from_dict(body) if body is not None else None
+
+    def create_storyboard(self, storyboard: Storyboard) -> Storyboard:
+        stored = replace(storyboard, version=1)
+        self._put(self._storyboard_item(stored), expected_version=None, what=f"storyboard {storyboard.key}")
+        return stored
+
+    def save_storyboard(self, storyboard: Storyboard) -> Storyboard:
+        stored = replace(storyboard, version=storyboard.version + 1)
+        what = f"storyboard {storyboard.key}"
+        self._put(self._storyboard_item(stored), expected_version=storyboard.version, what=what)
+        return stored
+
+    @staticmethod
+    def _storyboard_item(storyboard: Storyboard) -> dict[str, Any]:
+        return {
+            KEY: _s(f"storyboard#{storyboard.key}"),
+            "kind": _s("storyboard"),
+            "version": _n(storyboard.version),
+            TTL_ATTRIBUTE: _n(storyboard.expires_at),
+            "body": _s(json.dumps(storyboard.to_dict(), separators=(",", ":"))),
         }
 
     # jobs

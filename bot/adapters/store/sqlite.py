@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.conversation.ports import Conflict, QuotaCheck, QuotaExceeded
 from bot.conversation.sessions import ACTIVE, Job, Session
+from bot.conversation.storyboards import Storyboard
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -32,6 +33,12 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
 CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, created_at);
+CREATE TABLE IF NOT EXISTS storyboards (
+    key TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS claims (
     key TEXT PRIMARY KEY,
     expires_at REAL NOT NULL
@@ -203,6 +210,44 @@ class SqliteSessionStore:
     @staticmethod
     def _jobs(db: sqlite3.Connection, query: str, parameters: tuple[object, ...]) -> list[Job]:
         return [Job.from_dict(json.loads(row[0])) for row in db.execute(query, parameters).fetchall()]
+
+    # storyboards
+
+    def get_storyboard(self, channel: str, thread_ts: str) -> Storyboard | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT body FROM storyboards WHERE key = ?", (f"{channel}:{thread_ts}",)
+            ).fetchone()
+        return Storyboard.from_dict(json.loads(row[0])) if row else None
+
+    def create_storyboard(self, storyboard: Storyboard) -> Storyboard:
+        stored = replace(storyboard, version=1)
+        with self._transaction() as db:
+            try:
+                db.execute(
+                    "INSERT INTO storyboards (key, version, expires_at, body) VALUES (?, ?, ?, ?)",
+                    (stored.key, stored.version, stored.expires_at, json.dumps(stored.to_dict())),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"storyboard {storyboard.key} exists") from None
+        return stored
+
+    def save_storyboard(self, storyboard: Storyboard) -> Storyboard:
+        stored = replace(storyboard, version=storyboard.version + 1)
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE storyboards SET version = ?, expires_at = ?, body = ? WHERE key = ? AND version = ?",
+                (
+                    stored.version,
+                    stored.expires_at,
+                    json.dumps(stored.to_dict()),
+                    stored.key,
+                    storyboard.version,
+                ),
+            )
+            if cursor.rowcount != 1:
+                raise Conflict(f"storyboard {storyboard.key} changed since version {storyboard.version}")
+        return stored
 
     # claims
 

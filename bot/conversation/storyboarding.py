@@ -51,6 +51,7 @@ from bot.conversation.storyboards import (
     cut_job_id,
     cut_spec,
     edit_shot,
+    expected_cost,
     in_flight,
     move_shot,
     next_to_launch,
@@ -135,8 +136,9 @@ class Storyboarding(UseCase):
         return board
 
     def cost_line(self, board: Storyboard) -> str:
-        """The expected time and cost of rendering the storyboard (filled in from bot.conversation.costs)."""
-        return ""
+        """The expected time and cost of rendering the storyboard, as it would run and the other way."""
+        side_by_side, one_by_one = expected_cost(board, pricing=self.settings.pricing)
+        return story_blocks.cost_line(side_by_side, one_by_one, continuity=board.continuity)
 
     def _show_card(self, board: Storyboard) -> None:
         if board.card_ts:

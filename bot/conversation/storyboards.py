@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from bot.conversation.costs import Pricing, RenderCost, estimate_render, parallel
 from bot.conversation.ports import MAX_SHOTS, MIN_SHOTS, Shot
 from bot.conversation.sessions import (
     SESSION_TTL_SECONDS,
@@ -315,3 +316,22 @@ def next_to_launch(board: Storyboard) -> list[int]:
 
 def in_flight(board: Storyboard) -> int:
     return sum(1 for shot in board.shots if shot.state in (QUEUED, RENDERING))
+
+
+def expected_cost(board: Storyboard, *, pricing: Pricing) -> tuple[RenderCost, RenderCost]:
+    """(in parallel, one after another): every shot's predicted render, side by side and then the
+    join, or each after the one before (continuity: the last shot's video is the cut, no join)."""
+    shots = []
+    for index in range(len(board.shots)):
+        try:
+            spec = shot_draft(board, index).to_spec(f"estimate-{index + 1}")
+        except ValueError:  # SpecError, UnknownModelError: the card's Generate will say why
+            continue
+        shots.append(estimate_render(spec, pricing=pricing))
+    if not shots:
+        return RenderCost(0.0, None), RenderCost(0.0, None)
+    sequential = shots[0]
+    for cost in shots[1:]:
+        sequential = sequential + cost
+    join = estimate_render(cut_spec(board, "estimate-cut")[0], pricing=pricing)
+    return parallel(shots) + join, sequential

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.conversation.costs import RenderCost, duration
 from bot.conversation.storyboards import (
     DONE,
     FAILED,
@@ -48,6 +49,19 @@ PARALLEL_NOTE = "Shots render in parallel, then join into one cut with crossfade
 CONTINUITY_NOTE = (
     "Continuity: each shot starts from the previous shot's last frame, so they render one after another."
 )
+
+
+def cost_line(side_by_side: RenderCost, one_by_one: RenderCost, *, continuity: bool) -> str:
+    """The card's expected time and cost: for the way it will render, and the other way's wall time."""
+    if continuity:
+        return (
+            f"⏱️ Expected: {one_by_one.line()}, one shot after another "
+            f"(in parallel: ≈ {duration(side_by_side.seconds)})."
+        )
+    return (
+        f"⏱️ Expected: {side_by_side.line()}, shots in parallel then the join "
+        f"(one after another: ≈ {duration(one_by_one.seconds)})."
+    )
 
 
 def story_ref(board: Storyboard, shot: int | None = None) -> str:

@@ -58,6 +58,7 @@ def test_a_storyboard_card_numbers_each_shot_with_its_title_prompt_and_buttons(s
     shown = seen(card)
     assert "3 shots" in shown and "1. Establishing wide" in shown and "3. Closing wide" in shown
     assert "fox" in shown and "Shots render in parallel" in shown
+    assert "⏱️ Expected: ≈ " in shown and "on this machine, shots in parallel then the join" in shown
     assert card.action_ids().count(STORY_EDIT) == 3 and card.action_ids().count(STORY_REMOVE) == 3
     assert STORY_CONTINUITY in card.action_ids()
     prompts = [b for b in card.blocks if b["type"] == "section" and b["text"]["type"] == "plain_text"]

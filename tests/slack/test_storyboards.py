@@ -4,6 +4,9 @@ rendered again alone."""
 
 from __future__ import annotations
 
+from bot.adapters.refiner import FallbackRefiner
+from bot.adapters.refiner.bedrock import BedrockRefiner
+from bot.adapters.refiner.offline import OfflineRefiner
 from bot.slack.story_blocks import (
     STORY_CONTINUITY,
     STORY_DOWN,
@@ -13,7 +16,8 @@ from bot.slack.story_blocks import (
     STORY_RETRY_SHOT,
 )
 from processing_job.export import probe_video
-from tests.conftest import CHANNEL, seen, thread_text
+from tests.conftest import ALICE, CHANNEL, limits, seen, thread_text
+from tests.fakes.bedrock import FakeBedrock, Reply
 
 FAST = "--frames 9"
 
@@ -147,3 +151,26 @@ def test_a_failed_shot_keeps_the_others_and_rendered_again_alone_rebuilds_the_cu
     board = videobot.store.get_storyboard(CHANNEL, root.ts)
     assert board.shots[0].job_id == first_shot  # shot 1 wasn't rendered again
     assert board.shots[1].job_id != board.shots[0].job_id and all(s.state == "done" for s in board.shots)
+
+
+def test_claude_on_bedrock_writes_the_shot_list_through_the_storyboard_tool(slack, start_app, alice):
+    shots = [
+        {"title": "Dawn", "prompt": "A fox wakes in the snow."},
+        {"title": "Dusk", "prompt": "A fox at dusk."},
+    ]
+    with FakeBedrock(default=Reply.tool({"shots": shots})) as bedrock:
+        claude = BedrockRefiner(
+            bedrock.client(), "us.anthropic.claude-sonnet-4-5-20250929-v1:0", backoff_s=0.001
+        )
+        start_app(with_refiner=FallbackRefiner(claude, OfflineRefiner()))
+        _root, card = story(slack, alice, "a fox's day --shots 2")
+        assert bedrock.requests[0].body["toolConfig"]["toolChoice"] == {"tool": {"name": "write_storyboard"}}
+    assert "1. Dawn\nA fox wakes in the snow." in seen(card) and "Written by Claude on Bedrock." in seen(card)
+
+
+def test_a_storyboard_is_refused_when_its_shots_would_pass_the_daily_quota(slack, start_app, alice):
+    services = start_app(limits=limits(per_user_daily=1))
+    _root, card = story(slack, alice, "a fox --shots 2")
+    alice.click(card, STORY_GENERATE)
+    alice.told("A storyboard of 2 shots is 2 renders, and you have 1 left today")
+    assert services.store.jobs_for_owner(ALICE) == []

@@ -23,7 +23,8 @@ from bench.stats import table
 
 FRAMES, WIDTH, HEIGHT, FPS = 49, 720, 480, 8
 CROSSFADE_S = 0.5  # bot/conversation/storyboards.py: CROSSFADE_S
-LAMBDA_TIMEOUT_S = 900  # a Lambda's longest run
+EVENTS_TIMEOUT_S = 300  # the job-events function's timeout (infra/)
+ROUNDS = 1  # a join of 8 shots takes over a minute on 2 cores; the machines are noisy either way
 
 
 def section(say: Say, *, quick: bool = False, **_: Any) -> Section:
@@ -31,8 +32,7 @@ def section(say: Say, *, quick: bool = False, **_: Any) -> Section:
     from processing_job.stages.join import join
 
     counts = (2, 4) if quick else (2, 4, 8)
-    rounds = 1  # a join of 8 shots takes about a minute on 2 cores; the machines are noisy either way
-    rows, figures = [], {}
+    figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="videobot-storyboard-") as scratch:
         work = Path(scratch)
         say("storyboard bench: making the clips")
@@ -41,22 +41,29 @@ def section(say: Say, *, quick: bool = False, **_: Any) -> Section:
             out = work / f"cut{count}.mp4"
             say(f"storyboard bench: joining {count} clips")
             times = []
-            for _ in range(rounds):
+            for _ in range(ROUNDS):
                 started = time.perf_counter()
                 join(clips[:count], out, crossfade_s=CROSSFADE_S)
                 times.append(time.perf_counter() - started)
-            seconds = min(times)
-            frames = probe_video(out).frames
-            figures[str(count)] = {"join_s": seconds, "frames": frames}
-            rows.append(
-                [
-                    str(count),
-                    f"{frames}",
-                    f"{seconds:.2f}",
-                    f"{JOB_OVERHEAD_S[0]:.0f}–{JOB_OVERHEAD_S[1]:.0f} + {seconds:.0f}",
-                    f"{JOB_OVERHEAD_S[0] / seconds:.0f}×",
-                ]
-            )
+            figures[str(count)] = {"join_s": min(times), "frames": probe_video(out).frames}
+    return report(figures)
+
+
+def report(figures: dict[str, Any]) -> Section:
+    """The section from its figures ({shots: {join_s, frames}})."""
+    counts = sorted(int(count) for count in figures)
+    rows = []
+    for count in counts:
+        seconds, frames = figures[str(count)]["join_s"], figures[str(count)]["frames"]
+        rows.append(
+            [
+                str(count),
+                str(frames),
+                f"{seconds:.2f}",
+                f"{JOB_OVERHEAD_S[0]:.0f}–{JOB_OVERHEAD_S[1]:.0f} + {seconds:.0f}",
+                f"{JOB_OVERHEAD_S[0] / seconds:.1f}–{JOB_OVERHEAD_S[1] / seconds:.1f}×",
+            ]
+        )
     longest = figures[str(max(counts))]["join_s"]
     markdown = "\n".join(
         [
@@ -64,7 +71,7 @@ def section(say: Say, *, quick: bool = False, **_: Any) -> Section:
             "",
             f"N shots of {FRAMES} frames {WIDTH}×{HEIGHT} at {FPS} fps joined with {CROSSFADE_S} s "
             "crossfades by `processing_job.stages.join`, in this process (as the job-events function "
-            f"would), {rounds} run each; a join processing job's start-up (instance, image pull) is the "
+            f"would), {ROUNDS} run each; a join processing job's start-up (instance, image pull) is the "
             f"cost section's ASSUMED {JOB_OVERHEAD_S[0]:.0f}–{JOB_OVERHEAD_S[1]:.0f} s, not measured here.",
             "",
             table(
@@ -78,18 +85,20 @@ def section(say: Say, *, quick: bool = False, **_: Any) -> Section:
                 rows,
             ),
             "",
-            f"Joining in the function saves the job's start-up at every size here ({longest:.1f} s for "
-            f"{max(counts)} shots, inside a Lambda's {LAMBDA_TIMEOUT_S} s, though a Lambda's vCPUs are "
-            "fewer than this machine's at small memory sizes). Chosen for now: the join job, the one "
-            "path locally and on AWS, which needs nothing new in the bot's Lambda bundle (the in-process "
-            "join needs ffmpeg, imageio-ffmpeg's ~70 MB, in the job-events function, the clips copied "
-            "to its /tmp, and more memory for vCPUs); it is the change to make for 2-4 shots once that "
-            "bundle has room. A warm render job would take the join without the start-up.",
+            f"Joining in the function saves the job's start-up at every size here, but not by much for "
+            f"many shots: {longest:.0f} s for {max(counts)} shots on this machine's 2 shared cores, against "
+            f"the job-events function's {EVENTS_TIMEOUT_S // 60}-minute timeout (`infra/`), on fewer vCPUs "
+            "at its memory size. Chosen for now: the join job, the one path locally and on AWS, which "
+            "needs nothing new in the bot's Lambda bundle (joining there needs ffmpeg, imageio-ffmpeg's "
+            "~70 MB, in the function, the clips copied to its /tmp, and more memory for vCPUs). The change "
+            "to make for 2-4 shots once that bundle has room; a warm render job would take the join "
+            "without the start-up.",
         ]
     )
     headline = (
-        f"Storyboard cut: {max(counts)} shots join in {longest:.1f} s in-process vs "
-        f"{JOB_OVERHEAD_S[0]:.0f}–{JOB_OVERHEAD_S[1]:.0f} s assumed start-up for a join job"
+        f"**Storyboard cut**: {max(counts)} shots (49 × 720×480 each) join in {longest:.0f} s in-process "
+        f"vs {JOB_OVERHEAD_S[0]:.0f}–{JOB_OVERHEAD_S[1]:.0f} s assumed start-up + the join for a join job "
+        "(chosen: the join job, one path everywhere)."
     )
     return Section("storyboard", markdown, figures, headline)
 

@@ -40,7 +40,7 @@ CHANNEL = "CDEMO"
 RENDER_TIMEOUT_S = 600
 SHORT_CLIP = "--frames 9"  # the shortest clip keeps each tiny render to seconds
 PICTURE_WORDS = "the waves roll in and the clouds drift by"
-STORY = "a red fox's day in the snow, from dawn to dusk --shots 3"
+STORY = "a red fox hunting in the snow at dawn --shots 3"
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ class _Demo:
         before = {m.ts for m in slack.messages(CHANNEL)}
         slack.slash_command("/video", command, user=ALICE, channel=CHANNEL)
         root = slack.wait_until(
-            lambda: next((m for m in slack.messages(CHANNEL) if m.ts not in before), None),
+            lambda: next((m for m in slack.messages(CHANNEL) if m.ts not in before and m.bot_id), None),
             timeout=30,
             what="the storyboard's root message",
         )

@@ -20,6 +20,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.adapters.blobs import render_key
+from bot.conversation.costs import RenderCost, spent
 from bot.conversation.ports import (
     BlobNotFound,
     Conflict,
@@ -543,6 +544,20 @@ class Storyboarding(UseCase):
         )
         self._launch_ready(board)  # a slot is free: a waiting shot may start
 
+    def _spent(self, board: Storyboard) -> RenderCost | None:
+        """What the shots and the join really took, together (costs.spent of each finished job)."""
+        job_ids = [shot.job_id for shot in board.shots if shot.job_id]
+        if board.cut_job_id and board.cut_job_id not in job_ids:
+            job_ids.append(board.cut_job_id)
+        jobs = [job for job_id in job_ids if (job := self.store.get_job(job_id)) is not None]
+        costs = [cost for job in jobs if (cost := spent(job, pricing=self.settings.pricing)) is not None]
+        if not costs:
+            return None
+        total = costs[0]
+        for cost in costs[1:]:
+            total = total + cost
+        return total
+
     def _post_cut(self, board: Storyboard, job_id: str) -> None:
         """The cut into the thread, the shot list under it; the progress message says it's below."""
         result = self._result(job_id)
@@ -557,7 +572,7 @@ class Storyboarding(UseCase):
                     data=data,
                     filename="storyboard.mp4",
                     title=board.idea[:200],
-                    comment=story_blocks.cut_caption(board, frames, fps),
+                    comment=story_blocks.cut_caption(board, frames, fps, self._spent(board)),
                     alt_text=f"AI-generated storyboard of {len(board.shots)} shots: {board.idea}"[:1000],
                 )
         except BlobNotFound:

@@ -169,9 +169,11 @@ def storyboard_progress(board: Storyboard) -> Message:
     return headline, blocks
 
 
-def cut_caption(board: Storyboard, frames: int, fps: int) -> str:
-    """The comment posted with the cut: whose, how long, and the shot list under it."""
+def cut_caption(board: Storyboard, frames: int, fps: int, took: RenderCost | None = None) -> str:
+    """The comment posted with the cut: whose, how long, what the renders took, and the shot titles."""
     shots = "\n".join(f"{i + 1}. {shown(s.title)}" for i, s in enumerate(board.shots))
+    if took is not None:
+        shots = f"⏱️ GPU time for the shots and the join: {took.line()}\n{shots}"
     how = (
         "continuous, each shot from the last frame of the one before"
         if board.continuity

@@ -93,7 +93,7 @@ def test_shots_can_be_moved_removed_and_edited_in_a_modal(slack, videobot, alice
 def test_continuity_makes_the_shots_render_one_after_another_and_the_card_says_so(slack, videobot, alice):
     _root, card = story(slack, alice, "a red fox --shots 2")
     alice.click(card, STORY_CONTINUITY)
-    slack.wait_until(lambda: "one after another" in seen(current(slack, card)), what="continuity on")
+    slack.wait_until(lambda: "Continuity: each shot starts" in seen(current(slack, card)), what="continuity on")
     assert "Render shots in parallel" in seen(current(slack, card))
 
 
@@ -121,6 +121,7 @@ def test_generate_renders_the_shots_and_posts_one_cut_with_crossfades_and_the_sh
     # Two 9-frame shots at 8 fps with a 0.5 s (4-frame) crossfade: 9 + 9 - 4 frames.
     assert probe_video(cut.path).frames == 14
     assert "2 shots, with crossfades" in cut.initial_comment and "1. Establishing wide" in cut.initial_comment
+    assert "⏱️ GPU time for the shots and the join: " in cut.initial_comment
     slack.wait_until(lambda: "The cut is below" in seen(progress_message(slack, root)), what="the cut noted")
     assert all(line.endswith("✅ done") for line in shot_lines(slack, root))
     transcript = thread_text(slack, root)
@@ -174,3 +175,18 @@ def test_a_storyboard_is_refused_when_its_shots_would_pass_the_daily_quota(slack
     alice.click(card, STORY_GENERATE)
     alice.told("A storyboard of 2 shots is 2 renders, and you have 1 left today")
     assert services.store.jobs_for_owner(ALICE) == []
+
+
+def test_with_continuity_each_shot_continues_the_last_and_the_last_shots_video_is_the_cut(
+    slack, videobot, alice
+):
+    root, card = story(slack, alice, f"a red fox running through snow --shots 2 {FAST}")
+    alice.click(card, STORY_CONTINUITY)
+    slack.wait_until(lambda: "Continuity: each shot starts" in seen(current(slack, card)), what="continuity on")
+    alice.click(current(slack, card), STORY_GENERATE)
+    lines = slack.wait_until(lambda: shot_lines(slack, root) or None, what="a line per shot")
+    assert lines[1] == "2. Closing wide — ⏸️ waiting for the shot before it"
+    cut = cut_in_thread(slack, root)
+    # Shot 2 starts from shot 1's last frame (dropped at the seam): 9 + 8 frames, no crossfade.
+    assert probe_video(cut.path).frames == 17
+    assert "continuous, each shot from the last frame of the one before" in cut.initial_comment

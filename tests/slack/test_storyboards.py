@@ -36,6 +36,10 @@ def current(slack, message):
     return next(m for m in slack.thread(CHANNEL, message.thread_ts or message.ts) if m.ts == message.ts)
 
 
+def continuity_on(slack, card):
+    slack.wait_until(lambda: "Continuity: each shot" in seen(current(slack, card)), what="continuity on")
+
+
 def shot_lines(slack, root):
     """The progress message's lines, one per shot."""
     progress = progress_message(slack, root)
@@ -93,7 +97,7 @@ def test_shots_can_be_moved_removed_and_edited_in_a_modal(slack, videobot, alice
 def test_continuity_makes_the_shots_render_one_after_another_and_the_card_says_so(slack, videobot, alice):
     _root, card = story(slack, alice, "a red fox --shots 2")
     alice.click(card, STORY_CONTINUITY)
-    slack.wait_until(lambda: "Continuity: each shot starts" in seen(current(slack, card)), what="continuity on")
+    continuity_on(slack, card)
     assert "Render shots in parallel" in seen(current(slack, card))
 
 
@@ -182,7 +186,7 @@ def test_with_continuity_each_shot_continues_the_last_and_the_last_shots_video_i
 ):
     root, card = story(slack, alice, f"a red fox running through snow --shots 2 {FAST}")
     alice.click(card, STORY_CONTINUITY)
-    slack.wait_until(lambda: "Continuity: each shot starts" in seen(current(slack, card)), what="continuity on")
+    continuity_on(slack, card)
     alice.click(current(slack, card), STORY_GENERATE)
     lines = slack.wait_until(lambda: shot_lines(slack, root) or None, what="a line per shot")
     assert lines[1] == "2. Closing wide — ⏸️ waiting for the shot before it"

@@ -4,6 +4,8 @@ rendered again alone."""
 
 from __future__ import annotations
 
+import json
+
 from bot.adapters.refiner import FallbackRefiner
 from bot.adapters.refiner.bedrock import BedrockRefiner
 from bot.adapters.refiner.offline import OfflineRefiner
@@ -20,6 +22,12 @@ from tests.conftest import ALICE, CHANNEL, limits, seen, thread_text
 from tests.fakes.bedrock import FakeBedrock, Reply
 
 FAST = "--frames 9"
+CLAUDE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+
+def claude_on(bedrock):
+    """Claude through the local Converse server, falling back to the offline refiner as deployed."""
+    return FallbackRefiner(BedrockRefiner(bedrock.client(), CLAUDE, backoff_s=0.001), OfflineRefiner())
 
 
 def story(slack, person, text):
@@ -194,3 +202,17 @@ def test_with_continuity_each_shot_continues_the_last_and_the_last_shots_video_i
     # Shot 2 starts from shot 1's last frame (dropped at the seam): 9 + 8 frames, no crossfade.
     assert probe_video(cut.path).frames == 17
     assert "continuous, each shot from the last frame of the one before" in cut.initial_comment
+
+
+def test_a_models_shot_titles_and_prompts_never_become_links_or_mentions(slack, start_app, alice):
+    hostile = {"title": "<!here> see evil.example", "prompt": "[click](https://evil.example) <@UBOB>"}
+    with FakeBedrock(default=Reply.tool({"shots": [hostile, hostile]})) as bedrock:
+        claude = BedrockRefiner(
+            bedrock.client(), "us.anthropic.claude-sonnet-4-5-20250929-v1:0", backoff_s=0.001
+        )
+        start_app(with_refiner=FallbackRefiner(claude, OfflineRefiner()))
+        _root, card = story(slack, alice, "a fox --shots 2")
+    shots = [b for b in card.blocks if "evil" in json.dumps(b)]
+    assert len(shots) == 2 and all(
+        b["type"] == "section" and b["text"]["type"] == "plain_text" for b in shots
+    )

@@ -172,10 +172,7 @@ def test_claude_on_bedrock_writes_the_shot_list_through_the_storyboard_tool(slac
         {"title": "Dusk", "prompt": "A fox at dusk."},
     ]
     with FakeBedrock(default=Reply.tool({"shots": shots})) as bedrock:
-        claude = BedrockRefiner(
-            bedrock.client(), "us.anthropic.claude-sonnet-4-5-20250929-v1:0", backoff_s=0.001
-        )
-        start_app(with_refiner=FallbackRefiner(claude, OfflineRefiner()))
+        start_app(with_refiner=claude_on(bedrock))
         _root, card = story(slack, alice, "a fox's day --shots 2")
         assert bedrock.requests[0].body["toolConfig"]["toolChoice"] == {"tool": {"name": "write_storyboard"}}
     assert "1. Dawn\nA fox wakes in the snow." in seen(card) and "Written by Claude on Bedrock." in seen(card)
@@ -207,10 +204,7 @@ def test_with_continuity_each_shot_continues_the_last_and_the_last_shots_video_i
 def test_a_models_shot_titles_and_prompts_never_become_links_or_mentions(slack, start_app, alice):
     hostile = {"title": "<!here> see evil.example", "prompt": "[click](https://evil.example) <@UBOB>"}
     with FakeBedrock(default=Reply.tool({"shots": [hostile, hostile]})) as bedrock:
-        claude = BedrockRefiner(
-            bedrock.client(), "us.anthropic.claude-sonnet-4-5-20250929-v1:0", backoff_s=0.001
-        )
-        start_app(with_refiner=FallbackRefiner(claude, OfflineRefiner()))
+        start_app(with_refiner=claude_on(bedrock))
         _root, card = story(slack, alice, "a fox --shots 2")
     shots = [b for b in card.blocks if "evil" in json.dumps(b)]
     assert len(shots) == 2 and all(

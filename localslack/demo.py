@@ -146,8 +146,11 @@ class _Demo:
     def picture_session(self, picture: Path) -> str:
         slack, step = self.slack, self.step
         picture.write_bytes(demo_picture())
-        step(f"@alice drops {picture.name} into #videos: “{PICTURE_WORDS}”")
-        shared = slack.share_file(CHANNEL, picture, user=ALICE, text=PICTURE_WORDS)
+        step(f"@alice drops {picture.name} into #videos, mentioning the bot: “@videobot {PICTURE_WORDS}”")
+        mention = (
+            f"<@{slack.workspace.bot_user_id}>"  # in a channel, a picture is for the bot when it's named
+        )
+        shared = slack.share_file(CHANNEL, picture, user=ALICE, text=f"{mention} {PICTURE_WORDS}")
         card = self._card(shared.ts, "Draft 1")
         step("videobot wrote a motion prompt in the picture's thread: an image-to-video draft")
 

@@ -589,6 +589,29 @@ class People:
             event["subtype"] = "message_deleted"
         return self.send_event(event)
 
+    def react(self, message: Message, name: str, *, user: str) -> AppResponse:
+        """A person adds an emoji reaction to a message: Slack records it and sends `reaction_added`
+        (Slack's events reference: `user`, `reaction`, `item_user`, `item` {type, channel, ts},
+        `event_ts`)."""
+        ws = self.workspace
+        self._person(user)
+        with ws.lock:
+            m = ws.find_message(message.channel, message.ts)
+            assert m is not None and not m.deleted, f"message {message.ts} is gone"
+            who = m.reactions.setdefault(name, [])
+            if user not in who:
+                who.append(user)
+            event_ts = ws.new_ts()
+        event = {
+            "type": "reaction_added",
+            "user": user,
+            "reaction": name,
+            "item_user": m.user,
+            "item": {"type": "message", "channel": m.channel, "ts": m.ts},
+            "event_ts": event_ts,
+        }
+        return self.send_event(event)
+
     # ------------------------------------------------------------------------------------------- echoes
 
     def echo(self, event: dict[str, Any]) -> None:

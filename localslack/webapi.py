@@ -346,6 +346,14 @@ class WebApi:
             for m in self.ws.messages(channel, include_ephemeral=False)
             if not m.is_reply or m.subtype == "thread_broadcast"
         ]
+        # Slack's window: `latest` / `oldest` bound it, each included only with `inclusive`.
+        inclusive = _flag(p.get("inclusive"))
+        if p.get("latest"):
+            latest = float(p["latest"])
+            visible = [m for m in visible if float(m.ts) < latest or (inclusive and float(m.ts) == latest)]
+        if p.get("oldest"):
+            oldest = float(p["oldest"])
+            visible = [m for m in visible if float(m.ts) > oldest or (inclusive and float(m.ts) == oldest)]
         visible.sort(key=lambda m: float(m.ts), reverse=True)
         return self._page([shapes.message_json(self.ws, m) for m in visible], p)
 

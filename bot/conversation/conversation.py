@@ -28,7 +28,9 @@ class Conversation(UseCase):
         # drafting
         self.start = self.drafting.start
         self.reply = self.drafting.reply
-        self.share_picture = self.drafting.share_picture
+        self.share_picture = self.drafting.share_picture  # or a video, to restyle
+        self.channel_pictures = self.drafting.channel_pictures
+        self.choose_channel_pictures = self.drafting.choose_channel_pictures
         self.settings_view = self.drafting.settings_view
         self.apply_settings = self.drafting.apply_settings
         self.cancel_draft = self.drafting.cancel_draft

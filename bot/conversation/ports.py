@@ -28,7 +28,17 @@ class QuotaExceeded(Exception):
 QuotaCheck = Callable[[Sequence[Job], Sequence[Job]], str | None]
 
 
-class SessionStore(Protocol):
+class ChannelSettings(Protocol):
+    """What a channel chose (`/video channel pictures all|mention`); the session store keeps it."""
+
+    def channel_pictures(self, channel: str) -> str | None:
+        """ "all" (every picture shared there starts a session) or "mention"; None if never set."""
+        ...
+
+    def set_channel_pictures(self, channel: str, mode: str) -> None: ...
+
+
+class SessionStore(ChannelSettings, Protocol):
     def get_session(self, channel: str, thread_ts: str) -> Session | None: ...
 
     def create_session(self, session: Session) -> Session:

@@ -47,6 +47,9 @@ class Settings:
     aws: AwsSettings | None = None  # set when backend == "aws"
     # Lambda mode: ack and slow work are separate invocations (lazy listeners).
     process_before_response: bool = False
+    # Pictures and videos in channels start a session when the bot is mentioned ("mention"), or always
+    # ("all"); a channel chooses for itself with `/video channel pictures all|mention`.
+    channel_pictures: str = "mention"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -85,6 +88,7 @@ class Settings:
             limits=limits,
             aws=aws,
             process_before_response=backend == "aws",
+            channel_pictures=env.get("VIDEOBOT_CHANNEL_PICTURES", "mention"),
         )
         settings.validate()
         return settings
@@ -96,5 +100,9 @@ class Settings:
             raise ConfigError(f"VIDEOBOT_MODEL: {error}") from None
         if self.refiner not in ("offline", "bedrock"):
             raise ConfigError(f"VIDEOBOT_REFINER must be 'offline' or 'bedrock', not '{self.refiner}'.")
+        if self.channel_pictures not in ("mention", "all"):
+            raise ConfigError(
+                f"VIDEOBOT_CHANNEL_PICTURES must be 'mention' or 'all', not '{self.channel_pictures}'."
+            )
         if not self.command.startswith("/"):
             raise ConfigError(f"VIDEOBOT_COMMAND must start with '/', not '{self.command}'.")

@@ -179,9 +179,28 @@ def root_message(owner: str, idea: str) -> Message:
 
 
 def writing_message(mode: str = "t2v") -> str:
+    if mode == "v2v":
+        return "✍️ Writing the style for your video…"
     return (
         "✍️ Looking at your picture and writing a motion prompt…" if mode == "i2v" else "✍️ Writing the prompt…"
     )
+
+
+def video_received(owner: str) -> str:
+    return (
+        f"🎞️ Got your video, <@{owner}>. I'll write a style for it; reply here to change the look, "
+        "then press *Generate* to restyle it."
+    )
+
+
+def shared_media_line(session: Session) -> str:
+    """What a session starts from besides words: the shared picture, or the clip it restyles (and how
+    far the render may move from it)."""
+    if session.mode == "i2v":
+        return " · 🖼️ animates the shared picture"
+    if session.mode == "v2v":
+        return f" · 🎞️ restyles the shared video · strength {session.strength:g}"
+    return ""
 
 
 def picture_received(owner: str) -> str:
@@ -201,8 +220,7 @@ def draft_card(session: Session, *, with_prompt: bool = True, note: str = "") ->
     assert session.draft is not None
     draft = session.draft
     ref = draft_ref(session, draft.revision)
-    picture = " · 🖼️ animates the shared picture" if session.mode == "i2v" else ""
-    details = f"*Draft {draft.revision}*{picture} · {describe_draft(draft)}"
+    details = f"*Draft {draft.revision}*{shared_media_line(session)} · {describe_draft(draft)}"
     blocks: Blocks = []
     if with_prompt:
         blocks += prompt_blocks(draft.prompt)

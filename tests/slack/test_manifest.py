@@ -68,7 +68,7 @@ def test_the_command_is_the_one_the_app_listens_for(manifest):
 
 def test_message_events_cover_channels_private_channels_and_dms(manifest):
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
-    assert events == {"message.channels", "message.groups", "message.im", "message.mpim"}
+    assert {"message.channels", "message.groups", "message.im", "message.mpim"} <= events
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
 
@@ -83,7 +83,27 @@ def test_the_scopes_are_the_ones_the_code_uses_and_no_more(manifest):
         "groups:history",
         "im:history",
         "mpim:history",
+        "reactions:read",
     }
+
+
+def test_a_clapper_reaction_reaches_the_bot_with_the_scope_slack_asks_for_it(manifest):
+    # Slack's event reference: reaction_added needs reactions:read.
+    assert "reaction_added" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert "reactions:read" in manifest["oauth_config"]["scopes"]["bot"]
+
+
+def test_every_bot_event_is_one_slack_documents(manifest):
+    documented = {
+        "message.channels",
+        "message.groups",
+        "message.im",
+        "message.mpim",
+        "reaction_added",
+        "app_mention",
+        "app_home_opened",
+    }
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) <= documented
 
 
 def test_the_printed_manifest_carries_the_deployments_url():

@@ -239,6 +239,20 @@ class DynamoDbSessionStore:
             raise
         return True
 
+    # channel settings (`/video channel pictures all|mention`)
+
+    def channel_pictures(self, channel: str) -> str | None:
+        body = self._get(f"channel#{channel}")
+        return str(body["pictures"]) if body and body.get("pictures") else None
+
+    def set_channel_pictures(self, channel: str, mode: str) -> None:
+        item = {
+            KEY: _s(f"channel#{channel}"),
+            "kind": _s("channel"),
+            "body": _s(json.dumps({"pictures": mode}, separators=(",", ":"))),
+        }
+        self.client.put_item(TableName=self.table, Item=item)
+
     # the table
 
     def _get_many(self, keys: list[str], projection: str) -> dict[str, dict[str, Any]]:

@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS claims (
     key TEXT PRIMARY KEY,
     expires_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS channel_settings (
+    channel TEXT PRIMARY KEY,
+    pictures TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS pending_requests (
     key TEXT PRIMARY KEY,
     listener TEXT NOT NULL,
@@ -214,6 +218,21 @@ class SqliteSessionStore:
                 (key, expires_at),
             )
             return cursor.rowcount == 1
+
+    # channel settings (`/video channel pictures all|mention`)
+
+    def channel_pictures(self, channel: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT pictures FROM channel_settings WHERE channel = ?", (channel,)
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def set_channel_pictures(self, channel: str, mode: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO channel_settings (channel, pictures) VALUES (?, ?)", (channel, mode)
+            )
 
     # accepted requests whose slow work hasn't finished (local only: on Lambda, a dead lazy
     # invocation lands on the function's dead-letter queue instead)

@@ -3,8 +3,9 @@
 A local Slack stand-in plays Slack and a person called Alice, in two sessions:
   1. words: `/video … --draft`, a refinement reply, Generate (a quick draft render), then
      🎬 Final render on the result (the same prompt and seed at full quality);
-  2. a picture: Alice drops a picture in the channel with a few words; the bot writes a motion prompt
-     in the picture's thread, Alice shortens the clip in ⚙️ Settings, and Generate animates it.
+  2. a picture: Alice drops a picture in the channel, mentioning the bot, with a few words; the bot
+     writes a motion prompt in the picture's thread, Alice shortens the clip in ⚙️ Settings, and
+     Generate animates it.
 The real Bolt app answers over HTTP with the embedded defaults (SQLite, a folder, the offline refiner,
 the local job runner), and the real `processing_job` renders with tiny random-weight CogVideoX models
 built on this machine, so the videos are noise in motion: the flow, formats and timings are real, the

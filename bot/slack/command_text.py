@@ -42,7 +42,8 @@ HELP_TEXT = (
     "*Make a video:* `/video a corgi surfing at sunset`\n"
     'I\'ll write a detailed prompt in a thread; reply there to refine it ("make it night", "slower camera"), '
     "then press *Generate*. *Settings* on the draft changes the model, length, seed and more.\n"
-    "*Animate a picture:* share it in a channel I'm in, in a DM with me, or in a video's thread.\n"
+    "*Animate a picture:* share it in a DM with me, in a video's thread, or in a channel with me mentioned. "
+    "*Restyle a video:* share a video the same way; replies change its style.\n"
     "*Options* (all optional): `--model 2b|5b|1.5` · `--seconds S` or `--frames N` · `--seed N` · "
     '`--steps N` · `--guidance X` · `--negative "what to avoid"` · `--draft` (a quick preview)\n'
     "*After a render:* 🎲 *Reroll* (new seed) · ✏️ *Refine* · 🎬 *Final render* (after a draft)\n"

@@ -422,7 +422,8 @@ def model_choices(current: str, mode: str) -> list[ModelInfo]:
     """The models offered in settings: the ones that render this session's mode, and (so nobody is
     offered a model this installation can't run) only the offline test models when one is in use."""
     offline = resolve_model(current).built_locally
-    return [info for info in REGISTRY.values() if info.mode == mode and info.built_locally == offline]
+    renders = (lambda info: info.renders(mode)) if mode == "v2v" else (lambda info: info.mode == mode)
+    return [info for info in REGISTRY.values() if renders(info) and info.built_locally == offline]
 
 
 def _option(text: str, value: str) -> dict[str, Any]:

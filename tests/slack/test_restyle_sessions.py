@@ -5,13 +5,15 @@ anything decodes it; bad clips get a polite sentence."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from bot.slack.blocks import GENERATE
+from bot.slack.blocks import GENERATE, OPEN_SETTINGS
+from processing_job.export import ffmpeg_exe
 from processing_job.spec import DEFAULT_STRENGTH
-from tests.conftest import ALICE, BOB, CHANNEL, file_event, seen, video_in_thread
+from tests.conftest import ALICE, BOB, CHANNEL, file_event, seen, settle, video_in_thread
 from tests.processing_job.clips import make_clip
 
 BOT = "UVIDEOBOT"  # the stand-in's bot user
@@ -120,3 +122,54 @@ def test_a_video_hosted_outside_slack_is_never_fetched(slack, videobot, alice):
     }
     slack.send_event(file_event(evil))
     alice.told("I can only read videos shared in Slack itself")
+
+
+def test_a_clapper_on_a_video_starts_a_restyle_for_whoever_reacted(slack, start_app, alice, bob, clip):
+    services = start_app(channel_pictures="mention")
+    shared = slack.share_file(CHANNEL, clip, user=ALICE, text="our street this morning")
+    slack.react(shared, "clapper", user=BOB)
+    assert RESTYLES in seen(bob.draft_card(shared.ts))
+    assert services.store.get_session(CHANNEL, shared.ts).owner == BOB
+
+
+def test_a_video_posted_in_a_channel_without_a_mention_is_left_alone(slack, start_app, alice, clip):
+    services = start_app(channel_pictures="mention")
+    shared = slack.share_file(CHANNEL, clip, user=ALICE, text="our street this morning")
+    settle()
+    assert [m.ts for m in slack.thread(CHANNEL, shared.ts)] == [shared.ts]
+    assert services.store.get_session(CHANNEL, shared.ts) is None
+
+
+def test_a_portrait_phone_video_is_restyled_upright(slack, videobot, alice, clip, tmp_path):
+    # Phones store portrait video as landscape frames turned a quarter by the container's matrix.
+    portrait = tmp_path / "portrait.mp4"
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-display_rotation",
+            "90",
+            "-i",
+            str(clip),
+            "-c",
+            "copy",
+            str(portrait),
+        ],
+        check=True,
+        timeout=60,
+    )
+    shared = slack.share_file(CHANNEL, portrait, user=ALICE)
+    assert "128×192" in seen(alice.draft_card(shared.ts))  # the tiny model's portrait size
+
+
+def test_settings_on_a_restyle_offer_the_models_that_restyle_and_keep_the_video(slack, videobot, alice, clip):
+    shared = slack.share_file(CHANNEL, clip, user=ALICE)
+    card = alice.draft_card(shared.ts)
+    alice.click(card, OPEN_SETTINGS)
+    view = slack.wait_until(lambda: next((v for v in slack.views if v.open), None), what="the settings modal")
+    models = next(b for b in view.view["blocks"] if b.get("block_id") == "model")["element"]["options"]
+    assert {option["value"] for option in models} == {"tiny", "tiny-wan"}  # the offline models that restyle
+    slack.submit_view(view.id, {"seed": {"seed": "7"}}, user=ALICE)
+    updated = alice.draft_card(shared.ts, revision=2)
+    assert "seed 7" in seen(updated) and RESTYLES in seen(updated)

@@ -29,6 +29,7 @@ class Conversation(UseCase):
         self.start = self.drafting.start
         self.reply = self.drafting.reply
         self.share_picture = self.drafting.share_picture  # or a video, to restyle
+        self.share_from_reaction = self.drafting.share_from_reaction
         self.channel_pictures = self.drafting.channel_pictures
         self.choose_channel_pictures = self.drafting.choose_channel_pictures
         self.settings_view = self.drafting.settings_view

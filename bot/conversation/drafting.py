@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.conversation.ports import Conflict, Refinement, RefinementBlocked, RefineRequest, words_for_tokens
-from bot.conversation.quotas import access_refusal, refine_rate_refusal, refine_slots
+from bot.conversation.quotas import DAY_S, access_refusal, refine_rate_refusal, refine_slots
 from bot.conversation.requests import within_limits
 from bot.conversation.sessions import (
     AlreadyDone,
@@ -216,6 +216,44 @@ class Drafting(UseCase):
             received=blocks.picture_received(user),
             team=team,
             image=picture.data,
+        )
+
+    def share_from_reaction(
+        self,
+        *,
+        channel: str,
+        user: str,
+        author: str,
+        message_ts: str,
+        thread_ts: str | None,
+        file: dict[str, Any],
+        text: str = "",
+        team: str = "",
+    ) -> Session | None:
+        """🎬 on a message with a picture or video: a session for whoever reacted. On their own message,
+        or in a thread, it answers in that thread; on someone else's, in a thread of the bot's own, since
+        replies under another person's message are that person's conversation and never reach the bot
+        (bot.slack.relevance drops them unheard)."""
+        if user == author or (thread_ts and thread_ts != message_ts):
+            return self.share_picture(
+                channel=channel,
+                user=user,
+                message_ts=message_ts,
+                thread_ts=thread_ts,
+                file=file,
+                text=text,
+                team=team,
+            )
+        if not self.limits.allows_channel(channel) or access_refusal(self.limits, user=user, channel=channel):
+            return None
+        now = self._now()
+        if not self.store.claim_once(f"clapper:{channel}:{message_ts}", expires_at=now + DAY_S, now=now):
+            return None  # someone's 🎬 on this message got there first: one session per message
+        video = str(file.get("mimetype", "")).startswith("video/")
+        root_text, root_blocks = blocks.reacted_root_message(user, author, video=video)
+        root_ts = self.chat.post(channel, text=root_text, blocks=root_blocks)
+        return self.share_picture(
+            channel=channel, user=user, message_ts=root_ts, thread_ts=None, file=file, text=text, team=team
         )
 
     def _share_video(

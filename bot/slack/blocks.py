@@ -178,6 +178,16 @@ def root_message(owner: str, idea: str) -> Message:
     return text, blocks
 
 
+def reacted_root_message(owner: str, author: str, *, video: bool) -> Message:
+    """The thread a 🎬 on someone else's picture (or video) gets: the session is the reactor's."""
+    what = "video" if video else "picture"
+    text = f"🎬 <@{owner}> asked for a video of the {what} <@{author}> shared"
+    return text, [
+        verbatim_section(text),
+        _context("I'll write a prompt in the thread. Reply there to refine it, then press *Generate*."),
+    ]
+
+
 def writing_message(mode: str = "t2v") -> str:
     if mode == "v2v":
         return "✍️ Writing the style for your video…"

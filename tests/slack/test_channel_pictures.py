@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.conftest import ADMIN, ALICE, BOB, CHANNEL, seen, settle
+from tests.conftest import ADMIN, ALICE, BOB, CHANNEL, roots, seen, settle
 
 BOT = "UVIDEOBOT"  # the stand-in's bot user
 
@@ -50,24 +50,42 @@ def test_a_picture_shared_with_the_bot_mentioned_gets_a_draft(slack, videobot, a
     assert "Kites fly higher" in seen(card) or "kites fly higher" in seen(card)
 
 
+def reacted_thread(slack, what: str = "picture"):
+    """The thread the bot opened for a 🎬 on someone else's message."""
+    return slack.wait_until(
+        lambda: next((m for m in roots(slack) if f"asked for a video of the {what}" in m.text), None),
+        what="the bot's thread for the 🎬",
+    )
+
+
 def test_a_clapper_on_a_picture_starts_a_session_for_whoever_reacted(slack, videobot, alice, bob, picture):
     shared = slack.share_file(CHANNEL, picture, user=ALICE, text="the waves roll in")
     assert slack.react(shared, "clapper", user=BOB).status == 200
-    card = bob.draft_card(shared.ts)
+    root = reacted_thread(slack)
+    assert root.text == "🎬 <@UBOB> asked for a video of the picture <@UALICE> shared"
+    card = bob.draft_card(root)
     assert "animates the shared picture" in seen(card) and "The waves roll in." in seen(card)
-    assert any("Got your picture, <@UBOB>" in m.text for m in slack.thread(CHANNEL, shared.ts))
-    assert videobot.store.get_session(CHANNEL, shared.ts).owner == BOB
+    assert videobot.store.get_session(CHANNEL, root.ts).owner == BOB
     assert slack.calls("conversations.history")  # the picture was read back from Slack
+    bob.reply(root, "make the boats bob gently")  # the reactor's replies reach the bot: the thread is its own
+    assert "Make the boats bob gently" in seen(bob.draft_card(root, revision=2))
+
+
+def test_a_clapper_on_your_own_picture_answers_in_its_thread(slack, videobot, alice, picture):
+    shared = slack.share_file(CHANNEL, picture, user=ALICE, text="the waves roll in")
+    slack.react(shared, "clapper", user=ALICE)
+    assert "animates the shared picture" in seen(alice.draft_card(shared.ts))
+    alice.reply(shared, "make the boats bob gently")
+    assert "Make the boats bob gently" in seen(alice.draft_card(shared.ts, revision=2))
 
 
 def test_a_second_clapper_doesnt_start_a_second_session(slack, videobot, alice, bob, picture):
     shared = slack.share_file(CHANNEL, picture, user=ALICE)
     slack.react(shared, "clapper", user=BOB)
-    bob.draft_card(shared.ts)
-    slack.react(shared, "clapper", user=ALICE)
+    bob.draft_card(reacted_thread(slack))
+    slack.react(shared, "clapper", user=ADMIN)
     settle()
-    cards = [m for m in slack.thread(CHANNEL, shared.ts) if "Draft 1" in seen(m)]
-    assert len(cards) == 1 and videobot.store.get_session(CHANNEL, shared.ts).owner == BOB
+    assert len([m for m in roots(slack) if "asked for a video" in m.text]) == 1
 
 
 def test_other_reactions_and_a_clapper_on_words_do_nothing(slack, videobot, alice, bob, picture):

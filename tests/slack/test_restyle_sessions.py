@@ -13,7 +13,7 @@ import pytest
 from bot.slack.blocks import GENERATE, OPEN_SETTINGS
 from processing_job.export import ffmpeg_exe
 from processing_job.spec import DEFAULT_STRENGTH
-from tests.conftest import ALICE, BOB, CHANNEL, file_event, seen, settle, video_in_thread
+from tests.conftest import ALICE, BOB, CHANNEL, file_event, roots, seen, settle, video_in_thread
 from tests.processing_job.clips import make_clip
 
 BOT = "UVIDEOBOT"  # the stand-in's bot user
@@ -128,8 +128,12 @@ def test_a_clapper_on_a_video_starts_a_restyle_for_whoever_reacted(slack, start_
     services = start_app(channel_pictures="mention")
     shared = slack.share_file(CHANNEL, clip, user=ALICE, text="our street this morning")
     slack.react(shared, "clapper", user=BOB)
-    assert RESTYLES in seen(bob.draft_card(shared.ts))
-    assert services.store.get_session(CHANNEL, shared.ts).owner == BOB
+    root = slack.wait_until(
+        lambda: next((m for m in roots(slack) if "asked for a video of the video" in m.text), None),
+        what="the bot's thread for the 🎬",
+    )
+    assert RESTYLES in seen(bob.draft_card(root))
+    assert services.store.get_session(CHANNEL, root.ts).owner == BOB
 
 
 def test_a_video_posted_in_a_channel_without_a_mention_is_left_alone(slack, start_app, alice, clip):

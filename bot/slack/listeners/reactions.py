@@ -1,5 +1,6 @@
 """Reactions: 🎬 (`:clapper:`) on a message with a picture or a video asks for a video of it. The
-session belongs to whoever reacted, in the message's thread, as if they had shared it with the bot.
+session belongs to whoever reacted: in the message's thread when it is their own message, else in a
+thread the bot opens for them (bot.conversation.drafting.share_from_reaction).
 
 A `reaction_added` event names only the message (channel and ts), so its files are read back from
 Slack: `conversations.history` for a message in the channel (`latest` = `oldest` = its ts,
@@ -74,9 +75,10 @@ def register(app: App, conversation: Conversation) -> None:
         media = next((f for f in files if str(f.get("mimetype", "")).lower().startswith(MEDIA_TYPES)), None)
         if media is None:
             return  # 🎬 on words alone: nothing to animate
-        conversation.share_picture(
+        conversation.share_from_reaction(
             channel=item["channel"],
             user=user,
+            author=str(message.get("user") or event.get("item_user") or ""),
             message_ts=item["ts"],
             thread_ts=message.get("thread_ts"),
             file=media,

@@ -18,8 +18,11 @@ front door acks and drops the rest at once:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 CLAPPER = "clapper"  # 🎬: "make a video of this"
 MESSAGE_SUBTYPES = (None, "thread_broadcast", "file_share")
@@ -136,7 +139,11 @@ class ChannelPictures:
         now = self.clock()
         known = self._known.get(channel)
         if known is None or now - known[1] > self.ttl_s:
-            chosen = self.lookup(channel)
+            try:
+                chosen = self.lookup(channel)
+            except Exception:  # the store is unreachable: the workspace's default, asked again next time
+                log.warning("could not read the picture setting of %s", channel, exc_info=True)
+                return self.default
             known = (chosen if chosen in PICTURE_MODES else self.default, now)
             self._known[channel] = known
         return known[0]

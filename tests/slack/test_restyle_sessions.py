@@ -177,3 +177,10 @@ def test_settings_on_a_restyle_offer_the_models_that_restyle_and_keep_the_video(
     slack.submit_view(view.id, {"seed": {"seed": "7"}}, user=ALICE)
     updated = alice.draft_card(shared.ts, revision=2)
     assert "seed 7" in seen(updated) and RESTYLES in seen(updated)
+
+
+def test_a_video_cut_off_before_its_header_is_refused(slack, videobot, alice, clip, tmp_path):
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(clip.read_bytes()[:40])  # the upload stopped early: no header to read
+    slack.share_file(CHANNEL, cut, user=ALICE)
+    assert "Please share it again." in alice.told("damaged or cut off")

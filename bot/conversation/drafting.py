@@ -406,7 +406,9 @@ class Drafting(UseCase):
         drafted = session
         self._retire_card(before, session)  # before the new card shows: one live card at a time
         card_ts = stream.finish(
-            lambda with_prompt: blocks.draft_card(drafted, with_prompt=with_prompt, note=refinement.note)
+            lambda with_prompt: blocks.draft_card(
+                drafted, with_prompt=with_prompt, note=refinement.note, cost=self._draft_cost(drafted)
+            )
         )
         return change_session(self.store, session, lambda s: replace(s, draft_card_ts=card_ts))
 
@@ -488,7 +490,9 @@ class Drafting(UseCase):
         except (SpecError, UnknownModelError) as error:
             self._tell(session.channel, user, session.thread_ts, blocks.cant_render_message([str(error)]))
             return None
-        text, card = blocks.draft_card(session, note=f"Settings changed by <@{user}>.")
+        text, card = blocks.draft_card(
+            session, note=f"Settings changed by <@{user}>.", cost=self._draft_cost(session)
+        )
         if session.draft_card_ts:
             try:
                 self.chat.update(session.channel, session.draft_card_ts, text=text, blocks=card)
@@ -529,6 +533,6 @@ class Drafting(UseCase):
             self._tell(session.channel, user, session.thread_ts, blocks.cant_render_message([str(error)]))
             return None
         note = f"Back to the render with seed {draft.seed}, for <@{user}> to refine."
-        text, card = blocks.draft_card(session, note=note)
+        text, card = blocks.draft_card(session, note=note, cost=self._draft_cost(session))
         card_ts = self.chat.post(session.channel, text=text, blocks=card, thread_ts=session.thread_ts)
         return self._adopt_card(before, session, card_ts)

@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any
 
+from bot.conversation.costs import RenderCost
 from bot.conversation.limits import Limits
 from bot.conversation.quotas import reached_gpu
 from bot.conversation.sessions import Draft, Job, Session
@@ -224,9 +225,11 @@ def not_your_video(owner: str) -> str:
     )
 
 
-def draft_card(session: Session, *, with_prompt: bool = True, note: str = "") -> Message:
+def draft_card(
+    session: Session, *, with_prompt: bool = True, note: str = "", cost: RenderCost | None = None
+) -> Message:
     """The draft: its prompt (unless it was streamed into the same message above the blocks), its
-    settings, and Generate · Settings · Cancel."""
+    settings, what rendering it will take (`cost`, predicted), and Generate · Settings · Cancel."""
     assert session.draft is not None
     draft = session.draft
     ref = draft_ref(session, draft.revision)
@@ -237,6 +240,8 @@ def draft_card(session: Session, *, with_prompt: bool = True, note: str = "") ->
     blocks.append(_section(details))
     if draft.negative_prompt:
         blocks.append(plain_section(f"Avoiding: {draft.negative_prompt}"))
+    if cost is not None:
+        blocks.append(_context(cost_before(cost)))
     blocks += [
         _context(f"Written by {draft.refined_by}. {note}".strip(), REFINE_HINT),
         _actions(
@@ -248,6 +253,11 @@ def draft_card(session: Session, *, with_prompt: bool = True, note: str = "") ->
     ]
     text = f"Draft {draft.revision} ready: {shown(excerpt(draft.prompt, 200))}"
     return text, blocks
+
+
+def cost_before(cost: RenderCost) -> str:
+    """The line a card shows before a render: how long, where and what it will cost (a prediction)."""
+    return f"⏱️ Rendering takes {cost.line()}."
 
 
 def prompt_blocks(prompt: str) -> Blocks:

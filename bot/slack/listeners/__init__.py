@@ -15,7 +15,7 @@ from slack_bolt import App
 
 from bot.conversation.conversation import Conversation
 from bot.runtime.services import Services
-from bot.slack.listeners import actions, commands, messages, views
+from bot.slack.listeners import actions, commands, home, messages, views
 from bot.slack.listeners.replays import refuse_replays
 
 
@@ -27,3 +27,4 @@ def register_listeners(app: App, services: Services) -> None:
     actions.register(app, conversation)
     views.register(app, conversation)
     messages.register(app, conversation)
+    home.register(app, conversation)

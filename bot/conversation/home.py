@@ -4,8 +4,9 @@ change a default, delete a video of mine.
 The Home is published whole (one `views.publish`) whenever what it shows changes: when it is opened,
 after a render ends (bot.jobs.delivery calls `refresh`), after a default is changed or a video deleted.
 A delivered video is shown with its poster, uploaded once as the bot's own Slack file (Block Kit image
-blocks show Slack files by id; our storage is private), and its thread's permalink, asked once; both
-are kept on the job, so a later publish costs one call.
+blocks show Slack files by id; our storage is private), and its thread's permalink, asked once, both
+when the person opens the tab; they are kept on the job, so every later publish costs one call, and
+the delivery of a video costs one call more than before (the publish).
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ NOT_DELETED = "I couldn't delete that video just now, so it's still there. Pleas
 
 
 class Home(UseCase):
-    def publish(self, user: str, *, notice: str = "") -> None:
-        """Show `user` their Home tab as things stand now (a failure is logged, never raised)."""
+    def publish(self, user: str, *, notice: str = "", complete: bool = True) -> None:
+        """Show `user` their Home tab as things stand now (a failure is logged, never raised).
+        `complete`: fetch what shown videos lack (poster, permalink) first; without it the publish is
+        the one `views.publish` call, and the next complete one fills them in."""
         now = self._now()
         today = self.store.jobs_for_owner(user, since=now - DAY_S)
         recent = self.store.jobs_for_owner(user, limit=LOOKED_AT)
@@ -52,7 +55,7 @@ class Home(UseCase):
             defaults=defaults_for(self.store, user),
             models=self.models(),
             default_model=resolve_model(self.settings.default_model).key,
-            videos=[self._shown(job) for job in videos[:SHOWN_VIDEOS]],
+            videos=[self._shown(job) if complete else job for job in videos[:SHOWN_VIDEOS]],
             running=[
                 (job, queued.index(job.job_id) + 1 if job.job_id in queued else 0)
                 for job in active
@@ -63,8 +66,9 @@ class Home(UseCase):
         self._quietly(lambda: self.chat.publish_home(user, home_view(page)))
 
     def refresh(self, job: Job) -> None:
-        """A render of `job.owner`'s ended (delivered, failed or cancelled): their Home follows."""
-        self.publish(job.owner)
+        """A render of `job.owner`'s ended (delivered, failed or cancelled): their Home follows, at one
+        call (the new video's poster and link come when they next open the tab)."""
+        self.publish(job.owner, complete=False)
 
     def models(self) -> list[ModelInfo]:
         """The models a new video can start with (as the settings modal offers them)."""
@@ -111,7 +115,7 @@ class Home(UseCase):
         said = blocks.excerpt(str(job.spec.get("prompt", "")), 80)
         self.publish(user, notice=f"🗑️ Deleted the video “{said}”.")
         if job.owner != user:
-            self.publish(job.owner)  # an admin deleted it: its owner's Home no longer shows it
+            self.publish(job.owner, complete=False)  # an admin deleted it: its owner's Home follows
 
     def _shown(self, job: Job) -> Job:
         """`job` with its poster (the bot's Slack file) and its thread's permalink, fetched once."""

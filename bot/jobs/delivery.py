@@ -265,7 +265,7 @@ class JobEventHandler:
 
     def _refresh_home(self, job: Job) -> None:
         """The owner's App Home tab lists renders under way and recent videos: it follows, at one
-        `views.publish` (and, for a new video, its poster's upload). Never in the way of delivery."""
+        `views.publish`. Never in the way of delivery."""
         try:
             Home(self.services).refresh(job)
         except Exception:

@@ -10,7 +10,7 @@ import pytest
 
 from bot.adapters.blobs import render_key
 from bot.conversation.defaults import defaults_for
-from bot.slack.blocks import GENERATE
+from bot.slack.blocks import GENERATE, excerpt
 from bot.slack.home_blocks import DEFAULT_ASPECT, DEFAULT_MODEL, DEFAULT_QUALITY, DELETE_VIDEO
 from localslack import SlackStandIn, View, render_blocks
 from tests.conftest import ADMIN, ALICE, BOB, CHANNEL, FAST, seen, settle, video_in_thread
@@ -65,27 +65,40 @@ def test_the_messages_tab_publishes_nothing(slack, videobot):
     assert slack.home(ALICE) is None and not slack.calls("views.publish")
 
 
-def test_a_finished_render_appears_on_my_home_with_its_poster_prompt_and_thread_link(slack, videobot, alice):
+def test_a_finished_render_appears_on_my_home_at_once_for_one_call(slack, videobot, alice):
     root = render(slack, alice)
-    # Nobody opened the tab: the render's end re-published it.
-    home = home_of(slack, ALICE, "Open its thread")
-    job = delivered(videobot, root)
+    # Nobody opened the tab: the render's end re-published it, with one call.
+    home = home_of(slack, ALICE, "A fox in the snow")
+    assert "1 of 20 renders used · 0 of 2 going" in shown(home)
+    assert len(slack.calls("views.publish")) == 1
+    assert not slack.calls("chat.getPermalink") and [f.name for f in slack.files] == ["video.mp4"]
+    assert delivered(videobot, root).poster_file_id is None
+
+
+def opened_with_a_video(slack, videobot, person):
+    """`person`'s Home tab, opened after a video of theirs was delivered; returns (tab, root, job)."""
+    root = render(slack, person)
+    home_of(slack, person.user, "A fox in the snow")
+    slack.open_home(person.user)
+    return home_of(slack, person.user, "Open its thread"), root, delivered(videobot, root)
+
+
+def test_my_home_shows_a_videos_poster_prompt_and_thread_link(slack, videobot, alice):
+    home, root, job = opened_with_a_video(slack, videobot, alice)
     [image] = blocks_of(home, "image")
-    poster = next(f for f in slack.files if f.id == image["slack_file"]["id"])
+    poster = next(f for f in slack.files if f.id == image["slack_file"]["id"] == job.poster_file_id)
     assert poster.filetype == "jpg" and poster.channel is None  # the bot's own file, shared nowhere
     prompt = next(b for b in blocks_of(home, "section") if b.get("block_id") == f"video-{job.job_id}")
-    assert prompt["text"] == {"type": "plain_text", "text": job.spec["prompt"][:300], "emoji": False}
+    assert prompt["text"] == {"type": "plain_text", "text": excerpt(job.spec["prompt"], 300), "emoji": False}
     link = f"{slack.base_url}archives/{CHANNEL}/p{root.ts.replace('.', '')}"
-    assert f"<{link}|Open its thread>" in json.dumps(home.view["blocks"])
-    assert "1 of 20 renders used · 0 of 2 going" in shown(home)
+    assert job.permalink == link and f"<{link}|Open its thread>" in json.dumps(home.view["blocks"])
 
 
-def test_a_later_publish_costs_one_call(slack, videobot, alice):
-    render(slack, alice)
-    home_of(slack, ALICE, "Open its thread")
+def test_once_shown_a_publish_costs_one_call(slack, videobot, alice):
+    opened_with_a_video(slack, videobot, alice)
     before = len(slack.api_calls)
     slack.open_home(ALICE)
-    slack.wait_until(lambda: len(slack.calls("views.publish")) == 2, what="the second publish")
+    slack.wait_until(lambda: len(slack.calls("views.publish")) == 3, what="the third publish")
     settle()
     assert [c.method for c in slack.api_calls[before:]] == ["views.publish"]
 
@@ -135,22 +148,19 @@ def test_my_aspect_default_is_kept_for_new_sessions_to_read(slack, videobot):
 
 
 def test_deleting_my_video_removes_its_slack_files_its_stored_render_and_its_listing(slack, videobot, alice):
-    root = render(slack, alice)
-    home_of(slack, ALICE, "Open its thread")
-    job = delivered(videobot, root)
+    _, root, job = opened_with_a_video(slack, videobot, alice)
     slack.click_home(DELETE_VIDEO, user=ALICE, value=job.job_id)
     home = home_of(slack, ALICE, "Deleted the video")
     assert "None yet" in shown(home) and not blocks_of(home, "image")
     assert {job.file_id, job.poster_file_id}.isdisjoint(f.id for f in slack.files)
-    assert not [f for f in slack.files if f.thread_ts == root.ts]
     assert not videobot.blobs.exists(render_key(job.job_id, "video.mp4"))
     assert not videobot.blobs.exists(render_key(job.job_id, "poster.jpg"))
+    assert delivered(videobot, root).deleted_at is not None
 
 
 def test_a_deleted_video_leaves_video_status_but_still_counts(slack, videobot, alice):
-    root = render(slack, alice)
-    home_of(slack, ALICE, "Open its thread")
-    slack.click_home(DELETE_VIDEO, user=ALICE, value=delivered(videobot, root).job_id)
+    _, _, job = opened_with_a_video(slack, videobot, alice)
+    slack.click_home(DELETE_VIDEO, user=ALICE, value=job.job_id)
     home_of(slack, ALICE, "Deleted the video")
     slack.slash_command("/video", "status", user=ALICE, channel=CHANNEL)
     status = alice.told("Your renders in the last 24 hours")
@@ -158,16 +168,13 @@ def test_a_deleted_video_leaves_video_status_but_still_counts(slack, videobot, a
 
 
 def test_the_delete_button_asks_first(slack, videobot, alice):
-    render(slack, alice)
-    home = home_of(slack, ALICE, "Open its thread")
+    home, _, _ = opened_with_a_video(slack, videobot, alice)
     [button] = [
-        b["accessory"]
-        for b in blocks_of(home, "section")
-        if b.get("accessory", {}).get("action_id") == DELETE_VIDEO
+        b["accessory"] for b in blocks_of(home, "section") if b.get("block_id", "").startswith("video-")
     ]
-    assert button["style"] == "danger"
+    assert button["action_id"] == DELETE_VIDEO and button["style"] == "danger"
     assert button["confirm"]["title"]["text"] == "Delete this video?"
-    assert button["confirm"]["confirm"]["text"] == "Delete"
+    assert (button["confirm"]["confirm"]["text"], button["confirm"]["deny"]["text"]) == ("Delete", "Keep it")
 
 
 def hand_made_delete(slack: SlackStandIn, user: str, job_id: str):
@@ -185,10 +192,9 @@ def hand_made_delete(slack: SlackStandIn, user: str, job_id: str):
 
 
 def test_someone_elses_video_shows_no_delete_and_cant_be_deleted(slack, videobot, alice):
-    root = render(slack, alice)
-    job = delivered(videobot, home_of(slack, ALICE, "Open its thread") and root)
+    _, root, job = opened_with_a_video(slack, videobot, alice)
     slack.open_home(BOB)
-    assert "None yet" in shown(home_of(slack, BOB, "None yet"))  # Bob's Home lists Bob's videos
+    assert DELETE_VIDEO not in json.dumps(home_of(slack, BOB, "None yet").view)  # Bob's Home: Bob's videos
     assert hand_made_delete(slack, BOB, job.job_id).status == 200
     home_of(slack, BOB, "You can only delete your own videos.")
     assert job.file_id in {f.id for f in slack.files}
@@ -198,9 +204,7 @@ def test_someone_elses_video_shows_no_delete_and_cant_be_deleted(slack, videobot
 
 def test_an_admin_can_delete_someone_elses_video(slack, start_app, alice):
     videobot = start_app(admins=frozenset({ADMIN}))
-    root = render(slack, alice)
-    home_of(slack, ALICE, "Open its thread")
-    job = delivered(videobot, root)
+    _, _, job = opened_with_a_video(slack, videobot, alice)
     assert hand_made_delete(slack, ADMIN, job.job_id).status == 200
     home_of(slack, ADMIN, "Deleted the video")
     assert job.file_id not in {f.id for f in slack.files}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from bot.conversation.sessions import DraftOptions
+from bot.conversation.sessions import DraftOptions, model_for_mode
 
 if TYPE_CHECKING:
     from bot.conversation.ports import SessionStore
@@ -47,10 +47,14 @@ def defaults_for(store: SessionStore, user: str) -> UserDefaults:
     return store.user_defaults(user) or UserDefaults(user=user)
 
 
-def with_defaults(options: DraftOptions, defaults: UserDefaults) -> DraftOptions:
-    """A new session's options: what the request chose, and the person's defaults for the rest."""
-    return replace(
-        options,
-        model=options.model or defaults.model,
-        quality=options.quality or defaults.quality,
-    )
+def with_defaults(options: DraftOptions, defaults: UserDefaults, *, mode: str = "t2v") -> DraftOptions:
+    """A new session's options: what the request chose, and the person's defaults for the rest. A
+    default model whose family can't render `mode` (a picture, say) is left to the workspace."""
+    model = options.model
+    if model is None and defaults.model is not None:
+        try:
+            model_for_mode(defaults.model, mode)
+            model = defaults.model
+        except ValueError:  # UnknownModelError: no such model (any more), or none for this mode
+            pass
+    return replace(options, model=model, quality=options.quality or defaults.quality)

@@ -213,7 +213,7 @@ class Drafting(UseCase):
     ) -> Session:
         """Write the prompt into the thread as it comes, then make that message the new draft's card."""
         if session.draft is None:  # a new session starts from its owner's defaults (the App Home tab)
-            options = with_defaults(options, defaults_for(self.store, session.owner))
+            options = with_defaults(options, defaults_for(self.store, session.owner), mode=session.mode)
         stream = self.streams.open(
             channel=session.channel,
             thread_ts=session.thread_ts,

@@ -28,7 +28,8 @@ from processing_job.models import ModelInfo, resolve_model
 
 log = logging.getLogger(__name__)
 
-SHOWN_VIDEOS = 8  # 3 blocks each: well inside a Home tab's 100
+SHOWN_VIDEOS = 8  # 3 blocks each: with the rest, well inside a Home tab's 100
+SHOWN_RUNNING = 10
 LOOKED_AT = 40  # my newest jobs read to find them (failed and deleted ones are skipped)
 SAVE_ATTEMPTS = 5
 SAVED = "✅ Saved. New videos you start begin with these defaults."
@@ -60,7 +61,7 @@ class Home(UseCase):
                 (job, queued.index(job.job_id) + 1 if job.job_id in queued else 0)
                 for job in active
                 if job.owner == user
-            ],
+            ][:SHOWN_RUNNING],
             notice=notice,
         )
         self._quietly(lambda: self.chat.publish_home(user, home_view(page)))

@@ -124,3 +124,25 @@ def test_a_pick_on_the_home_tab_carries_the_view_and_no_channel(slack, app_endpo
 def test_nobody_clicks_a_home_tab_that_was_never_published(slack, app_endpoint):
     with pytest.raises(AssertionError, match="no Home tab"):
         slack.click_home("aspect", user=ALICE, value="9:16")
+
+
+def test_a_select_and_a_confirmation_are_checked_as_slack_checks_them(slack):
+    client = slack.client()
+    stray = {
+        **PICK["accessory"],
+        "initial_option": {"text": {"type": "plain_text", "text": "1:1"}, "value": "1:1"},
+    }
+    wordy = {
+        "type": "button",
+        "action_id": "delete",
+        "text": {"type": "plain_text", "text": "Delete"},
+        "confirm": {
+            "title": {"type": "plain_text", "text": "Delete?"},
+            "text": {"type": "plain_text", "text": "x" * 301},
+            "confirm": {"type": "plain_text", "text": "Delete"},
+            "deny": {"type": "plain_text", "text": "Keep it"},
+        },
+    }
+    for accessory in (stray, wordy, {**PICK["accessory"], "options": []}):
+        view = home({**PICK, "accessory": accessory})
+        assert error_of(lambda v=view: client.views_publish(user_id=ALICE, view=v)) == "invalid_arguments"

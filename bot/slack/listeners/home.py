@@ -28,6 +28,10 @@ def _user(body: dict[str, Any]) -> str | None:
     return user if isinstance(user, str) and user else None
 
 
+def opened_the_home_tab(event: dict[str, Any]) -> bool:
+    return event.get("tab") == "home"
+
+
 def register(app: App, conversation: Conversation) -> None:
     home = Home(conversation.services)
 
@@ -47,9 +51,9 @@ def register(app: App, conversation: Conversation) -> None:
         return guarded
 
     @on_the_tab
-    def publish_home(body: dict[str, Any], event: dict[str, Any]) -> None:
+    def publish_home(body: dict[str, Any]) -> None:
         user = _user(body)
-        if event.get("tab") == "home" and user:  # the Messages tab is a DM: nothing to publish
+        if user:
             home.publish(user)
 
     @on_the_tab
@@ -66,7 +70,8 @@ def register(app: App, conversation: Conversation) -> None:
         if user and isinstance(job_id, str) and job_id:
             home.delete_video(job_id=job_id, user=user)
 
-    app.event("app_home_opened")(ack=acknowledge, lazy=[publish_home])
+    app.event("app_home_opened", matchers=[opened_the_home_tab])(ack=acknowledge, lazy=[publish_home])
+    app.event("app_home_opened")(acknowledge)  # the Messages tab (a DM): nothing to do, no slow work
     for action_id in home_blocks.DEFAULT_FIELDS:
         app.action(action_id)(ack=acknowledge, lazy=[choose_default])
     app.action(home_blocks.DELETE_VIDEO)(ack=acknowledge, lazy=[delete_video])

@@ -48,4 +48,5 @@ class Conversation(UseCase):
         now = self._now()
         mine = self.store.jobs_for_owner(user, since=now - DAY_S)
         active = self.store.active_jobs()
-        return status_message(user, mine, active, usage(user, mine, active, now=now), self.limits)
+        listed = [job for job in mine if job.deleted_at is None]  # deleted videos still count
+        return status_message(user, listed, active, usage(user, mine, active, now=now), self.limits)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from bot.conversation.defaults import defaults_for, with_defaults
 from bot.conversation.ports import Conflict, Refinement, RefinementBlocked, RefineRequest, words_for_tokens
 from bot.conversation.quotas import DAY_S, access_refusal, refine_rate_refusal, refine_slots
 from bot.conversation.requests import within_limits
@@ -368,6 +369,8 @@ class Drafting(UseCase):
         image: bytes | None = None,
     ) -> Session:
         """Write the prompt into the thread as it comes, then make that message the new draft's card."""
+        if session.draft is None:  # a new session starts from its owner's defaults (the App Home tab)
+            options = with_defaults(options, defaults_for(self.store, session.owner), mode=session.mode)
         stream = self.streams.open(
             channel=session.channel,
             thread_ts=session.thread_ts,

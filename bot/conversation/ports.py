@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
+from bot.conversation.defaults import UserDefaults
 from bot.conversation.sessions import Job, Session, Turn
 from processing_job.spec import JobSpec
 
@@ -68,8 +69,9 @@ class SessionStore(ChannelSettings, Protocol):
         Returns the job with its new version."""
         ...
 
-    def jobs_for_owner(self, owner: str, *, since: float = 0.0) -> list[Job]:
-        """One person's jobs created at or after `since`, newest first (quotas, `/video status`)."""
+    def jobs_for_owner(self, owner: str, *, since: float = 0.0, limit: int | None = None) -> list[Job]:
+        """One person's jobs created at or after `since`, newest first (quotas, `/video status`); the
+        newest `limit` of them when given (the App Home's recent videos)."""
         ...
 
     def active_jobs(self) -> list[Job]:
@@ -79,6 +81,15 @@ class SessionStore(ChannelSettings, Protocol):
     def claim_once(self, key: str, *, expires_at: float, now: float) -> bool:
         """True the first time `key` is claimed; False while an earlier claim of it hasn't expired
         (replayed Slack requests are refused on this)."""
+        ...
+
+    def user_defaults(self, user: str) -> UserDefaults | None:
+        """What `user` chose on the App Home tab for new sessions, or None if nothing yet."""
+        ...
+
+    def save_user_defaults(self, defaults: UserDefaults) -> UserDefaults:
+        """Write `defaults` if nobody wrote since they were read (same version; 0 for new ones);
+        Conflict otherwise. Returns them with their new version."""
         ...
 
 
@@ -98,6 +109,10 @@ class BlobStore(Protocol):
     def size(self, key: str) -> int: ...
 
     def exists(self, key: str) -> bool: ...
+
+    def delete_folder(self, prefix: str) -> None:
+        """Delete every blob under `prefix/` (a deleted video's `renders/<job_id>`); none is fine."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -201,6 +201,11 @@ class Job:
     # More inputs the render reads besides `image_key` (a video to restyle or extend, clips to join):
     # the file name inside the job's input folder (as the spec names it) -> the blob that holds it.
     inputs: dict[str, str] = field(default_factory=dict)
+    # The App Home's view of a delivered video (bot.conversation.home): its poster as a Slack file of
+    # the bot's, the thread's permalink, and when its owner deleted it (then nothing lists it).
+    poster_file_id: str | None = None
+    permalink: str | None = None
+    deleted_at: float | None = None
 
     @property
     def session_key(self) -> str:

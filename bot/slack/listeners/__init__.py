@@ -15,7 +15,7 @@ from slack_bolt import App
 
 from bot.conversation.conversation import Conversation
 from bot.runtime.services import Services
-from bot.slack.listeners import actions, commands, messages, reactions, views
+from bot.slack.listeners import actions, commands, home, messages, reactions, views
 from bot.slack.listeners.relevance import drop_irrelevant_events
 from bot.slack.listeners.replays import refuse_replays
 
@@ -31,3 +31,4 @@ def register_listeners(app: App, services: Services) -> None:
     views.register(app, conversation)
     messages.register(app, conversation)
     reactions.register(app, conversation)
+    home.register(app, conversation)

@@ -26,23 +26,32 @@ class CommandError(ValueError):
 
 @dataclass(frozen=True)
 class VideoCommand:
-    action: str  # "video", "story", "help" or "status"
+    action: str  # "video", "story", "help", "status" or "channel"
     idea: str = ""
     options: DraftOptions = field(default_factory=DraftOptions)
+    pictures: str = ""  # `/video channel pictures all|mention`: the channel's choice
     shots: int = DEFAULT_SHOTS  # `/video story ... --shots N`
 
+
+CHANNEL_HELP = (
+    "\n*In channels:* a picture or video is for me when you mention me in its message or react to it "
+    "with :clapper:; an admin can make every picture in a channel count with `/video channel pictures all` "
+    "(or `mention` to go back)."
+)
+CHANNEL_PICTURES_USAGE = "Say `/video channel pictures all` or `/video channel pictures mention`."
 
 HELP_TEXT = (
     "*Make a video:* `/video a corgi surfing at sunset`\n"
     'I\'ll write a detailed prompt in a thread; reply there to refine it ("make it night", "slower camera"), '
     "then press *Generate*. *Settings* on the draft changes the model, length, seed and more.\n"
-    "*Animate a picture:* share it in a channel I'm in, in a DM with me, or in a video's thread.\n"
+    "*Animate a picture:* share it in a DM with me, in a video's thread, or in a channel with me mentioned. "
+    "*Restyle a video:* share a video the same way; replies change its style.\n"
     "*Options* (all optional): `--model 2b|5b|1.5` · `--seconds S` or `--frames N` · `--seed N` · "
     '`--steps N` · `--guidance X` · `--negative "what to avoid"` · `--draft` (a quick preview)\n'
     "*Storyboard:* `/video story a fox's day in the snow --shots 3` writes a shot list (2-8 shots, 4 by "
     "default) you can edit and reorder, renders the shots and joins them into one cut.\n"
     "*After a render:* 🎲 *Reroll* (new seed) · ✏️ *Refine* · 🎬 *Final render* (after a draft)\n"
-    "*Also:* `/video status` shows your renders and the queue · `/video help` shows this."
+    "*Also:* `/video status` shows your renders and the queue · `/video help` shows this." + CHANNEL_HELP
 )
 
 _VALUE_FLAGS = {"--model", "--frames", "--seconds", "--seed", "--steps", "--guidance", "--negative"}
@@ -66,6 +75,11 @@ def parse_video_command(text: str) -> VideoCommand:
         return VideoCommand(action="help")
     if text.lower() == "status":
         return VideoCommand(action="status")
+    setting = text.lower().split()
+    if setting[:2] == ["channel", "pictures"]:
+        if len(setting) != 3 or setting[2] not in ("all", "mention"):
+            raise CommandError(CHANNEL_PICTURES_USAGE)
+        return VideoCommand(action="channel", pictures=setting[2])
     if text.split(maxsplit=1)[0].lower() == "story":
         return parse_story_command(text[len("story") :])
     try:

@@ -50,6 +50,9 @@ class Settings:
     pricing: Pricing = field(default_factory=Pricing)  # what renders cost, shown before and after
     # Lambda mode: ack and slow work are separate invocations (lazy listeners).
     process_before_response: bool = False
+    # Pictures and videos in channels start a session when the bot is mentioned ("mention"), or always
+    # ("all"); a channel chooses for itself with `/video channel pictures all|mention`.
+    channel_pictures: str = "mention"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -89,6 +92,7 @@ class Settings:
             aws=aws,
             pricing=_pricing(env, aws),
             process_before_response=backend == "aws",
+            channel_pictures=env.get("VIDEOBOT_CHANNEL_PICTURES", "mention"),
         )
         settings.validate()
         return settings
@@ -100,6 +104,10 @@ class Settings:
             raise ConfigError(f"VIDEOBOT_MODEL: {error}") from None
         if self.refiner not in ("offline", "bedrock"):
             raise ConfigError(f"VIDEOBOT_REFINER must be 'offline' or 'bedrock', not '{self.refiner}'.")
+        if self.channel_pictures not in ("mention", "all"):
+            raise ConfigError(
+                f"VIDEOBOT_CHANNEL_PICTURES must be 'mention' or 'all', not '{self.channel_pictures}'."
+            )
         if not self.command.startswith("/"):
             raise ConfigError(f"VIDEOBOT_COMMAND must start with '/', not '{self.command}'.")
 

@@ -23,6 +23,7 @@ from bot.slack.blocks import (
     OPEN_SETTINGS,
     REFINE,
     REROLL,
+    RETRY,
     SMOOTH_VIDEO,
     UPSCALE_VIDEO,
 )
@@ -262,6 +263,25 @@ def test_an_extension_counts_against_the_daily_quota_like_a_render(slack, start_
     alice.click(result_under(slack, video_in_thread(slack, root)), EXTEND_VIDEO)
     assert "daily limit" in alice.told("daily limit")
     assert len(services.store.get_session(CHANNEL, root.ts).job_ids) == 1
+
+
+def test_a_post_processing_that_fails_is_explained_and_offers_to_try_it_again(slack, videobot, alice):
+    root = alice.video(f"a fox {FAST}")
+    alice.click(alice.draft_card(root), GENERATE)
+    result = result_under(slack, video_in_thread(slack, root))
+    (job_id,) = job_ids(videobot, root)
+    videobot.blobs.put(f"renders/{job_id}/video.mp4", b"not a video any more")  # damaged in storage
+    pick(alice, result, SMOOTH_VIDEO, 2)
+    failure = message_with(slack, root, RETRY)
+    assert "didn't finish: I couldn't open that file as a video." in failure.text
+    assert failure.action_ids() == [RETRY]  # nothing to refine: it had no draft of its own
+    alice.click(failure, RETRY)
+    slack.wait_until(
+        lambda: sum("didn't finish" in m.text for m in slack.thread(CHANNEL, root.ts)) == 2,
+        timeout=60,
+        what="the second try's explanation",
+    )
+    assert job_ids(videobot, root)[1:] == (f"{job_id}-s2", f"{job_id}-s2-t")
 
 
 # what it took

@@ -278,14 +278,13 @@ def build_aws_services(
     aws = settings.aws
     if aws is None:
         raise ConfigError("The AWS backend needs its settings (VIDEOBOT_TABLE and friends).")
-    import boto3
-
     from bot.adapters.blobs.s3 import S3BlobStore
     from bot.adapters.store.dynamodb import DynamoDbSessionStore
     from bot.jobs.capacity import CapacityQueue
     from bot.jobs.launchers.sagemaker import SageMakerJobLauncher
+    from bot.runtime.aws_session import lambda_session
 
-    session = session or boto3.session.Session()
+    session = session or lambda_session()
     if not (settings.slack_bot_token and settings.slack_signing_secret):
         settings = with_slack_secrets(
             settings, fetch_slack_secrets(aws.slack_secret_arn, secrets_provider(session))

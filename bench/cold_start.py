@@ -93,6 +93,13 @@ SAVINGS = {
         "import botocore.loaders, bot.runtime.aws_session as s\n"
         "s.KnownServicesLoader.list_available_services = botocore.loaders.Loader.list_available_services"
     ),
+    "the Slack secret read through Powertools' SecretsProvider": (
+        "import bot.runtime.compose as c\n"
+        "def _provider(session):\n"
+        "    from aws_lambda_powertools.utilities.parameters import SecretsProvider\n"
+        "    return SecretsProvider(boto3_client=session.client('secretsmanager', config=c.boto_config()))\n"
+        "c.secrets_provider = _provider"
+    ),
 }
 CHILDREN[OURS] = _FIRST_REQUEST.format(undo="")
 for _saving, _undo in SAVINGS.items():
@@ -276,6 +283,9 @@ def _section(
             "than `OrderedDict`s (the endpoint data alone is 1.2 MB), and only the bot's own services looked "
             "for when botocore checks a service's name, rather than every service's directory listed, "
             "once per kind of file.",
+            "- The Slack secret: read with the functions' Secrets Manager client and kept five minutes "
+            "(`CachedSecrets`, bot/runtime/compose.py), the part of Powertools' SecretsProvider they used, "
+            "without importing Powertools' parameters package and its other providers.",
             f"- The generation stack on the Slack path: {', '.join(heavy) if heavy else 'none'} of "
             f"{', '.join(HEAVY)} imported (`tests/runtime/test_imports.py` keeps it so).",
             f"- Bytecode: the first request loads {bundled} modules from outside the standard library (the "

@@ -8,9 +8,11 @@ Slack ack path, which must answer within 3 seconds, needs none of them.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -258,10 +260,33 @@ def fetch_slack_secrets(secret_arn: str, provider: Any) -> SlackSecrets:
     return secrets
 
 
-def secrets_provider(session: Any) -> Any:
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+class CachedSecrets:
+    """Secrets Manager's secrets, each read again once older than the `max_age` asked for: the part of
+    Powertools' SecretsProvider the functions use, without importing Powertools' parameters package (and
+    its other providers) on a cold start."""
 
-    return SecretsProvider(boto3_client=session.client("secretsmanager", config=boto_config()))
+    def __init__(self, client: Any, clock: Callable[[], float] = time.monotonic) -> None:
+        self._client, self._clock = client, clock
+        self._values: dict[tuple[str, str | None], tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str, transform: str | None = None, max_age: float = SECRET_MAX_AGE_S) -> Any:
+        """The secret's string, or with transform="json" its value decoded (None if it isn't JSON)."""
+        with self._lock:
+            read = self._values.get((name, transform))
+            if read is None or self._clock() - read[0] >= max_age:
+                value: Any = self._client.get_secret_value(SecretId=name)["SecretString"]
+                if transform == "json":
+                    try:
+                        value = json.loads(value)
+                    except ValueError:
+                        value = None
+                read = self._values[name, transform] = (self._clock(), value)
+            return read[1]
+
+
+def secrets_provider(session: Any) -> CachedSecrets:
+    return CachedSecrets(session.client("secretsmanager", config=boto_config()))
 
 
 def with_slack_secrets(settings: Settings, secrets: SlackSecrets) -> Settings:

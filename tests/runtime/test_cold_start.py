@@ -22,8 +22,10 @@ from botocore.exceptions import UnknownServiceError
 from bench.cold_start import video_command_event
 from bench.deployment import LocalDeployment
 from bot.runtime.aws_session import AWS_SERVICES, lambda_session
+from bot.runtime.compose import SECRET_MAX_AGE_S, CachedSecrets, fetch_slack_secrets
 from bot.runtime.lambda_handlers import reset_runtime
-from tests.fakes.moto_server import AWS_ENV
+from bot.runtime.settings import ConfigError
+from tests.fakes.moto_server import AWS_ENV, MotoServer
 
 REPO = Path(__file__).resolve().parents[2]
 # A new container's first Slack request: the clients it makes, in order, and what it imported.
@@ -143,3 +145,29 @@ def test_the_lambda_session_makes_each_of_the_bots_clients_from_botocores_own_mo
 def test_the_lambda_session_refuses_a_service_the_bot_does_not_use_by_name(aws_region):
     with pytest.raises(UnknownServiceError, match="dynamodb"):
         lambda_session().client("ec2")
+
+
+@pytest.fixture
+def secretsmanager(aws_region, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    with MotoServer() as aws:
+        aws.reset()  # moto's accounts live in this process, past one server
+        monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
+        yield lambda_session().client("secretsmanager")
+
+
+def test_a_rotated_slack_secret_is_read_again_once_the_cached_one_is_five_minutes_old(secretsmanager):
+    arn = secretsmanager.create_secret(Name="slack", SecretString='{"signing_secret": "one"}')["ARN"]
+    now = [1000.0]
+    secrets = CachedSecrets(secretsmanager, clock=lambda: now[0])
+    assert secrets.get(arn, transform="json", max_age=SECRET_MAX_AGE_S) == {"signing_secret": "one"}
+    secretsmanager.put_secret_value(SecretId=arn, SecretString='{"signing_secret": "two"}')
+    now[0] += SECRET_MAX_AGE_S - 1
+    assert secrets.get(arn, transform="json", max_age=SECRET_MAX_AGE_S) == {"signing_secret": "one"}
+    now[0] += 1
+    assert secrets.get(arn, transform="json", max_age=SECRET_MAX_AGE_S) == {"signing_secret": "two"}
+
+
+def test_a_slack_secret_that_is_not_json_is_refused_with_what_it_should_hold(secretsmanager):
+    arn = secretsmanager.create_secret(Name="slack", SecretString="xoxb-not-json")["ARN"]
+    with pytest.raises(ConfigError, match="signing_secret"):
+        fetch_slack_secrets(arn, CachedSecrets(secretsmanager))

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from bot.conversation.ports import ContentGuard, GuardVerdict, Refinement, Refiner, RefineRequest
-from bot.jobs.delivery import handle_job_event
 from bot.runtime.logs import register_secrets
 from bot.runtime.services import Services
 from bot.runtime.settings import ConfigError, Settings
@@ -42,6 +41,8 @@ class JobEventReport:
         self.services: Services | None = None
 
     def __call__(self, event: dict[str, Any]) -> None:
+        from bot.jobs.delivery import handle_job_event  # the job side's: not on a Slack ack's cold start
+
         if self.services is None:
             raise RuntimeError("a job event arrived before the services were built")
         handle_job_event(event, self.services)

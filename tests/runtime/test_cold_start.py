@@ -98,6 +98,7 @@ def test_a_first_slack_request_leaves_the_slow_works_machinery_and_pictures_for_
     record, _ = first_request
     modules = set(record["modules"])
     assert "aws_lambda_powertools.utilities.idempotency" not in modules  # the lazy invocation's
+    assert "bot.jobs.delivery" not in modules  # the job events'
     assert not {"PIL", "numpy", "processing_job.images"} & modules
 
 

@@ -108,7 +108,7 @@ for _saving, _undo in SAVINGS.items():
     CHILDREN[f"… with {_saving}"] = _FIRST_REQUEST.format(undo=_undo)
 
 
-def video_command_event() -> str:
+def video_command_event(text: str = "a corgi surfing at sunset --draft") -> str:
     """A `/video` request signed now, as a Function URL event (JSON)."""
     from slack_sdk.signature import SignatureVerifier
 
@@ -121,7 +121,7 @@ def video_command_event() -> str:
         "user_id": ALICE,
         "user_name": "alice",
         "command": "/video",
-        "text": "a corgi surfing at sunset --draft",
+        "text": text,
         "api_app_id": "AVIDEOBOT",
         "is_enterprise_install": "false",
         "response_url": "http://127.0.0.1:9/response/cold",

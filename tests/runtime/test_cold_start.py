@@ -23,8 +23,9 @@ from bench.cold_start import video_command_event
 from bench.deployment import LocalDeployment
 from bot.runtime.aws_session import AWS_SERVICES, lambda_session
 from bot.runtime.compose import SECRET_MAX_AGE_S, CachedSecrets, fetch_slack_secrets
-from bot.runtime.lambda_handlers import reset_runtime
+from bot.runtime.lambda_handlers import handle_slack_request, reset_runtime, runtime
 from bot.runtime.settings import ConfigError
+from tests.fakes.aws_lambda import LambdaContext
 from tests.fakes.moto_server import AWS_ENV, MotoServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -109,6 +110,30 @@ def test_a_containers_first_invocation_runs_without_the_cyclic_collector_and_fre
     assert record["collector_on"] == [False, True]  # the first request, then a warm one
     assert record["collector_now"] is True
     assert record["frozen"] > 0
+
+
+def test_a_warm_ack_calls_aws_only_to_check_for_a_replay_and_to_start_the_slow_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    with LocalDeployment(tmp_path) as world:
+        for name, value in world.env.items():
+            monkeypatch.setenv(name, value)
+        reset_runtime()
+        try:
+            calls: list[str] = []
+
+            def record(model: Any, **_: Any) -> None:
+                calls.append(f"{model.service_model.service_id} {model.name}")
+
+            runtime().session.events.register("before-call", record)  # before any client copies its hooks
+            first = handle_slack_request(json.loads(video_command_event("a fox")), LambdaContext())
+            calls.clear()
+            warm = handle_slack_request(json.loads(video_command_event("a heron")), LambdaContext())
+        finally:
+            reset_runtime()
+        assert (first["statusCode"], warm["statusCode"]) == (200, 200)
+        assert calls == ["DynamoDB PutItem", "Lambda Invoke"]
+        assert len(world.lambda_api.take()) == 2
 
 
 def test_a_reset_runtime_lets_the_collector_reach_what_the_last_cold_start_froze():

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +126,7 @@ def video_command_event(text: str = "a corgi surfing at sunset --draft") -> str:
         "api_app_id": "AVIDEOBOT",
         "is_enterprise_install": "false",
         "response_url": "http://127.0.0.1:9/response/cold",
-        "trigger_id": f"{time.time():.0f}.1.cold",
+        "trigger_id": f"{time.time():.0f}.1.{uuid.uuid4().hex}",  # each request new (a replay gets 401)
     }
     body = urllib.parse.urlencode(form).encode()
     stamp = str(int(time.time()))

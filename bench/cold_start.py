@@ -301,6 +301,10 @@ def _section(
             "without importing Powertools' parameters package and its other providers.",
             "- The job side's delivery (`bot.jobs.delivery`): imported when a job event first arrives, "
             "not with the composition root.",
+            "- Still paid, knowingly (each timed apart, in CPU time, on this machine): botocore's endpoint "
+            "data, parsed once for the first client (~10 ms; only a cut-down copy shipped in the bundle "
+            "would avoid it), and the slow work's AWS adapters that the composition root imports to build "
+            "the `Services` (the SageMaker launcher, the capacity queue, the S3 store: ~7 ms).",
             f"- The generation stack on the Slack path: {', '.join(heavy) if heavy else 'none'} of "
             f"{', '.join(HEAVY)} imported (`tests/runtime/test_imports.py` keeps it so).",
             f"- Bytecode: the first request loads {bundled} modules from outside the standard library (the "

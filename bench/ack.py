@@ -14,6 +14,7 @@ the Lambda duration of the slow work (the cost section uses it).
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ from typing import Any
 
 from bench.deployment import BOT_TOKEN, SIGNING_SECRET, LocalDeployment
 from bench.section import Say, Section, section_main
-from bench.slack_requests import KINDS, RequestMaker, open_session
+from bench.slack_requests import ACTED_ON, IGNORED, KINDS, RequestMaker, open_session
 from bench.stats import Summary, ms, ratio, table, verdict
 from tests.fakes.aws_lambda import LambdaContext
 
@@ -36,14 +37,17 @@ DESCRIPTION = (
     "environment the CDK stack sets, moto on 127.0.0.1 for AWS and the Slack stand-in for Slack. The "
     "baseline is the plain library: `App(process_before_response=True)` behind Bolt's "
     "`SlackRequestHandler`, its listeners only acking, or acking and deferring a lazy listener that does "
-    "nothing. Every handler gets the same three kinds of request, each one new, built and signed by the "
-    "stand-in as Slack would; the handlers take turns request by request. The container's first requests "
+    "nothing. Every handler gets the same four kinds of request, each one new, built and signed by the "
+    "stand-in as Slack would: three the bot acts on, and a message in the channel outside any session "
+    "(chatter), which it ignores. The handlers take turns request by request. The container's first requests "
     "(secret, `auth.test`, clients) are warm-up: the cold start has its own section."
 )
 REQUESTS = 500  # per kind and handler
 WARM_UP = 20
 LAZY_SAMPLES = 5  # lazy invocations run per kind, for their duration
-RATIO_GOAL, P99_GOAL_S = 1.25, 0.100
+# Issue 17: an ignored event within 1.25× of the bare app acking it, without any AWS call; a request the
+# bot acts on answered within 20 ms at p99 here, the replay check and the Lambda `Invoke` included.
+RATIO_GOAL, P99_GOAL_S = 1.25, 0.020
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -118,6 +122,9 @@ def run(say: Say, *, quick: bool = False, **_: Any) -> Section:
 
         say("ack bench: opening a session through the bot (the draft card to click)")
         root, card = open_session(world.slack, ours, run_lazy)
+        # On Lambda the container's first invocation freezes what it built (collector_paused_while_cold);
+        # here the runtime was made before it, for the meter: freeze as that invocation would have.
+        gc.freeze()
         maker = RequestMaker(world.slack, root, card)
         runner = (
             bot.runtime.lambda_handlers.runtime().slack_handler().app.listener_runner.lazy_listener_runner
@@ -139,7 +146,7 @@ def run(say: Say, *, quick: bool = False, **_: Any) -> Section:
         aws_time: dict[tuple[str, str], list[float]] = {(k, v): [] for k in KINDS for v in VARIANTS}
         invocations: dict[str, int] = dict.fromkeys(KINDS, 0)
         lazy_payloads: dict[str, list[bytes]] = {k: [] for k in KINDS}
-        calls_on_ack: dict[str, int] = {}
+        calls_on_ack: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
         for i in range(WARM_UP + requests):
             for kind in KINDS:
                 order = VARIANTS[i % len(VARIANTS) :] + VARIANTS[: i % len(VARIANTS)]  # rotate who goes first
@@ -162,16 +169,17 @@ def run(say: Say, *, quick: bool = False, **_: Any) -> Section:
                         aws_time[kind, variant].append(meter.reading()[1] - seconds_before)
                         if variant.startswith("bot"):
                             invocations[kind] += len(started_lazily)
+                            made_here = calls_on_ack[kind]
                             for operation, count in meter.calls.items():
                                 made = count - operations_before.get(operation, 0)
                                 if made:
-                                    calls_on_ack[operation] = calls_on_ack.get(operation, 0) + made
+                                    made_here[operation] = made_here.get(operation, 0) + made
                             if len(lazy_payloads[kind]) < LAZY_SAMPLES:
                                 lazy_payloads[kind] += started_lazily
 
         say("ack bench: running a few of the lazy invocations, for their duration")
         lazy = {kind: _run_lazy(ours, payloads, meter) for kind, payloads in lazy_payloads.items()}
-        bot.runtime.lambda_handlers.reset_runtime()
+        bot.runtime.lambda_handlers.reset_runtime()  # (and unfreezes)
 
     summaries = {key: Summary.of(values) for key, values in samples.items()}
     # The same requests with the time spent in the bot's own AWS calls taken out: the code's cost.
@@ -225,56 +233,57 @@ def _section(
     summaries: dict[tuple[str, str], Summary],
     own: dict[tuple[str, str], Summary],
     invocations: dict[str, int],
-    calls_on_ack: dict[str, int],
+    calls_on_ack: dict[str, dict[str, int]],
     lazy: dict[str, tuple[Summary, str] | None],
     requests: int,
 ) -> Section:
     def pair(s: Summary) -> str:
         return f"{ms(s.p50)} / {ms(s.p99)}"
 
+    def calls_per_ack(kind: str) -> str:
+        acks = summaries[kind, "bot"].n + summaries[kind, "bot+invoke"].n
+        made = calls_on_ack[kind]
+        return ", ".join(f"`{op}` ×{n / acks:.2f}" for op, n in sorted(made.items())) or "**none**"
+
     rows, invoke_rows, figures = [], [], {}
-    worst_ratio, worst_own_ratio, worst_p99 = 0.0, 0.0, 0.0
     for kind in KINDS:
         bare, deferred = summaries[kind, "bare"], summaries[kind, "bare+lazy"]
         mine, invoking, mine_own = summaries[kind, "bot"], summaries[kind, "bot+invoke"], own[kind, "bot"]
-        worst_ratio = max(worst_ratio, mine.p50 / deferred.p50)
-        worst_own_ratio = max(worst_own_ratio, mine_own.p50 / deferred.p50)
-        worst_p99 = max(worst_p99, invoking.p99, mine.p99)
+        # Like for like: an ignored event against the bare app acking it, a request acted on against
+        # the bare app that defers its work the same way (a lazy listener).
+        baseline = bare if kind in IGNORED else deferred
         rows.append(
             [
                 kind,
                 pair(bare),
                 pair(deferred),
                 pair(mine),
-                f"**{ratio(mine.p50, deferred.p50)}** / {ratio(mine.p99, deferred.p99)}",
-                f"{ratio(mine.p50, bare.p50)} / {ratio(mine.p99, bare.p99)}",
-                f"{pair(mine_own)} ({ratio(mine_own.p50, deferred.p50)})",
+                f"**{ratio(mine.p50, baseline.p50)}** / {ratio(mine.p99, baseline.p99)}",
+                f"{pair(mine_own)} ({ratio(mine_own.p50, baseline.p50)})",
+                calls_per_ack(kind),
             ]
         )
         invoke_rows.append([kind, pair(invoking), f"{(invoking.p50 - mine.p50) * 1000:+.1f}"])
         figures[kind] = {variant: summaries[kind, variant].to_dict() for variant in VARIANTS}
         figures[kind]["bot_without_aws_calls"] = mine_own.to_dict()
+        figures[kind]["aws_calls"] = dict(calls_on_ack[kind])
     ran = {kind: found for kind, found in lazy.items() if found is not None}
     lazy_rows = [[kind, ms(s.p50), ms(s.p99), str(s.n), calls] for kind, (s, calls) in ran.items()]
     figures["lazy"] = {kind: s.to_dict() for kind, (s, _) in ran.items()}
     acks = sum(s.n for (_, variant), s in summaries.items() if variant.startswith("bot"))
-    figures["aws_calls_per_ack"] = {op: n / acks for op, n in calls_on_ack.items()}
     started = sum(invocations.values())
-    # The Lambda `Invoke` (the bot+invoke runs) has a table of its own below.
-    calls_on_ack = {op: n for op, n in calls_on_ack.items() if not op.startswith("Lambda ")}
-    if calls_on_ack:
-        made = ", ".join(f"`{op}` ×{n / acks:.2f}" for op, n in sorted(calls_on_ack.items()))
-        aws_note = (
-            f"- The bot's own AWS requests during an ack (not counting the `Invoke`): {made} per "
-            "ack. They are "
-            "the difference between the last two columns: with them taken out, the worst p50 ratio is "
-            f"{worst_own_ratio:.2f}×."
-        )
-    else:
-        aws_note = (
-            "- The bot's own AWS requests during the acks: **none** (the Slack secret is cached for five "
-            "minutes; the Powertools idempotency record is written by the lazy invocation, not the ack)."
-        )
+
+    ignored_ratio = max(summaries[k, "bot"].p50 / summaries[k, "bare"].p50 for k in IGNORED)
+    ignored_calls = sum(sum(calls_on_ack[k].values()) + invocations[k] for k in IGNORED)
+    acted_p99 = max(max(summaries[k, "bot+invoke"].p99, summaries[k, "bot"].p99) for k in ACTED_ON)
+    acted_ratio = max(summaries[k, "bot"].p50 / summaries[k, "bare+lazy"].p50 for k in ACTED_ON)
+    acted_own_ratio = max(own[k, "bot"].p50 / summaries[k, "bare+lazy"].p50 for k in ACTED_ON)
+    ignored_ok = ignored_ratio <= RATIO_GOAL and ignored_calls == 0
+    figures["goals"] = {
+        "ignored_p50_ratio": ignored_ratio,
+        "ignored_aws_calls": ignored_calls,
+        "acted_on_p99_s": acted_p99,
+    }
     text = "\n".join(
         [
             "## Ack latency (the Slack function, warm)",
@@ -289,30 +298,32 @@ def _section(
                     "bare Bolt, ack only",
                     "bare Bolt, ack + lazy no-op",
                     "bot",
-                    "bot ÷ bare with lazy",
-                    "bot ÷ bare ack only",
-                    "bot less its AWS calls (÷ bare with lazy)",
+                    "bot ÷ bare like for like",
+                    "bot less its AWS calls (÷ bare like for like)",
+                    "the bot's AWS calls per ack",
                 ],
                 rows,
-                "lrrrrrr",
+                "lrrrrrl",
             ),
             "",
             f"- {requests} requests of each kind per handler, after {WARM_UP} warm-up requests each; "
-            f"{started} lazy listeners started for {acks} acks.",
-            f"- Goal: ratio ≤ {RATIO_GOAL} like for like, against the bare app that defers its work "
-            "the same way "
-            f"(a lazy listener): {verdict(worst_ratio <= RATIO_GOAL)}, worst p50 ratio {worst_ratio:.2f}×. "
-            "Against the app that only acks, the bot also pays for Bolt's lazy-listener machinery, which "
-            "deep-copies the request (the button click's body carries the whole message) to hand it to the "
-            "second invocation: Bolt's cost of deferring, not the bot's.",
-            f"- p99 well under {P99_GOAL_S * 1000:.0f} ms: {verdict(worst_p99 < P99_GOAL_S / 2)} (worst "
-            f"{ms(worst_p99)} ms, the `Invoke` call included).",
-            aws_note,
+            f"{started} lazy listeners started for {acks} acks. Like for like: the chatter against the bare "
+            "app acking it; the rest against the bare app that defers a lazy listener as the bot does "
+            "(Bolt's lazy-listener machinery deep-copies the request to hand it to the second invocation: "
+            "Bolt's cost of deferring, not the bot's).",
+            f"- Goal, an ignored event (chatter): ≤ {RATIO_GOAL}× the bare app and no AWS call — "
+            f"{verdict(ignored_ok)} (p50 **{ignored_ratio:.2f}×**, {ignored_calls} AWS calls and lazy "
+            "invocations in all).",
+            f"- Goal, a request the bot acts on: p99 ≤ {P99_GOAL_S * 1000:.0f} ms, the replay check and the "
+            f"`Invoke` included — {verdict(acted_p99 <= P99_GOAL_S)} (worst **{ms(acted_p99)} ms**). Its "
+            f"p50 is {acted_ratio:.2f}× the bare app's at worst, {acted_own_ratio:.2f}× with the bot's own "
+            "AWS calls taken out: the replay check (`DynamoDB PutItem`, each signature claimed once) is most "
+            "of the difference, on moto here.",
             "- What else the bot does in an ack: its own signature check before Bolt's (so a forged "
-            "body never "
-            "reaches the parser), the cached-secret lookup, the log context (the body is parsed for it only "
-            "if a line is logged), and the listener's checks (`/video`: flags, limits and allow-lists, so a "
-            "mistake is answered at once).",
+            "body never reaches the parser), the cached-secret lookup (the Slack secret is read again "
+            "every five minutes), the log context (the body is parsed for it only if a line is logged), "
+            "and the listener's checks (`/video`: flags, limits and allow-lists, so a mistake is answered "
+            "at once).",
             "",
             "Starting the lazy listener through Lambda's `Invoke` API, as on AWS (the bot's boto3 Lambda "
             "client: request signing and the HTTP round trip to a local endpoint that answers 202; on AWS "
@@ -334,10 +345,10 @@ def _section(
         ]
     )
     headline = (
-        f"**Ack latency** (warm): bot p50 ÷ bare Bolt with a lazy listener, worst of three kinds "
-        f"**{worst_ratio:.2f}×** (goal ≤ {RATIO_GOAL}: {verdict(worst_ratio <= RATIO_GOAL)}; "
-        f"{worst_own_ratio:.2f}× without its AWS calls); worst p99 **{ms(worst_p99)} ms** with the `Invoke` "
-        f"(goal well under 100 ms: {verdict(worst_p99 < P99_GOAL_S / 2)})."
+        f"**Ack latency** (warm): channel chatter (ignored) **{ignored_ratio:.2f}×** a bare Bolt app's ack "
+        f"with {ignored_calls} AWS calls (goal ≤ {RATIO_GOAL}× and none: {verdict(ignored_ok)}); a request "
+        f"the bot acts on p99 **{ms(acted_p99)} ms** with the replay check and the `Invoke` (goal ≤ "
+        f"{P99_GOAL_S * 1000:.0f} ms: {verdict(acted_p99 <= P99_GOAL_S)})."
     )
     return Section("ack", text, figures, headline)
 

@@ -113,6 +113,7 @@ class LocalDeployment:
         import boto3
 
         self._moto.start()
+        self._moto.reset()  # an empty account: moto's accounts outlive its servers in a process
         self.lambda_api.start()
         self.slack.start()
         aws = {

@@ -18,7 +18,10 @@ from localslack import Message, SlackStandIn
 from tests.fakes.aws_lambda import LambdaContext, function_url_event
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-KINDS = ("/video command", "thread reply", "button click")
+# Requests the bot acts on, and one it ignores (a message in the channel, outside any session).
+ACTED_ON = ("/video command", "thread reply", "button click")
+IGNORED = ("channel chatter",)
+KINDS = ACTED_ON + IGNORED
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,8 @@ class RequestMaker:
             self.slack.say(CHANNEL, "make it night, with a slower camera", user=ALICE, thread_ts=self.root.ts)
         elif kind == "button click":
             self.slack.click(self.draft_card, GENERATE, user=ALICE)
+        elif kind == "channel chatter":
+            self.slack.say(CHANNEL, "anyone up for lunch at noon?", user=ALICE)
         else:
             raise ValueError(kind)
         body, headers = self._catcher.caught.pop()

@@ -8,9 +8,11 @@ Slack ack path, which must answer within 3 seconds, needs none of them.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,7 +27,6 @@ from bot.conversation.ports import (
     ShotList,
     ShotListRequest,
 )
-from bot.jobs.delivery import handle_job_event
 from bot.runtime.logs import register_secrets
 from bot.runtime.services import Services
 from bot.runtime.settings import ConfigError, Settings
@@ -48,6 +49,8 @@ class JobEventReport:
         self.services: Services | None = None
 
     def __call__(self, event: dict[str, Any]) -> None:
+        from bot.jobs.delivery import handle_job_event  # the job side's: not on a Slack ack's cold start
+
         if self.services is None:
             raise RuntimeError("a job event arrived before the services were built")
         handle_job_event(event, self.services)
@@ -272,10 +275,33 @@ def fetch_slack_secrets(secret_arn: str, provider: Any) -> SlackSecrets:
     return secrets
 
 
-def secrets_provider(session: Any) -> Any:
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+class CachedSecrets:
+    """Secrets Manager's secrets, each read again once older than the `max_age` asked for: the part of
+    Powertools' SecretsProvider the functions use, without importing Powertools' parameters package (and
+    its other providers) on a cold start."""
 
-    return SecretsProvider(boto3_client=session.client("secretsmanager", config=boto_config()))
+    def __init__(self, client: Any, clock: Callable[[], float] = time.monotonic) -> None:
+        self._client, self._clock = client, clock
+        self._values: dict[tuple[str, str | None], tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str, transform: str | None = None, max_age: float = SECRET_MAX_AGE_S) -> Any:
+        """The secret's string, or with transform="json" its value decoded (None if it isn't JSON)."""
+        with self._lock:
+            read = self._values.get((name, transform))
+            if read is None or self._clock() - read[0] >= max_age:
+                value: Any = self._client.get_secret_value(SecretId=name)["SecretString"]
+                if transform == "json":
+                    try:
+                        value = json.loads(value)
+                    except ValueError:
+                        value = None
+                read = self._values[name, transform] = (self._clock(), value)
+            return read[1]
+
+
+def secrets_provider(session: Any) -> CachedSecrets:
+    return CachedSecrets(session.client("secretsmanager", config=boto_config()))
 
 
 def with_slack_secrets(settings: Settings, secrets: SlackSecrets) -> Settings:
@@ -292,14 +318,13 @@ def build_aws_services(
     aws = settings.aws
     if aws is None:
         raise ConfigError("The AWS backend needs its settings (VIDEOBOT_TABLE and friends).")
-    import boto3
-
     from bot.adapters.blobs.s3 import S3BlobStore
     from bot.adapters.store.dynamodb import DynamoDbSessionStore
     from bot.jobs.capacity import CapacityQueue
     from bot.jobs.launchers.sagemaker import SageMakerJobLauncher
+    from bot.runtime.aws_session import lambda_session
 
-    session = session or boto3.session.Session()
+    session = session or lambda_session()
     if not (settings.slack_bot_token and settings.slack_signing_secret):
         settings = with_slack_secrets(
             settings, fetch_slack_secrets(aws.slack_secret_arn, secrets_provider(session))

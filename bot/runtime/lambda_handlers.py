@@ -9,8 +9,12 @@
                             is explained to the person who asked (bot.runtime.unfinished)
 
 Everything is built on a container's first invocation (never at import) and kept for the next ones:
-the settings, the boto3 session, the `Services`, the Bolt app. The Slack secret is read through
-Powertools' cached provider on each invocation, so a rotated secret is picked up within minutes.
+the settings, the boto3 session, the `Services`, the Bolt app; a Slack request's first invocation makes
+only the three AWS clients it uses (Secrets Manager, DynamoDB for the replay check, Lambda for the lazy
+listener), from a session that reads botocore's data cheaply (`bot.runtime.aws_session`), and runs
+without the cyclic garbage collector (`collector_paused_while_cold`): bench/cold_start.py measures each.
+The Slack secret is read on each invocation through a five-minute cache (`CachedSecrets`), so a rotated
+secret is picked up within minutes.
 
 Exactly once, as people see it: a lazy listener runs at most once per Slack request (Powertools
 idempotency on the request's id, in the sessions table), so neither Slack's retries
@@ -21,13 +25,15 @@ events are idempotent through the jobs' conditional transitions (`bot.jobs.deliv
 from __future__ import annotations
 
 import base64
+import functools
+import gc
 import hashlib
 import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.runtime.logs import deferred_log_context, log_context
 from bot.slack.request_body import dig, json_object, slack_body
@@ -57,8 +63,7 @@ class Runtime:
     """What one Lambda container keeps between invocations."""
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        import boto3
-
+        from bot.runtime.aws_session import lambda_session
         from bot.runtime.compose import secrets_provider
         from bot.runtime.logs import setup_logging
         from bot.runtime.settings import ConfigError, Settings
@@ -69,7 +74,7 @@ class Runtime:
             raise ConfigError("The Lambda functions run with VIDEOBOT_BACKEND=aws.")
         self.settings = settings
         self.aws = settings.aws
-        self.session = boto3.session.Session()
+        self.session = lambda_session()
         self._secrets_provider = secrets_provider(self.session)
         self._secrets: SlackSecrets | None = None
         self._services: Services | None = None
@@ -207,11 +212,37 @@ def reset_runtime() -> None:
     global _runtime
     with _runtime_lock:
         _runtime = None
+    gc.unfreeze()  # what the last cold start froze may be collected again
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def collector_paused_while_cold(handler: Handler) -> Handler:
+    """A container's first invocation runs without the cyclic garbage collector, which would otherwise
+    walk, again and again, the objects that invocation makes to keep for the container's life (every
+    module, the AWS clients' service models, the Bolt app): tens of ms of a cold start
+    (bench/cold_start.py). They are then frozen (`gc.freeze`), so later collections, on the warm path,
+    skip them too."""
+
+    @functools.wraps(handler)
+    def handle(event: Any, context: Any) -> Any:
+        if _runtime is not None or not gc.isenabled():
+            return handler(event, context)
+        gc.disable()
+        try:
+            return handler(event, context)
+        finally:
+            gc.freeze()
+            gc.enable()
+
+    return handle  # type: ignore[return-value]
 
 
 # ------------------------------------------------------------------------------------------- handlers
 
 
+@collector_paused_while_cold
 def handle_slack_request(event: dict[str, Any], context: Any) -> dict[str, Any]:
     headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
     with log_context(request_id=_request_id(context)):
@@ -245,6 +276,7 @@ def handle_slack_request(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return current.slack_handler(services).handle(without_lazy_headers(event), context)
 
 
+@collector_paused_while_cold
 def handle_job_event(event: dict[str, Any], context: Any) -> None:
     from bot.jobs.delivery import handle_job_event as deliver
 
@@ -254,6 +286,7 @@ def handle_job_event(event: dict[str, Any], context: Any) -> None:
         deliver(_with_exit_message(event, _launcher(services)), services)
 
 
+@collector_paused_while_cold
 def dispatch_queued_renders(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from bot.jobs.capacity import dispatch_waiting_renders
     from bot.jobs.delivery import JobEventHandler
@@ -271,6 +304,7 @@ def dispatch_queued_renders(event: dict[str, Any], context: Any) -> dict[str, An
         )
 
 
+@collector_paused_while_cold
 def sweep_stale_renders(event: dict[str, Any], context: Any) -> dict[str, list[str]]:
     from bot.jobs.sweeper import sweep_stale_renders as sweep
 
@@ -286,6 +320,7 @@ def sweep_stale_renders(event: dict[str, Any], context: Any) -> dict[str, list[s
         return report.to_dict()
 
 
+@collector_paused_while_cold
 def explain_unfinished_requests(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord

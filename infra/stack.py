@@ -27,7 +27,15 @@ from infra.next_steps import MANIFEST_OUTPUT, STAGE_OUTPUT
 from infra.operations import Operations
 from infra.settings import StackSettings
 from infra.slack_front_door import SlackFrontDoor
-from infra.storage import IMAGES_PREFIX, MODELS_PREFIX, RENDERS_PREFIX, SPECS_PREFIX, Storage
+from infra.storage import (
+    IMAGES_PREFIX,
+    MODELS_PREFIX,
+    RENDERS_PREFIX,
+    SPECS_PREFIX,
+    WARM_HOSTS_PREFIX,
+    WARM_PREFIX,
+    Storage,
+)
 from infra.video_jobs import VideoJobs
 
 
@@ -161,15 +169,23 @@ class VideobotStack(cdk.Stack):
             self.storage.grant_sessions(each)
         self.storage.grant_claims(unfinished)
         # Launching looks for the staged weights' manifest under models/ (a LIST), never reads them.
+        # warm/: launching offers a render to a warm job (or claims it), Cancel claims or marks it,
+        # and describing a render reads its recorded outcome (bot/jobs/launchers/sagemaker.py).
         self.storage.grant_media(
-            slack, read=(IMAGES_PREFIX,), write=(IMAGES_PREFIX, SPECS_PREFIX), list_only=(MODELS_PREFIX,)
+            slack,
+            read=(IMAGES_PREFIX, WARM_PREFIX),
+            write=(IMAGES_PREFIX, SPECS_PREFIX, WARM_PREFIX),
+            list_only=(MODELS_PREFIX,),
         )
-        self.storage.grant_media(dispatcher, list_only=(MODELS_PREFIX,))
-        self.storage.grant_media(job_events, read=(RENDERS_PREFIX,))
-        self.storage.grant_media(sweeper, read=(RENDERS_PREFIX,))
+        self.storage.grant_media(
+            dispatcher, read=(WARM_PREFIX,), write=(WARM_PREFIX,), list_only=(MODELS_PREFIX,)
+        )
+        self.storage.grant_media(job_events, read=(RENDERS_PREFIX, WARM_PREFIX))
+        self.storage.grant_media(sweeper, read=(RENDERS_PREFIX, WARM_PREFIX), delete=(WARM_HOSTS_PREFIX,))
         for each in (slack, dispatcher):
             self.jobs.allow_starting_renders(each)
         for each in (slack, job_events, sweeper):
             self.jobs.allow_watching_renders(each)
         self.jobs.allow_stopping_renders(slack)
+        self.jobs.allow_stopping_renders(sweeper)  # a warm job it finds stuck
         self.jobs.queue.grant_send_messages(slack)

@@ -141,6 +141,7 @@ def build_local_services(
         blobs=blobs,
         report=report,
         model_cache=settings.model_cache,
+        warm_idle_s=settings.warm_idle_s,
     )
     services = assemble(
         settings,

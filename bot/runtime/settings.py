@@ -47,6 +47,9 @@ class Settings:
     aws: AwsSettings | None = None  # set when backend == "aws"
     # Lambda mode: ack and slow work are separate invocations (lazy listeners).
     process_before_response: bool = False
+    # Local renders: a worker keeps the pipeline loaded this long after a render (0: a process per
+    # render). On AWS the same variable is the warm job's idle window (aws_settings.py).
+    warm_idle_s: float = 300.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -85,6 +88,7 @@ class Settings:
             limits=limits,
             aws=aws,
             process_before_response=backend == "aws",
+            warm_idle_s=_warm_idle(env),
         )
         settings.validate()
         return settings
@@ -98,3 +102,14 @@ class Settings:
             raise ConfigError(f"VIDEOBOT_REFINER must be 'offline' or 'bedrock', not '{self.refiner}'.")
         if not self.command.startswith("/"):
             raise ConfigError(f"VIDEOBOT_COMMAND must start with '/', not '{self.command}'.")
+
+
+def _warm_idle(env: Mapping[str, str]) -> float:
+    raw = env.get("VIDEOBOT_WARM_IDLE_S", "").strip()
+    try:
+        idle = float(raw) if raw else Settings.warm_idle_s
+    except ValueError:
+        raise ConfigError(f"VIDEOBOT_WARM_IDLE_S must be a number of seconds, not '{raw}'.") from None
+    if idle < 0:
+        raise ConfigError("VIDEOBOT_WARM_IDLE_S can't be negative (0: a process per render).")
+    return idle

@@ -98,6 +98,8 @@ class HostBeat:
         """Whether it can start a render within `within_s` with `ahead` renders queued before it."""
         if not self.fresh(now):
             return False
+        if self.state == BUSY and self.render_s <= 0:
+            return False  # on its first render: nobody knows yet when it ends
         starts = max(now, self.free_at) + ahead * self.render_s
         if self.state == IDLE and ahead == 0 and now > self.idle_until:
             return False  # on its way out
@@ -371,6 +373,7 @@ class WarmJob:
         self.sleep = sleep
         self.started = clock()
         self.render_s = 0.0  # the longest render so far, its model load left out
+        self.busy_since = 0.0  # when the render under way began (epoch)
         self.outcomes: list[Outcome] = []
         self.exit_reason = ""
 
@@ -445,6 +448,7 @@ class WarmJob:
 
         self.states.report(render, "InProgress")
         started = self.clock()
+        self.busy_since = self.wall()
         watch = CancelWatch(
             self.sink, lambda: self.queue.cancelled(render), lambda: self._beat(BUSY), self.poll_s
         )
@@ -506,7 +510,7 @@ class WarmJob:
             pool=self.pool,
             state=state,
             updated=now,
-            free_at=now + (self.render_s if state == BUSY else 0.0),
+            free_at=max(now, self.busy_since + self.render_s) if state == BUSY else now,
             render_s=self.render_s,
             last_start_at=now + left - self.render_s,
             idle_until=idle_until if idle_until is not None else now + self.render_s + self.idle_s,

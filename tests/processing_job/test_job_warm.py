@@ -202,3 +202,25 @@ def test_a_job_reads_its_staged_weights_itself_and_times_the_wait(
     assert result["weights"]["source"] == "staged"
     assert result["weights"]["read"]["files"] >= 5
     assert "weights_wait" in result["timings_s"] and "model_load" in result["timings_s"]
+
+
+def test_the_container_entry_runs_warm_when_the_launcher_asks(s3, make_job, make_spec, monkeypatch, tmp_path):
+    from processing_job.warm import warm_entry
+
+    assert warm_entry({}) is None  # no warm settings: one render, as before
+    paths = make_job(make_spec(job_id="render-first"))
+    offer(s3, make_spec(job_id="render-next"), 1)
+    env = {
+        **os.environ,
+        **paths.env(),
+        "VIDEOBOT_WARM_IDLE_S": "0.2",
+        "VIDEOBOT_WARM_BUCKET": BUCKET,
+        "VIDEOBOT_WARM_POOL": POOL,
+        "VIDEOBOT_WARM_HOST": "render-first",
+        "VIDEOBOT_WARM_BUDGET_S": "3000",
+        "VIDEOBOT_WARM_POLL_S": "0.05",
+    }
+    assert warm_entry(env) == 0
+    for render in ("render-first", "render-next"):
+        s3.head_object(Bucket=BUCKET, Key=f"renders/{render}/video.mp4")
+        assert WorkQueue(s3, BUCKET).outcome(render)["status"] == "Completed"

@@ -328,7 +328,8 @@ def run(say: Say, *, quick: bool = False) -> Section:
     )
     minute_apart = figures["sagemaker"]["10, one a minute / warm jobs, ranged reads"]["following_s"]
     headline = (
-        f"**Warm renders**: a local render after the first reaches its first step in {warm_following:.2f} s vs "
+        "**Warm renders**: a local render after the first reaches its first step in "
+        f"{warm_following:.2f} s vs "
         f"{cold_following:.2f} s (measured, tiny model); on SageMaker (simulated) renders a minute "
         f"apart start in {minute_apart:.0f} s "
         f"instead of {start_up_s(ranged=False):.0f} s"

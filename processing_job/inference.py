@@ -572,8 +572,4 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from processing_job.warm import warm_entry
-
-    # A warm job (its settings in the environment) renders its first spec, then takes queued ones.
-    code = warm_entry()
-    sys.exit(main(own_process=True) if code is None else code)
+    sys.exit(main(own_process=True))

@@ -20,7 +20,8 @@ A render that fails is reported failed; the job goes on with the next. A job sto
 the next render would end after its budget (`VIDEOBOT_WARM_BUDGET_S`, the lesser of MaxRuntime with a
 margin and the cost cap at the instance's price), and exits after `VIDEOBOT_WARM_IDLE_S` with nothing
 to do. `python -m processing_job.warm --serve` is the local runner's warm worker (one render folder
-per line on stdin, a `done` line per render on the progress descriptor).
+per line on stdin, a `done` line per render on the progress descriptor); `python -m processing_job.warm`
+is the container's entry point (warm when the launcher set `VIDEOBOT_WARM_*`, else one render).
 """
 
 from __future__ import annotations
@@ -620,6 +621,14 @@ class _Unclosed:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if sys.argv[1:2] != ["--serve"]:
-        sys.exit("usage: python -m processing_job.warm --serve (the local runner's warm worker)")
-    sys.exit(serve(sys.stdin, int(os.environ[PROGRESS_FD_ENV]), idle_s=float(os.environ.get(IDLE_ENV) or 0)))
+    if sys.argv[1:2] == ["--serve"]:  # the local runner's warm worker
+        sys.exit(
+            serve(sys.stdin, int(os.environ[PROGRESS_FD_ENV]), idle_s=float(os.environ.get(IDLE_ENV) or 0))
+        )
+    # The container's entry point: warm when the launcher asked for it, else one render as before.
+    code = warm_entry()
+    if code is None:
+        from processing_job.inference import main
+
+        code = main(own_process=True)
+    sys.exit(code)

@@ -12,7 +12,7 @@ SageMaker, SIMULATED: no AWS is reachable here, so the start-up, weight-read, lo
 below are assumptions (stated in the table), and the launches and loads come from running the bot's
 real dispatch rule (`processing_job.warm.HostBeat.can_take`, the warm window and the budget) over
 those times for renders arriving in a burst. The idle cost is the instance's price per hour (the
-prices in `bot.runtime.aws_settings`, unverified, as in the cost section).
+prices in `bot.conversation.costs`, unverified, as in the cost section).
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ def measure_local(renders: int, *, warm: bool, burst: bool, scratch: Path, model
 
 
 def run(say: Say, *, quick: bool = False) -> Section:
-    from bot.runtime.aws_settings import DEFAULT_INSTANCE_PRICES
+    from bot.conversation.costs import DEFAULT_PRICES_PER_HOUR
     from processing_job.models import resolve_model
     from processing_job.tiny import ensure_tiny_model
 
@@ -250,7 +250,7 @@ def run(say: Say, *, quick: bool = False) -> Section:
 
     price_rows = []
     for instance in INSTANCES:
-        price = DEFAULT_INSTANCE_PRICES[instance]
+        price = DEFAULT_PRICES_PER_HOUR[instance]
         cold = start_up_s(ranged=True) - IMPORTS_S  # billed from provisioning's end, roughly
         price_rows.append(
             [

@@ -150,7 +150,8 @@ class VideobotStack(cdk.Stack):
         Every handler builds the `Services` (bot/runtime/compose.py), which reads the Slack secret.
         - Slack requests (and their lazy listeners): sessions; shared pictures in, each render's spec
           and picture out; start renders (and queue them when SageMaker has no room), look at and
-          stop them (Cancel); invoke itself, Bedrock (slack_front_door.py).
+          stop them (Cancel); invoke itself, Bedrock (slack_front_door.py); the Home tab reads renders'
+          posters and deletes the renders of deleted videos.
         - Job events: sessions; read renders to post them; describe a failed job for its message.
         - Dispatcher: sessions; start renders (its queue's consume rights come with its event source).
         - Sweeper: sessions; describe renders, and deliver finished ones as the job-events function would.
@@ -169,13 +170,15 @@ class VideobotStack(cdk.Stack):
             self.storage.grant_sessions(each)
         self.storage.grant_claims(unfinished)
         # Launching looks for the staged weights' manifest under models/ (a LIST), never reads them.
+        # The Home tab reads a render's poster to show it, and deletes a render its owner deleted.
         # warm/: launching offers a render to a warm job (or claims it), Cancel claims or marks it,
         # and describing a render reads its recorded outcome (bot/jobs/launchers/sagemaker.py).
         self.storage.grant_media(
             slack,
-            read=(IMAGES_PREFIX, WARM_PREFIX),
+            read=(IMAGES_PREFIX, RENDERS_PREFIX, WARM_PREFIX),
             write=(IMAGES_PREFIX, SPECS_PREFIX, WARM_PREFIX),
             list_only=(MODELS_PREFIX,),
+            delete=(RENDERS_PREFIX,),
         )
         self.storage.grant_media(
             dispatcher, read=(WARM_PREFIX,), write=(WARM_PREFIX,), list_only=(MODELS_PREFIX,)

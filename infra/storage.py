@@ -148,8 +148,8 @@ class Storage(Construct):
         list_only: Sequence[str] = (),
         delete: Sequence[str] = (),
     ) -> None:
-        """Objects under the `read` and `write` prefixes; listing of `read` and `list_only` ones;
-        deleting under `delete` ones.
+        """Objects under the `read` and `write` prefixes; listing of `read` and `list_only` ones; deleting
+        under `delete` ones (a video its owner deleted: the App Home tab; a stopped warm job's heartbeat).
 
         Written out rather than `grant_read_write`, which would add deletes, ACLs and an unscoped list.
         """

@@ -3,8 +3,9 @@
 A local Slack stand-in plays Slack and a person called Alice, in two sessions:
   1. words: `/video … --draft`, a refinement reply, Generate (a quick draft render), then
      🎬 Final render on the result (the same prompt and seed at full quality);
-  2. a picture: Alice drops a picture in the channel with a few words; the bot writes a motion prompt
-     in the picture's thread, Alice shortens the clip in ⚙️ Settings, and Generate animates it.
+  2. a picture: Alice drops a picture in the channel, mentioning the bot, with a few words; the bot
+     writes a motion prompt in the picture's thread, Alice shortens the clip in ⚙️ Settings, and
+     Generate animates it.
 The real Bolt app answers over HTTP with the embedded defaults (SQLite, a folder, the offline refiner,
 the local job runner), and the real `processing_job` renders with tiny random-weight CogVideoX models
 built on this machine, so the videos are noise in motion: the flow, formats and timings are real, the
@@ -146,8 +147,11 @@ class _Demo:
     def picture_session(self, picture: Path) -> str:
         slack, step = self.slack, self.step
         picture.write_bytes(demo_picture())
-        step(f"@alice drops {picture.name} into #videos: “{PICTURE_WORDS}”")
-        shared = slack.share_file(CHANNEL, picture, user=ALICE, text=PICTURE_WORDS)
+        step(f"@alice drops {picture.name} into #videos, mentioning the bot: “@videobot {PICTURE_WORDS}”")
+        mention = (
+            f"<@{slack.workspace.bot_user_id}>"  # in a channel, a picture is for the bot when it's named
+        )
+        shared = slack.share_file(CHANNEL, picture, user=ALICE, text=f"{mention} {PICTURE_WORDS}")
         card = self._card(shared.ts, "Draft 1")
         step("videobot wrote a motion prompt in the picture's thread: an image-to-video draft")
 

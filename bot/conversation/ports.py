@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
+from bot.conversation.defaults import UserDefaults
 from bot.conversation.sessions import Job, Session, Turn
 from processing_job.spec import JobSpec
 
@@ -28,7 +29,17 @@ class QuotaExceeded(Exception):
 QuotaCheck = Callable[[Sequence[Job], Sequence[Job]], str | None]
 
 
-class SessionStore(Protocol):
+class ChannelSettings(Protocol):
+    """What a channel chose (`/video channel pictures all|mention`); the session store keeps it."""
+
+    def channel_pictures(self, channel: str) -> str | None:
+        """ "all" (every picture shared there starts a session) or "mention"; None if never set."""
+        ...
+
+    def set_channel_pictures(self, channel: str, mode: str) -> None: ...
+
+
+class SessionStore(ChannelSettings, Protocol):
     def get_session(self, channel: str, thread_ts: str) -> Session | None: ...
 
     def create_session(self, session: Session) -> Session:
@@ -58,8 +69,9 @@ class SessionStore(Protocol):
         Returns the job with its new version."""
         ...
 
-    def jobs_for_owner(self, owner: str, *, since: float = 0.0) -> list[Job]:
-        """One person's jobs created at or after `since`, newest first (quotas, `/video status`)."""
+    def jobs_for_owner(self, owner: str, *, since: float = 0.0, limit: int | None = None) -> list[Job]:
+        """One person's jobs created at or after `since`, newest first (quotas, `/video status`); the
+        newest `limit` of them when given (the App Home's recent videos)."""
         ...
 
     def active_jobs(self) -> list[Job]:
@@ -69,6 +81,15 @@ class SessionStore(Protocol):
     def claim_once(self, key: str, *, expires_at: float, now: float) -> bool:
         """True the first time `key` is claimed; False while an earlier claim of it hasn't expired
         (replayed Slack requests are refused on this)."""
+        ...
+
+    def user_defaults(self, user: str) -> UserDefaults | None:
+        """What `user` chose on the App Home tab for new sessions, or None if nothing yet."""
+        ...
+
+    def save_user_defaults(self, defaults: UserDefaults) -> UserDefaults:
+        """Write `defaults` if nobody wrote since they were read (same version; 0 for new ones);
+        Conflict otherwise. Returns them with their new version."""
         ...
 
 
@@ -88,6 +109,10 @@ class BlobStore(Protocol):
     def size(self, key: str) -> int: ...
 
     def exists(self, key: str) -> bool: ...
+
+    def delete_folder(self, prefix: str) -> None:
+        """Delete every blob under `prefix/` (a deleted video's `renders/<job_id>`); none is fine."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.adapters.blobs import render_key
+from bot.conversation.home import Home
 from bot.conversation.ports import BlobNotFound
 from bot.conversation.references import withhold
 from bot.conversation.sessions import TERMINAL, InvalidTransition, Job, advance
@@ -131,6 +132,7 @@ class JobEventHandler:
         )
         seconds = blocks.render_seconds(result) or (job.finished_at or 0) - (job.started_at or 0)
         self._show_result_controls(job, seconds)
+        self._refresh_home(job)
 
     def _show_result_controls(self, job: Job, seconds: float) -> None:
         """Reroll / Refine / Final render go under the video, in a message of their own; the progress
@@ -246,6 +248,7 @@ class JobEventHandler:
             return
         text, failed_blocks = blocks.failed_message(job, explanation)
         self._post_or_update(job, text, failed_blocks)
+        self._refresh_home(job)
 
     def on_stopped(self, job: Job) -> None:
         def cancel(current: Job) -> Job:
@@ -258,6 +261,15 @@ class JobEventHandler:
         except InvalidTransition:
             return
         self._post_or_update(job, *blocks.cancelled_message(job, None))
+        self._refresh_home(job)
+
+    def _refresh_home(self, job: Job) -> None:
+        """The owner's App Home tab lists renders under way and recent videos: it follows, at one
+        `views.publish`. Never in the way of delivery."""
+        try:
+            Home(self.services).refresh(job)
+        except Exception:
+            log.warning("could not refresh the Home tab of %s", job.owner, exc_info=True)
 
     def _update_progress(self, job: Job, text: str, message_blocks: list[dict[str, Any]]) -> None:
         if not job.progress_ts:

@@ -43,18 +43,10 @@ WEIGHTS_SOURCES = ("auto", "staged", "hub")
 WARM_IDLE_ENV = "VIDEOBOT_WARM_IDLE_S"  # how long a job waits for another render; 0: one render per job
 WARM_WAIT_ENV = "VIDEOBOT_WARM_WAIT_S"  # a render waits this long for a warm job before a new one starts
 JOB_COST_CAP_ENV = "VIDEOBOT_JOB_COST_CAP_USD"  # a warm job takes no render that would cost more; 0: none
-INSTANCE_PRICES_ENV = "VIDEOBOT_INSTANCE_PRICES"  # JSON: {"ml.g5.2xlarge": 1.515, ...} dollars per hour
 # "ranged": the job reads the staged weights itself (parallel ranged GETs, overlapping its start);
 # "file": SageMaker copies them in before the container starts (File mode), the fallback.
 WEIGHTS_READ_ENV = "VIDEOBOT_WEIGHTS_READ"
 WEIGHTS_READS = ("ranged", "file")
-# SageMaker processing on demand, per instance-hour (unverified: EC2's price × 1.25, see bench/prices.py).
-DEFAULT_INSTANCE_PRICES = {
-    "ml.g5.2xlarge": 1.515,
-    "ml.g6e.2xlarge": 2.803,
-    "ml.g6e.4xlarge": 3.755,
-    "ml.m5.xlarge": 0.23,
-}
 
 MAX_SQS_DELAY_S = 900
 # SageMaker job names: letters, digits and hyphens, at most 63. A job id is up to ~35 characters
@@ -127,14 +119,13 @@ class AwsSettings:
     warm_idle_s: int = 300
     warm_wait_s: int = 120
     job_cost_cap_usd: float = 10.0
-    instance_prices: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_INSTANCE_PRICES))
     weights_read: str = "ranged"
 
-    def job_budget_s(self, instance_type: str) -> float:
+    def job_budget_s(self, price_per_hour: float | None) -> float:
         """The seconds of work a job may take on: MaxRuntime less a margin (to finish and upload), and
-        no more than the cost cap buys at the instance's price."""
+        no more than the cost cap buys at the instance's price (`Settings.pricing`; None: unknown)."""
         budget = float(self.max_runtime_s - min(300, self.max_runtime_s // 10))
-        price = self.instance_prices.get(instance_type, 0.0)
+        price = price_per_hour or 0.0
         if self.job_cost_cap_usd > 0 and price > 0:
             budget = min(budget, self.job_cost_cap_usd / price * 3600)
         return budget
@@ -163,12 +154,7 @@ class AwsSettings:
             warm_idle = int(env.get(WARM_IDLE_ENV) or cls.warm_idle_s)
             warm_wait = int(env.get(WARM_WAIT_ENV) or cls.warm_wait_s)
             cost_cap = float(env.get(JOB_COST_CAP_ENV) or cls.job_cost_cap_usd)
-            prices = json.loads(env.get(INSTANCE_PRICES_ENV) or "{}")
-            instance_prices = {
-                **DEFAULT_INSTANCE_PRICES,
-                **{str(k): float(v) for k, v in dict(prices).items()},
-            }
-        except (ValueError, TypeError) as error:
+        except ValueError as error:
             raise AwsConfigError(f"Bad job setting: {error}") from None
         if not isinstance(chosen_types, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in chosen_types.items()
@@ -218,6 +204,5 @@ class AwsSettings:
             warm_idle_s=warm_idle,
             warm_wait_s=warm_wait,
             job_cost_cap_usd=cost_cap,
-            instance_prices=instance_prices,
             weights_read=weights_read,
         )

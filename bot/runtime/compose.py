@@ -305,6 +305,7 @@ def build_aws_services(
         ),
         store=store,
         report=report,
+        prices=settings.pricing.per_hour,  # a warm job's cost cap, at its instance's price
     )
     return assemble(
         settings,

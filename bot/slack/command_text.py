@@ -25,20 +25,29 @@ class CommandError(ValueError):
 
 @dataclass(frozen=True)
 class VideoCommand:
-    action: str  # "video", "help" or "status"
+    action: str  # "video", "help", "status" or "channel"
     idea: str = ""
     options: DraftOptions = field(default_factory=DraftOptions)
+    pictures: str = ""  # `/video channel pictures all|mention`: the channel's choice
 
+
+CHANNEL_HELP = (
+    "\n*In channels:* a picture or video is for me when you mention me in its message or react to it "
+    "with :clapper:; an admin can make every picture in a channel count with `/video channel pictures all` "
+    "(or `mention` to go back)."
+)
+CHANNEL_PICTURES_USAGE = "Say `/video channel pictures all` or `/video channel pictures mention`."
 
 HELP_TEXT = (
     "*Make a video:* `/video a corgi surfing at sunset`\n"
     'I\'ll write a detailed prompt in a thread; reply there to refine it ("make it night", "slower camera"), '
     "then press *Generate*. *Settings* on the draft changes the model, length, seed and more.\n"
-    "*Animate a picture:* share it in a channel I'm in, in a DM with me, or in a video's thread.\n"
+    "*Animate a picture:* share it in a DM with me, in a video's thread, or in a channel with me mentioned. "
+    "*Restyle a video:* share a video the same way; replies change its style.\n"
     "*Options* (all optional): `--model 2b|5b|1.5` · `--seconds S` or `--frames N` · `--seed N` · "
     '`--steps N` · `--guidance X` · `--negative "what to avoid"` · `--draft` (a quick preview)\n'
     "*After a render:* 🎲 *Reroll* (new seed) · ✏️ *Refine* · 🎬 *Final render* (after a draft)\n"
-    "*Also:* `/video status` shows your renders and the queue · `/video help` shows this."
+    "*Also:* `/video status` shows your renders and the queue · `/video help` shows this." + CHANNEL_HELP
 )
 
 _VALUE_FLAGS = {"--model", "--frames", "--seconds", "--seed", "--steps", "--guidance", "--negative"}
@@ -62,6 +71,11 @@ def parse_video_command(text: str) -> VideoCommand:
         return VideoCommand(action="help")
     if text.lower() == "status":
         return VideoCommand(action="status")
+    setting = text.lower().split()
+    if setting[:2] == ["channel", "pictures"]:
+        if len(setting) != 3 or setting[2] not in ("all", "mention"):
+            raise CommandError(CHANNEL_PICTURES_USAGE)
+        return VideoCommand(action="channel", pictures=setting[2])
     try:
         words = [_as_flag(word) for word in _split_words(text)]
     except ValueError:

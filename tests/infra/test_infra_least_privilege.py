@@ -62,7 +62,7 @@ CONSUME = {"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl
 SEND = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
 EXPECTED_ACTIONS = {
     "slack": LOGS | SECRET | SESSIONS | START_RENDERS | SEND
-    | {"s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload"}
+    | {"s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"}
     | {"sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob"}
     | {"lambda:InvokeFunction", "bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"},
     "job_events": LOGS | SECRET | SESSIONS | {"sqs:SendMessage"}  # its dead letters
@@ -181,12 +181,22 @@ def test_only_the_functions_that_launch_may_list_the_staged_weights(deployed):
     assert listing == {"slack", "dispatcher"}
 
 
-def test_the_slack_function_writes_uploads_and_specs_and_reads_pictures(deployed):
+def test_the_slack_function_writes_uploads_and_specs_and_reads_pictures_and_posters(deployed):
     slack = function_roles(deployed)["slack"]
     (write,) = granting(deployed, slack, "s3:PutObject")
     assert object_prefixes(deployed, write) == {"images/*", "specs/*", "warm/*"}
     (read,) = granting(deployed, slack, "s3:GetObject")
-    assert object_prefixes(deployed, read) == {"images/*", "warm/*"}
+    assert object_prefixes(deployed, read) == {"images/*", "renders/*", "warm/*"}
+
+
+def test_only_the_slack_function_deletes_renders_and_only_those_people_deleted(deployed):
+    roles = function_roles(deployed)
+    deleting = {n for n, r in roles.items() if granting(deployed, r, "s3:DeleteObject")}
+    assert deleting == {"slack", "sweeper"}  # the sweeper: a stopped warm job's heartbeat, under warm/hosts/
+    (delete,) = granting(deployed, roles["slack"], "s3:DeleteObject")
+    assert object_prefixes(deployed, delete) == {"renders/*"}
+    (delete,) = granting(deployed, roles["sweeper"], "s3:DeleteObject")
+    assert object_prefixes(deployed, delete) == {"warm/hosts/*"}
 
 
 def test_the_functions_that_post_videos_read_renders_only(deployed):

@@ -7,9 +7,10 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from bot.conversation.defaults import UserDefaults
 from bot.conversation.ports import Conflict, QuotaCheck, QuotaExceeded
 from bot.conversation.sessions import ACTIVE, Job, Session
 
@@ -35,6 +36,15 @@ CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, created_at);
 CREATE TABLE IF NOT EXISTS claims (
     key TEXT PRIMARY KEY,
     expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS channel_settings (
+    channel TEXT PRIMARY KEY,
+    pictures TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS user_defaults (
+    user TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS pending_requests (
     key TEXT PRIMARY KEY,
@@ -181,18 +191,20 @@ class SqliteSessionStore:
                 raise Conflict(f"job {job.job_id} changed since version {job.version}")
         return stored
 
-    def jobs_for_owner(self, owner: str, *, since: float = 0.0) -> list[Job]:
+    def jobs_for_owner(self, owner: str, *, since: float = 0.0, limit: int | None = None) -> list[Job]:
         with self._lock:
-            return self._owner_jobs(self._db, owner, since)
+            return self._owner_jobs(self._db, owner, since, limit)
 
     def active_jobs(self) -> list[Job]:
         with self._lock:
             return self._active(self._db)
 
     @classmethod
-    def _owner_jobs(cls, db: sqlite3.Connection, owner: str, since: float) -> list[Job]:
-        query = "SELECT body FROM jobs WHERE owner = ? AND created_at >= ? ORDER BY created_at DESC"
-        return cls._jobs(db, query, (owner, since))
+    def _owner_jobs(
+        cls, db: sqlite3.Connection, owner: str, since: float, limit: int | None = None
+    ) -> list[Job]:
+        query = "SELECT body FROM jobs WHERE owner = ? AND created_at >= ? ORDER BY created_at DESC LIMIT ?"
+        return cls._jobs(db, query, (owner, since, -1 if limit is None else limit))
 
     @classmethod
     def _active(cls, db: sqlite3.Connection) -> list[Job]:
@@ -214,6 +226,47 @@ class SqliteSessionStore:
                 (key, expires_at),
             )
             return cursor.rowcount == 1
+
+    # channel settings (`/video channel pictures all|mention`)
+
+    def channel_pictures(self, channel: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT pictures FROM channel_settings WHERE channel = ?", (channel,)
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def set_channel_pictures(self, channel: str, mode: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO channel_settings (channel, pictures) VALUES (?, ?)", (channel, mode)
+            )
+
+    # people's defaults for new sessions (the App Home tab)
+
+    def user_defaults(self, user: str) -> UserDefaults | None:
+        with self._lock:
+            row = self._db.execute("SELECT body FROM user_defaults WHERE user = ?", (user,)).fetchone()
+        return UserDefaults(**json.loads(row[0])) if row else None
+
+    def save_user_defaults(self, defaults: UserDefaults) -> UserDefaults:
+        stored = replace(defaults, version=defaults.version + 1)
+        body = json.dumps(asdict(stored))
+        with self._transaction() as db:
+            if defaults.version == 0:
+                cursor = db.execute(
+                    "INSERT INTO user_defaults (user, version, body) VALUES (?, ?, ?)"
+                    " ON CONFLICT (user) DO NOTHING",
+                    (stored.user, stored.version, body),
+                )
+            else:
+                cursor = db.execute(
+                    "UPDATE user_defaults SET version = ?, body = ? WHERE user = ? AND version = ?",
+                    (stored.version, body, stored.user, defaults.version),
+                )
+            if cursor.rowcount != 1:
+                raise Conflict(f"the defaults of {defaults.user} changed since version {defaults.version}")
+        return stored
 
     # accepted requests whose slow work hasn't finished (local only: on Lambda, a dead lazy
     # invocation lands on the function's dead-letter queue instead)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.adapters.blobs import render_key, spec_key
 from bot.adapters.blobs.s3 import S3BlobStore
+from bot.conversation.costs import DEFAULT_PRICES_PER_HOUR
 from bot.conversation.ports import Launch, SessionStore
 from bot.conversation.sessions import Job
 from bot.jobs.capacity import CapacityQueue, NoCapacity, WarmJobSoon, queue_position
@@ -88,8 +89,10 @@ class SageMakerJobLauncher:
         queue: CapacityQueue,
         store: SessionStore,
         report: Callable[[dict[str, Any]], None],
+        prices: Mapping[str, float] | None = None,
     ) -> None:
         self.settings = settings
+        self.prices = dict(DEFAULT_PRICES_PER_HOUR if prices is None else prices)  # per instance-hour
         self.client = client  # a boto3 SageMaker client
         self.blobs = blobs
         self.queue = queue
@@ -262,7 +265,7 @@ class SageMakerJobLauncher:
                     warm.BUCKET_ENV: self.blobs.bucket,
                     warm.POOL_ENV: warm.pool_name(info.key, instance_type),
                     warm.HOST_ENV: job.job_id,
-                    warm.BUDGET_ENV: str(int(aws.job_budget_s(instance_type))),
+                    warm.BUDGET_ENV: str(int(aws.job_budget_s(self.prices.get(instance_type)))),
                 }
             )
         network: dict[str, Any] = {

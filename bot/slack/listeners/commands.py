@@ -79,6 +79,9 @@ def register(app: App, conversation: Conversation) -> None:
             if answer.status_code != 200:  # the response_url refused (used up, expired, a Slack hiccup)
                 conversation.services.chat.ephemeral(command["channel_id"], command["user_id"], text)
             return
+        if parsed.action == "channel":
+            answer_channel_setting(parsed, command, respond)
+            return
         if parsed.action != "video":
             return
         if access_refusal(settings.limits, user=command["user_id"], channel=command["channel_id"]):
@@ -97,5 +100,12 @@ def register(app: App, conversation: Conversation) -> None:
             if error.error not in CANT_POST_ERRORS:
                 raise
             respond(text=CANT_POST_HERE, response_type="ephemeral")
+
+    def answer_channel_setting(parsed: VideoCommand, command: dict[str, Any], respond: Respond) -> None:
+        """`/video channel pictures all|mention` (bot.conversation.drafting.choose_channel_pictures)."""
+        text = conversation.choose_channel_pictures(
+            channel=command["channel_id"], user=command["user_id"], mode=parsed.pictures
+        )
+        respond(text=text, response_type="ephemeral")
 
     app.command(settings.command)(ack=acknowledge_video_command, lazy=[answer_video_command])

@@ -16,6 +16,7 @@ from bot.conversation.sessions import DraftOptions, new_draft, plan_job, set_dra
 from bot.jobs.capacity import WarmJobSoon
 from bot.jobs.messages import JobStateChange
 from bot.jobs.sweeper import SweepReport, sweep_warm_jobs
+from bot.slack.blocks import GENERATE
 from processing_job import warm
 from processing_job.inference import PipelineCache
 from processing_job.paths import JobPaths
@@ -246,3 +247,48 @@ def test_render_state_events_are_what_the_job_events_function_reads():
         "job-1", "Failed", failure_reason="x", exit_message="The seed is bad."
     )
     assert event["detail-type"] == warm.STATE_DETAIL_TYPE
+
+
+# Through the deployed handlers: the thread hears each render's own end
+
+
+def test_a_render_a_warm_job_took_ends_in_its_thread_from_its_own_events(deployed, alice, bob, slack):
+    from bot.jobs.messages import render_state_event
+    from tests.aws.conftest import generate, job_id_of, open_thread
+    from tests.aws.test_aws_flow import video_in_thread
+    from tests.conftest import thread_text
+
+    _, host = generate(deployed, alice, "a fox")
+    deployed.set_status(host, "InProgress")
+    services = deployed.services
+    beat(services.launcher, host, pool="cogvideox-2b--ml.g5.2xlarge")  # done with its render, waiting
+    root = open_thread(bob, "an owl")
+    bob.click(bob.draft_card(root), GENERATE)
+    taken = job_id_of(root)
+    queue = warm.WorkQueue(deployed.resources.s3, BUCKET)
+    slack.wait_until(lambda: queue.waiting("cogvideox-2b--ml.g5.2xlarge") or None, what="the render offered")
+    assert f"videobot-{taken}" not in deployed.aws.sagemaker_jobs()  # no second launch
+    assert queue.claim(taken, host)  # the warm job takes it, renders it, and says so
+    deployed.deliver(render_state_event(taken, "InProgress", host=host))
+    deployed.write_outputs(taken)
+    deployed.deliver(render_state_event(taken, "Completed", host=host))
+    video = video_in_thread(slack, root)
+    assert video.path.read_bytes()
+    assert "Done in 93 s" in thread_text(slack, root)
+
+
+def test_a_failed_render_in_a_warm_job_is_explained_in_its_thread(deployed, alice, bob, slack):
+    from bot.jobs.messages import render_state_event
+    from tests.aws.conftest import generate
+    from tests.conftest import thread_text
+
+    root, job_id = generate(deployed, alice, "a fox")
+    deployed.deliver(
+        render_state_event(
+            job_id, "Failed", failure_reason="AlgorithmError", exit_message="The picture could not be read."
+        )
+    )
+    slack.wait_until(lambda: "The picture could not be read." in thread_text(slack, root) or None)
+    deployed.finish(job_id, "Completed")  # the job itself ends well later: nothing more is said
+    assert thread_text(slack, root).count("The picture could not be read.") == 1
+    assert not any(f.thread_ts == root.ts for f in slack.files)

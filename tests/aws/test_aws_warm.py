@@ -151,6 +151,16 @@ def test_an_offered_render_no_warm_job_took_gets_a_job_of_its_own_from_the_dispa
     assert launcher.work.claimed_by(job.job_id) == warm.CLAIMED_BY_LAUNCHER
 
 
+def test_a_render_waiting_for_capacity_is_offered_to_a_warm_job_that_has_room(launcher, aws):
+    job = a_job(launcher.store)
+    launcher.queue.put(job.job_id)  # SageMaker had no room when it was launched
+    beat(launcher, "idle-host")  # now a job of its model waits for work
+    with pytest.raises(WarmJobSoon):
+        launcher.start(job)
+    assert [render for _, render in launcher.work.waiting(TINY_POOL)] == [job.job_id]
+    assert created_jobs(aws) == []
+
+
 def test_a_render_a_warm_job_took_is_left_to_it(launcher, aws):
     beat(launcher, "idle-host")
     job = a_job(launcher.store)

@@ -162,6 +162,9 @@ class SageMakerJobLauncher:
             if taker is None:
                 pool = self._pool(job.job_spec)
                 if self._warm_job_can_take(pool, job.job_id):
+                    # (one that waited for capacity is offered now: a warm job has room for it)
+                    if job.job_id not in [render for _, render in self.work.waiting(pool)]:
+                        self.work.offer(pool, job.job_id, int(self.wall() * 1000))
                     raise WarmJobSoon(job.job_id)
                 if not self.work.claim(job.job_id, warm.CLAIMED_BY_LAUNCHER):
                     return  # a warm job took it just now

@@ -35,6 +35,7 @@ SECTIONS = {
     "render": "bench.render",
     "stages": "bench.stages",
     "storyboard": "bench.storyboard",
+    "warm": "bench.warm",
     "cost": "bench.cost",
 }
 
@@ -47,7 +48,8 @@ def main() -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="skip the render's measurements, the stages' larger size (also BENCH_QUICK=1)",
+        help="skip the render's measurements, the stages' larger size, the warm section's long runs "
+        "(also BENCH_QUICK=1)",
     )
     parser.add_argument(
         "--smoke", action="store_true", help="few samples in every section (not for the docs)"
@@ -83,7 +85,7 @@ def _run_section(
 ) -> Section:
     result = scratch / f"{name}.json"
     command = [sys.executable, "-m", module, "--out", str(result)]
-    if smoke or (quick and name in ("render", "stages", "storyboard")):
+    if smoke or (quick and name in ("render", "stages", "storyboard", "warm")):
         command.append("--quick")
     if name == "cost":
         figures = scratch / "figures.json"

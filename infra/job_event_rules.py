@@ -18,6 +18,7 @@ from constructs import Construct
 from bot.jobs.messages import (
     PROGRESS_SOURCE,
     PROGRESS_TYPE,
+    RENDER_STATE_TYPE,
     STATE_CHANGE_SOURCE,
     STATE_CHANGE_TYPE,
 )
@@ -39,6 +40,8 @@ def state_changes(job_name_prefix: str, *statuses: str) -> events.EventPattern:
 
 
 PROGRESS = events.EventPattern(source=[PROGRESS_SOURCE], detail_type=[PROGRESS_TYPE])
+# A warm job's renders each end with one of these (the job's own state change names only its first).
+RENDER_STATES = events.EventPattern(source=[PROGRESS_SOURCE], detail_type=[RENDER_STATE_TYPE])
 
 
 class JobEvents(Construct):
@@ -87,6 +90,21 @@ class JobEvents(Construct):
                     dead_letter_queue=self.dead_letters,
                     retry_attempts=2,
                     max_event_age=cdk.Duration.minutes(5),  # old progress is no news; the next event is
+                )
+            ],
+        )
+        self.render_states = events.Rule(
+            self,
+            "RenderStates",
+            description="videobot: each render's own end, from a warm job that runs several",
+            event_bus=self.progress_bus,
+            event_pattern=RENDER_STATES,
+            targets=[
+                targets.LambdaFunction(
+                    self.function,
+                    dead_letter_queue=self.dead_letters,
+                    retry_attempts=20,  # an end is not a nicety: as SageMaker's state changes
+                    max_event_age=cdk.Duration.hours(6),
                 )
             ],
         )

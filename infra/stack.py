@@ -27,7 +27,15 @@ from infra.next_steps import MANIFEST_OUTPUT, STAGE_OUTPUT
 from infra.operations import Operations
 from infra.settings import StackSettings
 from infra.slack_front_door import SlackFrontDoor
-from infra.storage import IMAGES_PREFIX, MODELS_PREFIX, RENDERS_PREFIX, SPECS_PREFIX, Storage
+from infra.storage import (
+    IMAGES_PREFIX,
+    MODELS_PREFIX,
+    RENDERS_PREFIX,
+    SPECS_PREFIX,
+    WARM_HOSTS_PREFIX,
+    WARM_PREFIX,
+    Storage,
+)
 from infra.video_jobs import VideoJobs
 
 
@@ -168,22 +176,39 @@ class VideobotStack(cdk.Stack):
         # The Home tab reads a render's poster to show it, and deletes a render its owner deleted; a
         # storyboard's shot or cut reads earlier renders' clips (copied into its spec's folder).
         # Extend, Smooth and Upscale copy a finished render's video beside their spec.
+        # warm/: launching offers a render to a warm job (or claims it), Cancel claims or marks it,
+        # and describing a render reads its recorded outcome (bot/jobs/launchers/sagemaker.py).
         self.storage.grant_media(
             slack,
-            read=(IMAGES_PREFIX, RENDERS_PREFIX),
-            write=(IMAGES_PREFIX, SPECS_PREFIX),
+            read=(IMAGES_PREFIX, RENDERS_PREFIX, WARM_PREFIX),
+            write=(IMAGES_PREFIX, SPECS_PREFIX, WARM_PREFIX),
             list_only=(MODELS_PREFIX,),
             delete=(RENDERS_PREFIX,),
         )
-        self.storage.grant_media(dispatcher, list_only=(MODELS_PREFIX,))
-        for each in (job_events, sweeper):
-            self.storage.grant_media(
-                each, read=(RENDERS_PREFIX,), write=(SPECS_PREFIX,), list_only=(MODELS_PREFIX,)
-            )
+        self.storage.grant_media(
+            dispatcher, read=(WARM_PREFIX,), write=(WARM_PREFIX,), list_only=(MODELS_PREFIX,)
+        )
+        # The job-events function and the sweeper launch a storyboard's waiting shots and its cut (their
+        # specs and clips under specs/, offered to a warm job under warm/), read renders' outcomes and
+        # videos; the sweeper deletes a stopped warm job's heartbeat.
+        self.storage.grant_media(
+            job_events,
+            read=(RENDERS_PREFIX, WARM_PREFIX),
+            write=(SPECS_PREFIX, WARM_PREFIX),
+            list_only=(MODELS_PREFIX,),
+        )
+        self.storage.grant_media(
+            sweeper,
+            read=(RENDERS_PREFIX, WARM_PREFIX),
+            write=(SPECS_PREFIX, WARM_PREFIX),
+            list_only=(MODELS_PREFIX,),
+            delete=(WARM_HOSTS_PREFIX,),
+        )
         for each in (slack, dispatcher, job_events, sweeper):
             self.jobs.allow_starting_renders(each)
         for each in (slack, job_events, sweeper):
             self.jobs.allow_watching_renders(each)
         self.jobs.allow_stopping_renders(slack)
+        self.jobs.allow_stopping_renders(sweeper)  # a warm job it finds stuck
         for each in (slack, job_events, sweeper):
             self.jobs.queue.grant_send_messages(each)

@@ -52,6 +52,11 @@ IMAGES_PREFIX = "images/"  # pictures people shared (the bot)
 SPECS_PREFIX = "specs/"  # each job's spec.json (the bot)
 RENDERS_PREFIX = "renders/"  # each job's video.mp4, poster.jpg, result.json (the job)
 MODELS_PREFIX = "models/"  # staged weights (`make stage-model`); never expires
+WARM_PREFIX = (
+    "warm/"  # warm jobs' hand-over: queue, claims, cancels, heartbeats, outcomes (processing_job/warm.py)
+)
+WARM_HOSTS_PREFIX = "warm/hosts/"  # the heartbeats, which the sweeper clears for a job it stopped
+WARM_RETENTION_DAYS = 2  # a render's claim and outcome matter for hours; tidy the rest
 
 
 class Storage(Construct):
@@ -106,6 +111,7 @@ class Storage(Construct):
                 s3.LifecycleRule(
                     id="expire-renders", prefix=RENDERS_PREFIX, expiration=day(render_retention_days)
                 ),
+                s3.LifecycleRule(id="expire-warm", prefix=WARM_PREFIX, expiration=day(WARM_RETENTION_DAYS)),
                 s3.LifecycleRule(
                     id="tidy-versions",
                     noncurrent_version_expiration=day(7),
@@ -143,7 +149,7 @@ class Storage(Construct):
         delete: Sequence[str] = (),
     ) -> None:
         """Objects under the `read` and `write` prefixes; listing of `read` and `list_only` ones; deleting
-        under `delete` ones (a video its owner deleted: the App Home tab).
+        under `delete` ones (a video its owner deleted: the App Home tab; a stopped warm job's heartbeat).
 
         Written out rather than `grant_read_write`, which would add deletes, ACLs and an unscoped list.
         """
@@ -184,6 +190,8 @@ class Storage(Construct):
                 )
             )
         why = {
+            WARM_PREFIX: "one key per render and per warm job in the hand-over, made at run time",
+            WARM_HOSTS_PREFIX: "one heartbeat per warm job, named after it",
             IMAGES_PREFIX: "pictures people share, one key per upload",
             SPECS_PREFIX: "one folder per render, with its spec.json and picture",
             RENDERS_PREFIX: "one folder per render, read back to post the video",

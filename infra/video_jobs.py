@@ -26,13 +26,13 @@ from infra.nag import acknowledge, wildcard_resource
 from infra.network import JobNetwork
 from infra.queues import dead_letter_queue, secure_queue
 from infra.settings import StackSettings
-from infra.storage import MODELS_PREFIX, RENDERS_PREFIX, SPECS_PREFIX
+from infra.storage import MODELS_PREFIX, RENDERS_PREFIX, SPECS_PREFIX, WARM_PREFIX
 
 DISPATCH_HANDLER = "bot.runtime.lambda_handlers.dispatch_queued_renders"
 SWEEP_HANDLER = "bot.runtime.lambda_handlers.sweep_stale_renders"
 JOB_IMAGE_DIRECTORY = REPO_ROOT / "processing_job"
 JOB_LOG_GROUP = "/aws/sagemaker/ProcessingJobs"  # SageMaker's own, shared by every processing job
-JOB_INPUT_PREFIXES = (SPECS_PREFIX, MODELS_PREFIX)
+JOB_INPUT_PREFIXES = (SPECS_PREFIX, MODELS_PREFIX, WARM_PREFIX)
 DISPATCHER_TIMEOUT = cdk.Duration.seconds(60)
 SWEEP_EVERY = cdk.Duration.minutes(5)
 # The dispatcher backs off up to 15 minutes a try (bot/jobs/capacity.py) and lets a render go after
@@ -151,7 +151,15 @@ class VideoJobs(Construct):
             iam.PolicyStatement(
                 sid="WriteRenders",
                 actions=["s3:PutObject", "s3:AbortMultipartUpload"],
-                resources=[bucket.arn_for_objects(f"{RENDERS_PREFIX}*")],
+                resources=[bucket.arn_for_objects(f"{prefix}*") for prefix in (RENDERS_PREFIX, WARM_PREFIX)],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                # A warm job takes queued renders off the line and clears its heartbeat when it exits.
+                sid="TakeWarmWork",
+                actions=["s3:DeleteObject"],
+                resources=[bucket.arn_for_objects(f"{WARM_PREFIX}*")],
             )
         )
         role.add_to_policy(
@@ -196,6 +204,7 @@ class VideoJobs(Construct):
             (SPECS_PREFIX, "its own render's folder: the job id is only known at launch"),
             (MODELS_PREFIX, "the staged weights, one folder of many files per model"),
             (RENDERS_PREFIX, "its own render's output folder, named at launch"),
+            (WARM_PREFIX, "the warm jobs' hand-over: renders queued, claimed and ended, named at run time"),
         ):
             acknowledge(
                 role,

@@ -18,6 +18,7 @@ import platform
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from processing_job.models import EXTEND, STAGES, V2V, ModelInfo
 from processing_job.paths import JobPaths
 from processing_job.progress import DONE, LOADING, WRITING, ProgressReporter, ProgressSink, sink_from_env
 from processing_job.spec import JobSpec, SpecError
+from processing_job.weights import prefetched, start_prefetch
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +42,24 @@ class JobInputError(RuntimeError):
 
 
 def main(
-    paths: JobPaths | None = None, sink: ProgressSink | None = None, *, own_process: bool = False
+    paths: JobPaths | None = None,
+    sink: ProgressSink | None = None,
+    *,
+    own_process: bool = False,
+    pipelines: PipelineCache | None = None,
 ) -> int:
     """Run one job from its folders; 0 on success, 1 after writing the failure file.
 
     `own_process`: the job has the process to itself (the container, the CLI), so it may change
-    process-wide settings such as the libraries' progress bars."""
+    process-wide settings such as the libraries' progress bars. `pipelines`: a warm worker's loaded
+    pipeline, kept for its next render."""
     paths = paths or JobPaths.from_env()
+    start_prefetch(paths.model_dir)  # the staged weights, read from S3 while the job starts (if asked)
     spec: JobSpec | None = None
     sink = sink if sink is not None else sink_from_env()
     try:
         spec = read_spec(paths)
-        run_job(spec, paths, sink, quiet_libraries=own_process)
+        run_job(spec, paths, sink, quiet_libraries=own_process or pipelines is not None, pipelines=pipelines)
     except Exception as error:
         log.exception("Job %s failed", spec.job_id if spec else "(no valid spec)")
         write_failure(paths.failure_file, failure_message(error, spec))
@@ -83,7 +91,12 @@ def read_spec(paths: JobPaths) -> JobSpec:
 
 
 def run_job(
-    spec: JobSpec, paths: JobPaths, sink: ProgressSink, *, quiet_libraries: bool = False
+    spec: JobSpec,
+    paths: JobPaths,
+    sink: ProgressSink,
+    *,
+    quiet_libraries: bool = False,
+    pipelines: PipelineCache | None = None,
 ) -> dict[str, Any]:
     """Run `spec`'s plan into `paths.output_dir`; returns what it wrote to result.json.
 
@@ -91,7 +104,9 @@ def run_job(
        as an mp4 (or, for a stages-only job, the staged clip itself);
     2. the optional stages, file to file: smooth (`interpolate`), then upscale;
     3. export: the last file becomes video.mp4 (H.264, yuv420p, faststart), with its poster and
-       result.json, which lists every stage's parameters and time."""
+       result.json, which lists every stage's parameters and time.
+
+    `pipelines`: a warm job's loaded pipeline, kept for its next render (None: load, use, let go)."""
     from processing_job.export import probe_video, write_poster_from_video
 
     started = time.perf_counter()
@@ -102,7 +117,9 @@ def run_job(
         # 1. Render, or join
         reporter.phase(LOADING)
         if spec.renders:
-            made, result = _render(spec, paths, reporter, quiet_libraries=quiet_libraries)
+            made, result = _render(
+                spec, paths, reporter, quiet_libraries=quiet_libraries, pipelines=pipelines
+            )
         elif spec.mode == STAGES:
             reporter.phase(WRITING)
             made, result = _staged_clip(spec, paths)
@@ -147,7 +164,12 @@ def run_job(
 
 
 def _render(
-    spec: JobSpec, paths: JobPaths, reporter: ProgressReporter, *, quiet_libraries: bool
+    spec: JobSpec,
+    paths: JobPaths,
+    reporter: ProgressReporter,
+    *,
+    quiet_libraries: bool,
+    pipelines: PipelineCache | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Generate (t2v, i2v, v2v) or extend with the spec's model; the mp4 it wrote and the result."""
     from processing_job.acceleration import AccelerationOptions
@@ -169,15 +191,33 @@ def _render(
     # The inputs are checked before any weights load: a bad one fails in a second, not a minute.
     image, image_facts = _prepare_image(spec, paths)
     clip, clip_facts = _prepare_clip(spec, paths)
+    download = prefetched(paths.model_dir)
+    weights_read: dict[str, Any] | None = None
+    weights_wait_s = 0.0
+    if download is not None:
+        read, weights_wait_s = download.wait()
+        weights_read = {**read.to_dict(), "waited_s": round(weights_wait_s, 3), "from": download.uri}
     weights = resolve_weights(info, paths.model_dir)
     log.info("Job %s: %s from %s", spec.job_id, info.name, weights.describe())
     if quiet_libraries:
         quiet_library_progress_bars()
     device = pick_device()
     _reset_gpu_peak(device)
-    loaded = load_pipeline(
-        info, weights, device=device, spec=spec, memory_plan=memory_plan, acceleration=acceleration
-    )
+    model_started = time.perf_counter()
+
+    def load() -> Any:
+        return load_pipeline(
+            info, weights, device=device, spec=spec, memory_plan=memory_plan, acceleration=acceleration
+        )
+
+    if pipelines is None:
+        loaded, reused = load(), False
+    else:
+        # A warm render's model folder is a link to the job's: the same weights, the same key.
+        location = weights.location if weights.kind == "hub" else os.path.realpath(weights.location)
+        key = (info.key, location, device, memory_plan, acceleration.compile, acceleration.quantize)
+        loaded, reused = pipelines.get(key, load)
+    model_load_s = time.perf_counter() - model_started
     loading_s = time.perf_counter() - started
 
     rendered = render(
@@ -200,7 +240,15 @@ def _render(
     write_mp4(frames, made, spec.fps)
     writing_s = time.perf_counter() - writing_started
 
-    timings = {"loading": loading_s, **rendered.timings, "writing": writing_s}
+    # "loading": everything before the first step; "model_load": the pipeline's part of it (0 when a
+    # warm job had it loaded); "weights_wait": waiting for the weights still being read from S3.
+    timings = {
+        "loading": loading_s,
+        "model_load": model_load_s,
+        "weights_wait": weights_wait_s,
+        **rendered.timings,
+        "writing": writing_s,
+    }
     needs = loaded.memory_needs
     made_by = {
         "name": spec.mode if spec.mode == EXTEND else "generate",
@@ -225,7 +273,8 @@ def _render(
         "spec": spec.to_dict(),
         "seed": spec.seed,
         "model": _model_summary(info),
-        "weights": {"source": weights.kind, "location": weights.location},
+        "weights": {"source": weights.kind, "location": weights.location, "read": weights_read},
+        "pipeline": {"reused": reused, "loads_in_job": pipelines.loads if pipelines else 1},
         "parameters": rendered.parameters,
         "timings_s": {name: round(seconds, 3) for name, seconds in timings.items()},
         "prompt_tokens": {
@@ -250,6 +299,40 @@ def _render(
         "made_by": [made_by],
     }
     return made, result
+
+
+class PipelineCache:
+    """A warm job's loaded pipeline, kept between its renders: the next render with the same model,
+    weights, device, memory plan and load-time acceleration starts denoising at once. One at a time
+    (a second model would not fit beside the first on the GPU): another key lets the old one go."""
+
+    def __init__(self) -> None:
+        self._key: tuple[Any, ...] | None = None
+        self._loaded: Any = None
+        self.loads = 0
+
+    def get(self, key: tuple[Any, ...], load: Callable[[], Any]) -> tuple[Any, bool]:
+        """The pipeline for `key` and whether it was already loaded (`load()` otherwise)."""
+        if self._loaded is not None and key == self._key:
+            return self._loaded, True
+        self.clear()
+        loaded = load()
+        self._key, self._loaded = key, loaded
+        self.loads += 1
+        return loaded, False
+
+    def clear(self) -> None:
+        if self._loaded is None:
+            return
+        device = getattr(self._loaded, "device", "cpu")
+        self._key = self._loaded = None
+        import gc
+
+        gc.collect()
+        if device == "cuda":
+            import torch
+
+            torch.cuda.empty_cache()
 
 
 def _join(spec: JobSpec, paths: JobPaths) -> tuple[Path, dict[str, Any]]:

@@ -88,6 +88,11 @@ class ProgressEvent:
         return 0.0
 
 
+class RenderCancelled(Exception):
+    """Raised by a sink to stop the render it reports on (a warm job's Cancel); the one exception
+    `ProgressReporter` lets through, so it leaves the denoising loop at the next step."""
+
+
 class ProgressSink(Protocol):
     def emit(self, event: ProgressEvent) -> None: ...
 
@@ -184,6 +189,8 @@ class ProgressReporter:
         event = ProgressEvent(self.job_id, phase, step, total, round(self._clock() - self._start, 3))
         try:
             self.sink.emit(event)
+        except RenderCancelled:
+            raise
         except Exception:
             log.exception("A progress sink failed on %s; the render goes on.", event)
 

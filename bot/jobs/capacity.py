@@ -29,6 +29,11 @@ class NoCapacity(Exception):
     """SageMaker has no room for this render right now (quota or throttling)."""
 
 
+class WarmJobSoon(NoCapacity):
+    """The render was offered to a warm job that can start it soon: it waits for that, not for room
+    (no new job is launched, and its place in line doesn't change)."""
+
+
 class StillWaiting(Exception):
     """The render goes back on the queue (a batch item failure, by design)."""
 
@@ -104,9 +109,12 @@ def dispatch_waiting_renders(
             with log_context(session=job.session_key):
                 try:
                     start(job)
-                except NoCapacity:
+                except NoCapacity as reason:
                     attempt = int(record.attributes.approximate_receive_count or 1)
                     delay = queue.back_off(record.receipt_handle, attempt)
+                    if isinstance(reason, WarmJobSoon):
+                        log.info("a warm job can take %s soon; looking again in %d s", job_id, delay)
+                        raise StillWaiting(job_id) from None
                     log.info("still no capacity for %s; next try in %d s", job_id, delay)
                     on_change(job, queue_position(store, job))
                     raise StillWaiting(job_id) from None

@@ -18,6 +18,9 @@ STATE_CHANGE_SOURCE = "aws.sagemaker"
 STATE_CHANGE_TYPE = "SageMaker Processing Job State Change"
 PROGRESS_SOURCE = "videobot.render"
 PROGRESS_TYPE = "Render Progress"
+# One render's own state change, from a warm job that runs several renders (processing_job/warm.py):
+# the job's state change names only its first render, so each render's end travels on its own.
+RENDER_STATE_TYPE = "Render State Change"
 STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
 PHASES = ("loading", "encoding", "denoising", "decoding", "writing", "done")
 
@@ -93,6 +96,20 @@ def progress_event(job_id: str, *, phase: str, step: int = 0, total: int = 0, el
     return _envelope(PROGRESS_SOURCE, PROGRESS_TYPE, detail, [])
 
 
+def render_state_event(
+    job_id: str, status: str, *, failure_reason: str = "", exit_message: str = "", host: str = ""
+) -> dict[str, Any]:
+    """A warm job's `Render State Change` event for one of its renders, as EventBridge delivers it."""
+    detail = {
+        "job_id": job_id,
+        "status": status,
+        "failure_reason": failure_reason,
+        "exit_message": exit_message,
+        "host": host,
+    }
+    return _envelope(PROGRESS_SOURCE, RENDER_STATE_TYPE, detail, [])
+
+
 def parse_job_event(event: Mapping[str, Any]) -> JobStateChange | JobProgress | None:
     """The event as one of ours, or None for anything else (other jobs, other shapes)."""
     if not isinstance(event, Mapping):
@@ -111,6 +128,16 @@ def parse_job_event(event: Mapping[str, Any]) -> JobStateChange | JobProgress | 
             status=status,
             failure_reason=_text(detail.get("FailureReason")),
             exit_message=_text(detail.get("ExitMessage")),
+        )
+    if source == PROGRESS_SOURCE and detail_type == RENDER_STATE_TYPE:
+        job_id, status = detail.get("job_id"), detail.get("status")
+        if not isinstance(job_id, str) or not job_id or status not in STATUSES:
+            return None
+        return JobStateChange(
+            job_id=job_id,
+            status=status,
+            failure_reason=_text(detail.get("failure_reason")),
+            exit_message=_text(detail.get("exit_message")),
         )
     if source == PROGRESS_SOURCE and detail_type == PROGRESS_TYPE:
         job_id, phase = detail.get("job_id"), detail.get("phase")

@@ -6,13 +6,18 @@ for a while, asks the renderer what became of it, and finishes it exactly as the
 have (the same handler, so a late or duplicate event afterwards changes nothing). A render that has
 waited for capacity too long is ended with an explanation: every accepted request ends in a video or
 in an explanation.
+
+Warm jobs (`processing_job.warm`) outlive their renders: the sweeper tells an idle one (a fresh
+heartbeat, within its idle window) and a busy one from a stuck one (no heartbeat for a minute, or still
+there well after its idle window ended), and stops a stuck one, whose renders its `describe` then
+reports failed. MaxRuntime bounds a job whose heartbeat goes on while its render doesn't.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.conversation.sessions import Job
 from bot.jobs.delivery import JobEventHandler
@@ -43,14 +48,20 @@ class SweepReport:
     finished: list[str] = field(default_factory=list)
     given_up: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    warm_busy: list[str] = field(default_factory=list)
+    warm_idle: list[str] = field(default_factory=list)
+    warm_stopped: list[str] = field(default_factory=list)  # stuck, or ended without leaving
 
     def to_dict(self) -> dict[str, list[str]]:
-        return {
+        found = {
             "checked": self.checked,
             "finished": self.finished,
             "given_up": self.given_up,
             "errors": self.errors,
         }
+        if self.warm_busy or self.warm_idle or self.warm_stopped:
+            found.update(warm_busy=self.warm_busy, warm_idle=self.warm_idle, warm_stopped=self.warm_stopped)
+        return found
 
 
 def sweep_stale_renders(
@@ -74,9 +85,50 @@ def sweep_stale_renders(
             report.finished.append(job.job_id)
         elif outcome == "given_up":
             report.given_up.append(job.job_id)
-    if report.checked:
+    if hasattr(source, "warm_jobs"):
+        try:
+            sweep_warm_jobs(source, report, now=source.wall())  # type: ignore[attr-defined]
+        except Exception:
+            log.exception("sweeping the warm jobs failed")
+    if report.checked or report.warm_stopped:
         log.info("swept %d stale renders", len(report.checked), extra=report.to_dict())
     return report
+
+
+# ------------------------------------------------------------------------------------------ warm jobs
+
+WARM_GRACE_S = 120  # past its idle window by this much, an idle job should have exited
+
+
+def warm_job_verdict(view: Any, now: float) -> str:
+    """busy, idle, stuck (alive by SageMaker's word, silent or overstaying), or ended."""
+    beat = view.beat
+    if view.status != "InProgress":
+        return "ended"
+    if not beat.fresh(now):
+        return "stuck"
+    if beat.state == "idle" and now > beat.idle_until + WARM_GRACE_S:
+        return "stuck"
+    return "busy" if beat.state == "busy" else "idle"
+
+
+def sweep_warm_jobs(source: Any, report: SweepReport, *, now: float) -> None:
+    """Look at every warm job with a heartbeat; stop the stuck ones (see the module's docstring)."""
+    for view in source.warm_jobs():
+        verdict = warm_job_verdict(view, now)
+        if verdict == "busy":
+            report.warm_busy.append(view.host)
+        elif verdict == "idle":
+            report.warm_idle.append(view.host)
+        else:
+            if verdict == "stuck":
+                log.warning(
+                    "the warm job %s looks stuck (last heartbeat %.0f s ago); stopping it",
+                    view.host,
+                    now - view.beat.updated,
+                )
+            source.stop_warm_job(view)
+            report.warm_stopped.append(view.host)
 
 
 def _reconcile(

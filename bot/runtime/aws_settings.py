@@ -39,6 +39,15 @@ CAPACITY_RETRY_ENV = "VIDEOBOT_CAPACITY_RETRY_S"  # first back-off of a render w
 WEIGHTS_SOURCE_ENV = "VIDEOBOT_WEIGHTS_SOURCE"
 WEIGHTS_SOURCES = ("auto", "staged", "hub")
 
+# Warm renders (issue 17); all optional.
+WARM_IDLE_ENV = "VIDEOBOT_WARM_IDLE_S"  # how long a job waits for another render; 0: one render per job
+WARM_WAIT_ENV = "VIDEOBOT_WARM_WAIT_S"  # a render waits this long for a warm job before a new one starts
+JOB_COST_CAP_ENV = "VIDEOBOT_JOB_COST_CAP_USD"  # a warm job takes no render that would cost more; 0: none
+# "ranged": the job reads the staged weights itself (parallel ranged GETs, overlapping its start);
+# "file": SageMaker copies them in before the container starts (File mode), the fallback.
+WEIGHTS_READ_ENV = "VIDEOBOT_WEIGHTS_READ"
+WEIGHTS_READS = ("ranged", "file")
+
 MAX_SQS_DELAY_S = 900
 # SageMaker job names: letters, digits and hyphens, at most 63. A job id is up to ~35 characters
 # (bot/conversation/sessions.job_id_for), so a prefix gets at most 24.
@@ -107,6 +116,19 @@ class AwsSettings:
     capacity_retry_s: int = 30
     job_name_prefix: str = JOB_NAME_PREFIX
     weights_source: str = "auto"
+    warm_idle_s: int = 300
+    warm_wait_s: int = 120
+    job_cost_cap_usd: float = 10.0
+    weights_read: str = "ranged"
+
+    def job_budget_s(self, price_per_hour: float | None) -> float:
+        """The seconds of work a job may take on: MaxRuntime less a margin (to finish and upload), and
+        no more than the cost cap buys at the instance's price (`Settings.pricing`; None: unknown)."""
+        budget = float(self.max_runtime_s - min(300, self.max_runtime_s // 10))
+        price = price_per_hour or 0.0
+        if self.job_cost_cap_usd > 0 and price > 0:
+            budget = min(budget, self.job_cost_cap_usd / price * 3600)
+        return budget
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AwsSettings:
@@ -129,6 +151,9 @@ class AwsSettings:
             stale_after = int(env.get(SWEEP_STALE_AFTER_ENV) or cls.sweep_stale_after_s)
             max_queue_wait = int(env.get(MAX_QUEUE_WAIT_ENV) or cls.max_queue_wait_s)
             capacity_retry = int(env.get(CAPACITY_RETRY_ENV) or cls.capacity_retry_s)
+            warm_idle = int(env.get(WARM_IDLE_ENV) or cls.warm_idle_s)
+            warm_wait = int(env.get(WARM_WAIT_ENV) or cls.warm_wait_s)
+            cost_cap = float(env.get(JOB_COST_CAP_ENV) or cls.job_cost_cap_usd)
         except ValueError as error:
             raise AwsConfigError(f"Bad job setting: {error}") from None
         if not isinstance(chosen_types, dict) or not all(
@@ -151,6 +176,13 @@ class AwsSettings:
         weights_source = env.get(WEIGHTS_SOURCE_ENV) or "auto"
         if weights_source not in WEIGHTS_SOURCES:
             raise AwsConfigError(f"{WEIGHTS_SOURCE_ENV} must be one of {', '.join(WEIGHTS_SOURCES)}.")
+        if min(warm_idle, warm_wait, cost_cap) < 0:
+            raise AwsConfigError(
+                "The warm window, the wait for a warm job and the cost cap can't be negative."
+            )
+        weights_read = env.get(WEIGHTS_READ_ENV) or "ranged"
+        if weights_read not in WEIGHTS_READS:
+            raise AwsConfigError(f"{WEIGHTS_READ_ENV} must be one of {', '.join(WEIGHTS_READS)}.")
         if capacity_retry > MAX_SQS_DELAY_S:
             raise AwsConfigError(
                 f"{CAPACITY_RETRY_ENV} can be at most {MAX_SQS_DELAY_S} (SQS's longest delay)."
@@ -169,4 +201,8 @@ class AwsSettings:
             capacity_retry_s=capacity_retry,
             job_name_prefix=prefix,
             weights_source=weights_source,
+            warm_idle_s=warm_idle,
+            warm_wait_s=warm_wait,
+            job_cost_cap_usd=cost_cap,
+            weights_read=weights_read,
         )

@@ -152,6 +152,7 @@ def build_local_services(
         blobs=blobs,
         report=report,
         model_cache=settings.model_cache,
+        warm_idle_s=settings.warm_idle_s,
     )
     services = assemble(
         settings,
@@ -343,6 +344,7 @@ def build_aws_services(
         ),
         store=store,
         report=report,
+        prices=settings.pricing.per_hour,  # a warm job's cost cap, at its instance's price
     )
     return assemble(
         settings,

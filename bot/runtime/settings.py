@@ -53,6 +53,9 @@ class Settings:
     # Pictures and videos in channels start a session when the bot is mentioned ("mention"), or always
     # ("all"); a channel chooses for itself with `/video channel pictures all|mention`.
     channel_pictures: str = "mention"
+    # Local renders: a worker keeps the pipeline loaded this long after a render (0: a process per
+    # render). On AWS the same variable is the warm job's idle window (aws_settings.py).
+    warm_idle_s: float = 300.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -93,6 +96,7 @@ class Settings:
             pricing=_pricing(env, aws),
             process_before_response=backend == "aws",
             channel_pictures=env.get("VIDEOBOT_CHANNEL_PICTURES", "mention"),
+            warm_idle_s=_warm_idle(env),
         )
         settings.validate()
         return settings
@@ -110,6 +114,17 @@ class Settings:
             )
         if not self.command.startswith("/"):
             raise ConfigError(f"VIDEOBOT_COMMAND must start with '/', not '{self.command}'.")
+
+
+def _warm_idle(env: Mapping[str, str]) -> float:
+    raw = env.get("VIDEOBOT_WARM_IDLE_S", "").strip()
+    try:
+        idle = float(raw) if raw else Settings.warm_idle_s
+    except ValueError:
+        raise ConfigError(f"VIDEOBOT_WARM_IDLE_S must be a number of seconds, not '{raw}'.") from None
+    if idle < 0:
+        raise ConfigError("VIDEOBOT_WARM_IDLE_S can't be negative (0: a process per render).")
+    return idle
 
 
 PRICES_ENV = "VIDEOBOT_INSTANCE_PRICES"

@@ -33,8 +33,7 @@ def test_generate_starts_a_processing_job_with_the_image_role_inputs_output_tags
     inputs = {i["InputName"]: i["S3Input"] for i in job.processing_inputs}
     assert inputs["spec"]["S3Uri"] == f"s3://{BUCKET}/specs/{job_id}/"
     assert inputs["spec"]["LocalPath"] == "/opt/ml/processing/input"
-    assert inputs["model"]["S3Uri"] == f"s3://{BUCKET}/models/cogvideox-2b/"
-    assert inputs["model"]["LocalPath"] == "/opt/ml/processing/model"
+    assert "model" not in inputs  # the job reads the staged weights itself (VIDEOBOT_WEIGHTS_S3)
     output = job.processing_output_config["Outputs"][0]["S3Output"]
     assert output["S3Uri"] == f"s3://{BUCKET}/renders/{job_id}/"
     assert output["LocalPath"] == "/opt/ml/processing/output"
@@ -75,11 +74,18 @@ def test_the_request_asks_for_the_models_instance_type_volume_and_the_jobs_envir
         "InstanceType": "ml.g5.2xlarge",
         "VolumeSizeInGB": 120,
     }
+    job_id = {t["Key"]: t["Value"] for t in request["Tags"]}["videobot:job-id"]
     assert request["Environment"] == {
         "VIDEOBOT_PROGRESS": "eventbridge",
         "VIDEOBOT_EVENT_BUS": "videobot-bus",
         "VIDEOBOT_MODEL_CACHE": "/opt/ml/processing/cache",
+        "VIDEOBOT_WEIGHTS_S3": f"s3://{BUCKET}/models/cogvideox-2b/",
         "HF_HUB_OFFLINE": "1",
+        "VIDEOBOT_WARM_IDLE_S": "300",
+        "VIDEOBOT_WARM_BUCKET": BUCKET,
+        "VIDEOBOT_WARM_POOL": "cogvideox-2b--ml.g5.2xlarge",
+        "VIDEOBOT_WARM_HOST": job_id,
+        "VIDEOBOT_WARM_BUDGET_S": "1620",
     }
     assert "VpcConfig" not in request["NetworkConfig"]
 

@@ -154,7 +154,19 @@ def test_an_image_render_finds_its_picture_beside_its_spec(launcher, resources):
 # Weights: staged when `make stage-model` ran, else the hub
 
 
-def test_staged_weights_are_mounted_with_the_hub_offline(launcher, resources):
+def test_staged_weights_are_read_by_the_job_itself_with_the_hub_offline(launcher, resources):
+    stage(resources, "cogvideox-2b")
+    job = a_job(launcher.store)
+    request = launcher.processing_job_request(job, job.job_spec)
+    assert [i["InputName"] for i in request["ProcessingInputs"]] == [
+        "spec"
+    ]  # nothing copied before it starts
+    assert request["Environment"]["VIDEOBOT_WEIGHTS_S3"] == f"s3://{BUCKET}/models/cogvideox-2b/"
+    assert request["Environment"]["HF_HUB_OFFLINE"] == "1"
+
+
+def test_in_file_mode_staged_weights_are_mounted_with_the_hub_offline(resources):
+    launcher = make_launcher(resources, weights_read="file")
     stage(resources, "cogvideox-2b")
     job = a_job(launcher.store)
     request = launcher.processing_job_request(job, job.job_spec)
@@ -199,7 +211,7 @@ def test_staging_after_a_hub_launch_is_noticed_within_a_minute(launcher, resourc
 
 
 def test_a_stack_that_can_not_reach_the_hub_always_mounts_the_staged_folder(resources):
-    launcher = make_launcher(resources, weights_source="staged")
+    launcher = make_launcher(resources, weights_source="staged", weights_read="file")
     job = a_job(launcher.store)
     request = launcher.processing_job_request(job, job.job_spec)
     assert [i["InputName"] for i in request["ProcessingInputs"]] == ["spec", "model"]

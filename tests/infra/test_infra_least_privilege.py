@@ -65,14 +65,16 @@ EXPECTED_ACTIONS = {
     | {"s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"}
     | {"sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob"}
     | {"lambda:InvokeFunction", "bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"},
-    # Both start a storyboard's waiting shots and its cut: the job's spec and the clips go under specs/.
+    # Both start a storyboard's waiting shots and its cut: the job's spec and the clips go under specs/,
+    # offered to a warm job under warm/; the sweeper also stops a stuck warm job and deletes its heartbeat.
     "job_events": LOGS | SECRET | SESSIONS | START_RENDERS | SEND  # its dead letters, the capacity queue
     | {"s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload"}
     | {"sagemaker:DescribeProcessingJob"},
-    "dispatcher": LOGS | SECRET | SESSIONS | START_RENDERS | CONSUME | {"s3:ListBucket"},
+    "dispatcher": LOGS | SECRET | SESSIONS | START_RENDERS | CONSUME
+    | {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"},  # warm/ claims
     "sweeper": LOGS | SECRET | SESSIONS | START_RENDERS | SEND
     | {"s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload"}
-    | {"sagemaker:DescribeProcessingJob"},
+    | {"sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob", "s3:DeleteObject"},
     "unfinished": LOGS | SECRET | CONSUME | {"dynamodb:PutItem"},
 }  # fmt: skip
 
@@ -144,7 +146,8 @@ def test_functions_describe_tag_and_stop_only_this_stacks_processing_jobs(deploy
 
 def test_only_the_slack_function_stops_renders_and_those_that_start_renders_queue_them(deployed):
     roles = function_roles(deployed)
-    assert {n for n, r in roles.items() if granting(deployed, r, "sagemaker:StopProcessingJob")} == {"slack"}
+    stopping = {n for n, r in roles.items() if granting(deployed, r, "sagemaker:StopProcessingJob")}
+    assert stopping == {"slack", "sweeper"}  # the sweeper: a warm job it finds stuck
     queue = deployed.logical_id(deployed.stack.jobs.queue)
     senders = {
         name
@@ -185,24 +188,27 @@ def test_only_the_functions_that_launch_may_list_the_staged_weights(deployed):
 def test_the_slack_function_writes_uploads_and_specs_and_reads_pictures_and_posters(deployed):
     slack = function_roles(deployed)["slack"]
     (write,) = granting(deployed, slack, "s3:PutObject")
-    assert object_prefixes(deployed, write) == {"images/*", "specs/*"}
+    assert object_prefixes(deployed, write) == {"images/*", "specs/*", "warm/*"}
     (read,) = granting(deployed, slack, "s3:GetObject")
-    assert object_prefixes(deployed, read) == {"images/*", "renders/*"}  # posters, a storyboard's clips
+    assert object_prefixes(deployed, read) == {"images/*", "renders/*", "warm/*"}  # posters, clips, warm/
 
 
-def test_only_the_slack_function_deletes_and_only_renders_people_deleted(deployed):
+def test_only_the_slack_function_deletes_renders_and_only_those_people_deleted(deployed):
     roles = function_roles(deployed)
-    assert {n for n, r in roles.items() if granting(deployed, r, "s3:DeleteObject")} == {"slack"}
+    deleting = {n for n, r in roles.items() if granting(deployed, r, "s3:DeleteObject")}
+    assert deleting == {"slack", "sweeper"}  # the sweeper: a stopped warm job's heartbeat, under warm/hosts/
     (delete,) = granting(deployed, roles["slack"], "s3:DeleteObject")
     assert object_prefixes(deployed, delete) == {"renders/*"}
+    (delete,) = granting(deployed, roles["sweeper"], "s3:DeleteObject")
+    assert object_prefixes(deployed, delete) == {"warm/hosts/*"}
 
 
 def test_the_functions_that_post_videos_read_renders_only_and_write_only_specs(deployed):
     for name in ("job_events", "sweeper"):
         (read,) = granting(deployed, function_roles(deployed)[name], "s3:GetObject")
-        assert object_prefixes(deployed, read) == {"renders/*"}
+        assert object_prefixes(deployed, read) == {"renders/*", "warm/*"}  # warm/: renders' outcomes
         (write,) = granting(deployed, function_roles(deployed)[name], "s3:PutObject")
-        assert object_prefixes(deployed, write) == {"specs/*"}  # a storyboard's join: its spec and clips
+        assert object_prefixes(deployed, write) == {"specs/*", "warm/*"}  # a storyboard's shots and cut
 
 
 def test_no_function_writes_renders(deployed):
@@ -273,6 +279,7 @@ JOB_ROLE_ACTIONS = {
     "s3:ListBucket",
     "s3:PutObject",
     "s3:AbortMultipartUpload",
+    "s3:DeleteObject",  # warm/: what a warm job takes off the line
     "events:PutEvents",
     "logs:CreateLogGroup",
     "logs:DescribeLogStreams",
@@ -304,14 +311,15 @@ def test_the_job_role_writes_only_under_renders(deployed):
         for s in deployed.statements(deployed.stack.jobs.role)
         if any(a.startswith("s3:") and a != "s3:GetObject" and a != "s3:ListBucket" for a in actions_of(s))
     ]
-    assert [object_prefixes(deployed, s) for s in writes] == [{"renders/*"}]
+    # warm/: a warm job's hand-over (claims, heartbeats, outcomes; it deletes what it took off the line)
+    assert [object_prefixes(deployed, s) for s in writes] == [{"renders/*", "warm/*"}, {"warm/*"}]
 
 
 def test_the_job_role_reads_only_its_inputs_and_the_weights(deployed):
     (read,) = granting(deployed, deployed.stack.jobs.role, "s3:GetObject")
-    assert object_prefixes(deployed, read) == {"specs/*", "models/*"}
+    assert object_prefixes(deployed, read) == {"specs/*", "models/*", "warm/*"}
     (listing,) = granting(deployed, deployed.stack.jobs.role, "s3:ListBucket")
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["specs/*", "models/*"]}}
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["specs/*", "models/*", "warm/*"]}}
 
 
 def test_the_job_may_put_only_its_progress_events_on_this_stacks_progress_bus(deployed):

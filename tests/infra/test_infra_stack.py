@@ -9,7 +9,7 @@ from aws_cdk.assertions import Match
 
 from bot.adapters.blobs import render_key, spec_key
 from bot.adapters.store.dynamodb import TABLE_SCHEMA
-from infra.storage import IMAGES_PREFIX, MODELS_PREFIX, RENDERS_PREFIX, SPECS_PREFIX
+from infra.storage import IMAGES_PREFIX, MODELS_PREFIX, RENDERS_PREFIX, SPECS_PREFIX, WARM_PREFIX
 
 HANDLERS = {
     "bot.runtime.lambda_handlers.handle_slack_request",
@@ -107,7 +107,7 @@ def test_uploads_specs_and_renders_expire_but_staged_weights_never_do(deployed):
         for rule in bucket["LifecycleConfiguration"]["Rules"]
         if "ExpirationInDays" in rule
     }
-    assert expiring == {IMAGES_PREFIX: 7, SPECS_PREFIX: 30, RENDERS_PREFIX: 30}
+    assert expiring == {IMAGES_PREFIX: 7, SPECS_PREFIX: 30, RENDERS_PREFIX: 30, WARM_PREFIX: 2}
     assert not any(prefix.startswith(MODELS_PREFIX) or prefix == "" for prefix in expiring)
 
 

@@ -38,8 +38,10 @@ def job_dependencies() -> list[Requirement]:
 
 
 def test_the_entry_point_is_sagemakers_processing_contract():
+    # processing_job.warm: one render as processing_job.inference does, then, when the launcher asked
+    # for it, the next queued renders (warm renders)
     entrypoints = [args for kind, args in instructions() if kind == "ENTRYPOINT"]
-    assert entrypoints == ['["python", "-m", "processing_job.inference"]']
+    assert entrypoints == ['["python", "-m", "processing_job.warm"]']
 
 
 def test_the_base_is_a_cuda_pytorch_image_with_our_torch():

@@ -29,7 +29,9 @@ def test_a_render_writes_a_playable_video_a_poster_and_the_result(make_job, make
     result = json.loads(paths.result_file.read_text())
     assert result["spec"] == spec.to_dict() and result["seed"] == 42
     assert result["model"]["key"] == "tiny" and result["weights"]["source"] == "cache"
-    assert set(result["timings_s"]) == {"loading", "encoding", "denoising", "decoding", "writing", "total"}
+    assert set(result["timings_s"]) == {
+        "loading", "model_load", "weights_wait", "encoding", "denoising", "decoding", "writing", "total"
+    }  # fmt: skip
     assert result["timings_s"]["total"] >= result["timings_s"]["denoising"] > 0
     assert result["parameters"]["num_inference_steps"] == 2 and result["parameters"]["device"] == "cpu"
     assert result["prompt_tokens"]["prompt"]["cut"] == 0 and result["prompt_tokens"]["limit"] == 226

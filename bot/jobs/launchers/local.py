@@ -4,6 +4,13 @@ Each render gets a folder laid out like `/opt/ml/processing` and runs the job's 
 child process (so torch never enters the bot, a crash can't take the bot down, and Cancel can stop
 it). Its progress comes back over a pipe; its outcome is reported as the same EventBridge-shaped
 events the cloud sends, to the same handler. Renders run one at a time by default, like one GPU.
+
+Warm (`warm_idle_s` > 0): each render slot keeps one worker process (`python -m processing_job.warm
+--serve`) with the pipeline loaded across renders, so the next render starts at once; it is handed
+each render's folder on its stdin and answers with the render's progress and a `done` line. Cancel
+kills the worker (the next render starts a new one); a worker that crashes fails only the render it
+was running; one idle for the whole window is retired (and exits by itself). While it runs a render,
+the worker's id is that render's `render.pid`, so a restart's reconciliation finds it as before.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -30,6 +38,7 @@ from bot.jobs.messages import JobStateChange, parse_job_event, progress_event, s
 from processing_job.paths import JobPaths
 from processing_job.progress import PROGRESS_FD_ENV
 from processing_job.spec import JobSpec
+from processing_job.warm import IDLE_ENV as WARM_IDLE_ENV
 from processing_job.weights import MODEL_CACHE_ENV
 
 log = logging.getLogger(__name__)
@@ -51,6 +60,9 @@ CHILD_ENV_PREFIXES = ("VIDEOBOT_", "HF_", "HUGGINGFACE_", "TRANSFORMERS_", "DIFF
 
 PID_FILE = "render.pid"  # in the render's folder while its process runs: a restart finds orphans by it
 RENDER_MODULE = "processing_job.inference"
+WARM_MODULE = "processing_job.warm"
+WARM_LOG = "warm-worker.log"
+RETIRE_MARGIN_S = 1.0  # retire an idle worker this long before it would exit by itself
 FINISHED = frozenset({"Completed", "Failed", "Stopped"})
 
 
@@ -74,6 +86,7 @@ class LocalJobLauncher:
         max_parallel: int = 1,
         python: str = sys.executable,
         extra_env: Mapping[str, str] | None = None,
+        warm_idle_s: float = 0.0,
     ) -> None:
         self._root = root
         self._blobs = blobs
@@ -90,6 +103,10 @@ class LocalJobLauncher:
         # Each render's last state-change event, kept so that one whose delivery failed (a full disk,
         # say) can be delivered again by the periodic reconciliation (bot.jobs.sweeper).
         self._outcomes: dict[str, dict[str, Any]] = {}
+        self._warm_idle_s = warm_idle_s
+        self._slot = threading.local()  # each render thread's warm worker
+        self._workers: set[subprocess.Popen[bytes]] = set()
+        self.workers_started = 0  # warm workers started (each loads the model once)
 
     def launch(self, job: Job, spec: JobSpec) -> Launch:
         with self._lock:
@@ -158,7 +175,7 @@ class LocalJobLauncher:
 
     def shutdown(self) -> None:
         with self._lock:
-            for process in self._processes.values():
+            for process in [*self._processes.values(), *self._workers]:
                 if process.poll() is None:
                     _signal_group(process, signal.SIGTERM)
         self._executor.shutdown(wait=True, cancel_futures=True)
@@ -225,6 +242,8 @@ class LocalJobLauncher:
         return paths
 
     def _execute(self, job_id: str, paths: JobPaths, log_path: Path) -> int:
+        if self._warm_idle_s > 0:
+            return self._execute_warm(job_id, paths, log_path)
         read_fd, write_fd = os.pipe()
         env = {
             **child_environment(os.environ),
@@ -264,6 +283,80 @@ class LocalJobLauncher:
         pid_file.unlink(missing_ok=True)
         return returncode
 
+    # the warm worker
+
+    def _execute_warm(self, job_id: str, paths: JobPaths, log_path: Path) -> int:
+        worker = self._warm_worker()
+        pid_file = log_path.parent / PID_FILE
+        pid_file.write_text(str(worker.process.pid), "ascii")
+        with self._lock:
+            self._processes[job_id] = worker.process
+            cancelled = job_id in self._stopped  # Cancel came while the render was being set up
+        code: int | None = None
+        try:
+            if cancelled:
+                _signal_group(worker.process, signal.SIGTERM)
+            else:
+                worker.send(paths.root)
+            while True:
+                line = worker.progress.readline()
+                if not line:
+                    break  # the worker ended: cancelled, or crashed
+                done = _done_line(line)
+                if done is not None:
+                    code = done
+                    break
+                self._forward_progress(job_id, line)
+        except OSError:
+            log.warning("the warm worker for %s went away", job_id, exc_info=True)
+        if code is None:
+            returncode = worker.end()
+            self._slot.worker = None
+            code = returncode if returncode else 1
+        else:
+            worker.last_used = time.monotonic()
+        with self._lock:
+            self._processes.pop(job_id, None)
+        pid_file.unlink(missing_ok=True)
+        return code
+
+    def _warm_worker(self) -> _WarmWorker:
+        """This render thread's worker: the one it has, while alive and not idle too long, else a new one."""
+        worker: _WarmWorker | None = getattr(self._slot, "worker", None)
+        if worker is not None:
+            idle = time.monotonic() - worker.last_used
+            if worker.process.poll() is None and idle < self._warm_idle_s - RETIRE_MARGIN_S:
+                return worker
+            worker.end()
+        read_fd, write_fd = os.pipe()
+        env = {
+            **child_environment(os.environ),
+            **self._extra_env,
+            MODEL_CACHE_ENV: str(self._model_cache),
+            PROGRESS_FD_ENV: str(write_fd),
+            WARM_IDLE_ENV: str(self._warm_idle_s),
+        }
+        self._root.mkdir(parents=True, exist_ok=True)
+        with (self._root / WARM_LOG).open("ab") as worker_log:
+            process = subprocess.Popen(
+                [self._python, "-m", WARM_MODULE, "--serve"],
+                env=env,
+                pass_fds=(write_fd,),
+                stdin=subprocess.PIPE,
+                stdout=worker_log,
+                stderr=subprocess.STDOUT,
+                cwd=Path(__file__).resolve().parents[3],
+                start_new_session=True,
+                preexec_fn=_die_with_parent(os.getpid()),  # prctl and getppid only
+            )
+        os.close(write_fd)
+        worker = _WarmWorker(process, os.fdopen(read_fd, "rb"))
+        with self._lock:
+            self._workers = {w for w in self._workers if w.poll() is None} | {process}
+        self.workers_started += 1
+        self._slot.worker = worker
+        return worker
+
     def _forward_progress(self, job_id: str, line: bytes) -> None:
         try:
             event = json.loads(line)
@@ -288,6 +381,46 @@ class LocalJobLauncher:
                     self._blobs.put(render_key(job_id, name), data)
 
 
+class _WarmWorker:
+    """One warm worker process: its stdin for render folders, its progress pipe, when it last worked."""
+
+    def __init__(self, process: subprocess.Popen[bytes], progress: Any) -> None:
+        self.process = process
+        self.progress = progress
+        self.last_used = time.monotonic()
+
+    def send(self, folder: Path) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write((json.dumps({"folder": str(folder)}) + "\n").encode())
+        self.process.stdin.flush()
+
+    def end(self) -> int:
+        """Stop it (if it still runs) and collect it; its exit code."""
+        if self.process.poll() is None:
+            _signal_group(self.process, signal.SIGTERM)
+        with contextlib.suppress(OSError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        try:
+            returncode = self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            _signal_group(self.process, signal.SIGKILL)
+            returncode = self.process.wait()
+        with contextlib.suppress(OSError):
+            self.progress.close()
+        return returncode
+
+
+def _done_line(line: bytes) -> int | None:
+    """The worker's `{"done": ..., "code": n}` after a render, as its exit code; None for progress."""
+    if b'"done"' not in line:
+        return None
+    try:
+        return int(json.loads(line)["code"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
     """`signum` to the render and everything it started (its process group)."""
     try:
@@ -302,7 +435,9 @@ def _is_render_group(pid: int) -> bool:
     proc = Path(f"/proc/{pid}")
     if Path("/proc/self").exists():
         try:
-            return RENDER_MODULE.encode() in (proc / "cmdline").read_bytes() and os.getpgid(pid) == pid
+            command = (proc / "cmdline").read_bytes()
+            ours = RENDER_MODULE.encode() in command or WARM_MODULE.encode() in command
+            return ours and os.getpgid(pid) == pid
         except (OSError, ProcessLookupError):
             return False
     try:  # no /proc (macOS): the group's leader is at least still there

@@ -34,7 +34,16 @@ DEPENDENCY_GROUPS = ("bot", "aws")
 # Pictures people share are checked with Pillow before use; it sits in the job's group.
 EXTRA_REQUIREMENTS = ("pillow",)
 # The parts of processing_job the bot imports (a test checks). The rest (generate, export...) needs torch.
-JOB_MODULES = ("__init__.py", "models.py", "spec.py", "paths.py", "progress.py", "images.py", "weights.py")
+JOB_MODULES = (
+    "__init__.py",
+    "models.py",
+    "spec.py",
+    "paths.py",
+    "progress.py",
+    "images.py",
+    "weights.py",
+    "warm.py",  # the hand-over to warm jobs (claims, offers, heartbeats), torch-free
+)
 LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the bundle
 SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc")
 # `python -m bot` (demo, dev, serve, manifest) runs on people's machines, never on Lambda: it is the one

@@ -234,8 +234,11 @@ class Drafting(UseCase):
         """🎬 on a message with a picture or video: a session for whoever reacted. On their own message,
         or in a thread, it answers in that thread; on someone else's, in a thread of the bot's own, since
         replies under another person's message are that person's conversation and never reach the bot
-        (bot.slack.relevance drops them unheard)."""
-        if user == author or (thread_ts and thread_ts != message_ts):
+        (bot.slack.relevance drops them unheard). A reply in a thread that is no session (somebody's
+        conversation) is answered in a thread of the bot's own too, never left unanswered."""
+        reply = bool(thread_ts and thread_ts != message_ts)
+        in_a_session = reply and self.store.get_session(channel, str(thread_ts)) is not None
+        if in_a_session or (user == author and not reply):
             return self.share_picture(
                 channel=channel,
                 user=user,

@@ -45,8 +45,9 @@ def bot_user_id(body: Mapping[str, Any]) -> str | None:
 
 
 def mentions(text: object, user_id: str | None) -> bool:
-    """Whether Slack's text of a message mentions `user_id` (`<@U…>` or `<@U…|name>`)."""
-    return bool(user_id) and isinstance(text, str) and f"<@{user_id}" in text
+    """Whether Slack's text of a message mentions `user_id` (`<@U…>` or `<@U…|name>`): the whole id,
+    since another person's id can begin with the bot's."""
+    return bool(user_id) and isinstance(text, str) and (f"<@{user_id}>" in text or f"<@{user_id}|" in text)
 
 
 def has_files(event: Mapping[str, Any]) -> bool:

@@ -1,0 +1,51 @@
+"""The morning's new surfaces, attacked through the real entry points (signed requests to the real Bolt
+app through the stand-in): pictures shared with someone else mentioned, a 🎬 on a picture in a thread,
+and events whose envelope doesn't name the bot. Each test names what people get."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.conftest import ADMIN, ALICE, BOB, CHANNEL, roots, seen, settle
+
+BOT = "UVIDEOBOT"  # the stand-in's bot user
+
+
+@pytest.fixture
+def picture(tmp_path) -> Path:
+    path = tmp_path / "holiday.png"
+    Image.new("RGB", (320, 200), (200, 120, 40)).save(path)
+    return path
+
+
+@pytest.fixture
+def videobot(start_app):
+    """The product's default: in a channel, pictures are for the bot only when it is asked."""
+    return start_app(channel_pictures="mention", admins=frozenset({ADMIN}))
+
+
+def test_a_picture_mentioning_someone_whose_id_starts_like_the_bots_is_not_for_the_bot(
+    slack, videobot, alice, picture
+):
+    # Slack user ids have different lengths: U… of the bot can be the start of someone else's.
+    shared = slack.share_file(CHANNEL, picture, user=ALICE, text=f"<@{BOT}2X> look at our holiday")
+    settle()
+    assert [m.ts for m in slack.thread(CHANNEL, shared.ts)] == [shared.ts]
+    assert videobot.store.get_session(CHANNEL, shared.ts) is None
+
+
+def test_a_clapper_on_a_picture_in_someone_elses_thread_starts_a_session_in_the_bots_own_thread(
+    slack, videobot, alice, bob, picture
+):
+    talk = slack.say(CHANNEL, "holiday pictures, anyone?", user=BOB)
+    shared = slack.share_file(CHANNEL, picture, user=ALICE, thread_ts=talk.ts, text="the waves roll in")
+    assert slack.react(shared, "clapper", user=BOB).status == 200
+    root = slack.wait_until(
+        lambda: next((m for m in roots(slack) if "asked for a video of the picture" in m.text), None),
+        what="the bot's thread for the 🎬",
+    )
+    assert "animates the shared picture" in seen(bob.draft_card(root))
+    assert videobot.store.get_session(CHANNEL, root.ts).owner == BOB

@@ -121,9 +121,14 @@ class WorkQueue:
         self._put(f"queue/{pool}/{created_ms:013d}-{render}", {"render": render})
 
     def waiting(self, pool: str) -> list[tuple[str, str]]:
-        """(key, render) of the renders offered to `pool`, oldest first."""
+        """(key, render) of the renders offered to `pool`, oldest first. An entry that names no render
+        (a render's id is a job id: never `..`, never a path) is left alone: its folder would be
+        outside the job's root."""
+        from processing_job.spec import JOB_ID_PATTERN
+
         keys = self._list(f"queue/{pool}/")
-        return sorted((key, key.rsplit("/", 1)[-1].split("-", 1)[1]) for key in keys if "-" in key)
+        offered = ((key, key.rsplit("/", 1)[-1].partition("-")[2]) for key in keys)
+        return sorted((key, render) for key, render in offered if JOB_ID_PATTERN.match(render))
 
     def withdraw(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -176,9 +177,10 @@ class AwsSettings:
         weights_source = env.get(WEIGHTS_SOURCE_ENV) or "auto"
         if weights_source not in WEIGHTS_SOURCES:
             raise AwsConfigError(f"{WEIGHTS_SOURCE_ENV} must be one of {', '.join(WEIGHTS_SOURCES)}.")
-        if min(warm_idle, warm_wait, cost_cap) < 0:
+        if min(warm_idle, warm_wait) < 0 or not 0 <= cost_cap < math.inf:  # NaN fails it too
             raise AwsConfigError(
-                "The warm window, the wait for a warm job and the cost cap can't be negative."
+                "The warm window and the wait for a warm job can't be negative, and the cost cap must be "
+                "a number of US dollars (0: none)."
             )
         weights_read = env.get(WEIGHTS_READ_ENV) or "ranged"
         if weights_read not in WEIGHTS_READS:

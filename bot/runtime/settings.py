@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -145,7 +146,11 @@ def _pricing(env: Mapping[str, str], aws: AwsSettings | None) -> Pricing:
         except ValueError:
             chosen = None
         if not isinstance(chosen, dict) or not all(
-            isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+            isinstance(k, str)
+            and isinstance(v, int | float)
+            and not isinstance(v, bool)
+            and math.isfinite(v)
+            and v >= 0
             for k, v in chosen.items()
         ):
             raise ConfigError(f"{PRICES_ENV} must be a JSON object of instance type -> US dollars per hour.")

@@ -67,10 +67,13 @@ def worth_handling(
     *,
     admins: Collection[str] = frozenset(),
     takes_every_picture: Callable[[str], bool] = lambda channel: False,
+    bot: str | None = None,
 ) -> bool:
     """False for an event the bot will certainly ignore; True for everything else (the listeners judge).
     `takes_every_picture(channel)` is asked only for a top-level file shared in a channel without a
-    mention: whether that channel opted in to every picture."""
+    mention: whether that channel opted in to every picture. `bot`: the bot's user id where the caller
+    knows it (Bolt's context); Slack's envelope names one installation that can see the event, not
+    always the bot's, and a message can't be judged without knowing who the bot is."""
     if body.get("type") != "event_callback":
         return True
     event = body.get("event")
@@ -82,12 +85,15 @@ def worth_handling(
         return event.get("reaction") == CLAPPER and isinstance(item, dict) and item.get("type") == "message"
     if kind != "message":
         return True
-    return _message_worth_handling(event, bot_user_id(body), admins, takes_every_picture)
+    bot = bot_user_id(body) or bot
+    if bot is None:
+        return True
+    return _message_worth_handling(event, bot, admins, takes_every_picture)
 
 
 def _message_worth_handling(
     event: Mapping[str, Any],
-    bot: str | None,
+    bot: str,
     admins: Collection[str],
     takes_every_picture: Callable[[str], bool],
 ) -> bool:

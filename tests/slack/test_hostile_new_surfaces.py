@@ -4,6 +4,7 @@ and events whose envelope doesn't name the bot. Each test names what people get.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,40 @@ def test_a_clapper_on_a_picture_in_someone_elses_thread_starts_a_session_in_the_
     )
     assert "animates the shared picture" in seen(bob.draft_card(root))
     assert videobot.store.get_session(CHANNEL, root.ts).owner == BOB
+
+
+def reply_event(root_ts: str, text: str, *, user: str, ts: str) -> dict:
+    """A `message` event of `user` replying in the thread of `root_ts`, as Slack sends it."""
+    return {
+        "type": "message",
+        "channel": CHANNEL,
+        "channel_type": "channel",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "event_ts": ts,
+        "thread_ts": root_ts,
+        "parent_user_id": BOT,
+    }
+
+
+def test_a_reply_in_a_session_reaches_the_bot_when_slacks_envelope_names_another_installation(
+    slack, videobot, alice
+):
+    # Slack lists one installation that can see an event in `authorizations`; it need not be the bot's.
+    root = alice.video("a fox in the snow")
+    alice.draft_card(root)
+    event = reply_event(root.ts, "make it night", user=ALICE, ts=f"{float(root.ts) + 5:.6f}")
+    envelope = {
+        "token": slack.verification_token,
+        "team_id": slack.workspace.team_id,
+        "api_app_id": slack.workspace.app_id,
+        "event": event,
+        "type": "event_callback",
+        "event_id": "EvOTHERINSTALL1",
+        "event_time": 1700000000,
+        "authorizations": [{"team_id": slack.workspace.team_id, "user_id": ALICE, "is_bot": False}],
+    }
+    answer = slack.signed_post(json.dumps(envelope).encode(), "application/json", kind="event_callback")
+    assert answer.status == 200
+    assert "night" in seen(alice.draft_card(root, revision=2)).lower()

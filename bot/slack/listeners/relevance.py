@@ -18,7 +18,12 @@ def drop_irrelevant_events(pictures: ChannelPictures, admins: frozenset[str]) ->
         body = req.body
         if req.lazy_only or not isinstance(body, dict):
             return next()
-        if worth_handling(body, admins=admins, takes_every_picture=pictures.takes_every_picture):
+        if worth_handling(
+            body,
+            admins=admins,
+            takes_every_picture=pictures.takes_every_picture,
+            bot=req.context.bot_user_id,
+        ):
             return next()
         return BoltResponse(status=200, body="")
 

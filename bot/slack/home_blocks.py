@@ -178,10 +178,19 @@ def video_blocks(job: Job, *, can_delete: bool) -> list[dict[str, Any]]:
         {
             "type": "context",
             "block_id": f"about-{job.job_id}",
-            "elements": [_mrkdwn(f"{where} · {slack_time(job.created_at)} · {describe_spec(job.spec)}")],
+            "elements": [_mrkdwn(f"{where} · {slack_time(job.created_at)}{_described(job)}")],
         }
     )
     return blocks
+
+
+def _described(job: Job) -> str:
+    """ " · model · frames · size …", or nothing for a video whose model a later release retired (its
+    listing, and the rest of the Home tab, still show)."""
+    try:
+        return f" · {describe_spec(job.spec)}"
+    except (KeyError, TypeError, ValueError):  # UnknownModelError is a ValueError
+        return ""
 
 
 def delete_button(job: Job) -> dict[str, Any]:

@@ -5,11 +5,15 @@ and events whose envelope doesn't name the bot. Each test names what people get.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from bot.conversation.sessions import Job
+from localslack import render_blocks
+from processing_job.spec import JobSpec
 from tests.conftest import ADMIN, ALICE, BOB, CHANNEL, roots, seen, settle
 
 BOT = "UVIDEOBOT"  # the stand-in's bot user
@@ -87,3 +91,16 @@ def test_a_reply_in_a_session_reaches_the_bot_when_slacks_envelope_names_another
     answer = slack.signed_post(json.dumps(envelope).encode(), "application/json", kind="event_callback")
     assert answer.status == 200
     assert "night" in seen(alice.draft_card(root, revision=2)).lower()
+
+
+def test_my_home_still_opens_when_a_video_of_mine_was_made_by_a_model_since_retired(slack, videobot):
+    # A model renamed or removed in a later release: its old videos are still listed.
+    spec = JobSpec.create(job_id="old-render", model="tiny", prompt="a lighthouse in a storm", seed=3)
+    retired = {**spec.to_dict(), "model": "retired-model-v0"}
+    now = time.time()
+    videobot.store.create_job(
+        Job("old-render", CHANNEL, "1700000000.000100", ALICE, retired, now, now, status="delivered")
+    )
+    slack.open_home(ALICE)
+    home = slack.wait_until(lambda: slack.home(ALICE), what="Alice's Home tab")
+    assert "a lighthouse in a storm" in "\n".join(render_blocks(home.view["blocks"], {}))

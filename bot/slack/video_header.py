@@ -24,6 +24,14 @@ _CONTAINER_BOXES = (b"moov", b"trak", b"mdia", b"minf", b"stbl")
 _PICTURE_BRANDS = (b"heic", b"heix", b"mif1", b"msf1", b"avif", b"hevc")
 
 
+# A fragmented MP4 (browsers' and some screen recorders' "streaming" MP4) lists its frames in pieces
+# after the header, not in it: its header alone says nothing of its length.
+FRAGMENTED = (
+    "That video is a streaming (fragmented) MP4, whose length I can't read before restyling it. "
+    "Please save or export it as a regular MP4 or MOV and share it again."
+)
+
+
 class VideoHeaderError(ValueError):
     """A video whose header we can't use; the message is a sentence for the person who shared it."""
 
@@ -106,7 +114,10 @@ def read_video_header(data: bytes) -> VideoFacts:
             handlers = _find(data, track_start, track_end, (b"mdia", b"hdlr"), budget)
             if not handlers or data[handlers[0][0] + 8 : handlers[0][0] + 12] != b"vide":
                 continue
-            return _video_track(data, track_start, track_end, budget)
+            facts = _video_track(data, track_start, track_end, budget)
+            if not facts.frame_count and _find(data, *movies[0], (b"mvex",), budget):
+                raise VideoHeaderError(FRAGMENTED)
+            return facts
     except (struct.error, IndexError):
         raise VideoHeaderError(
             "The video seems to be damaged or cut off, so I can't read it. Please share it again."
@@ -118,7 +129,15 @@ def _video_track(data: bytes, start: int, end: int, budget: list[int]) -> VideoF
     (tkhd,) = _find(data, start, end, (b"tkhd",), budget)[:1] or [(-1, -1)]
     (mdhd,) = _find(data, start, end, (b"mdia", b"mdhd"), budget)[:1] or [(-1, -1)]
     sizes = _find(data, start, end, (b"mdia", b"minf", b"stbl", b"stsz"), budget)
-    if tkhd[0] < 0 or mdhd[0] < 0 or not sizes:
+    # Each box must hold the fields read from it (else they'd be read from the boxes after it).
+    if (
+        tkhd[0] < 0
+        or mdhd[0] < 0
+        or not sizes
+        or tkhd[1] - tkhd[0] < (96 if data[tkhd[0]] == 1 else 84)
+        or mdhd[1] - mdhd[0] < (32 if data[mdhd[0]] == 1 else 20)
+        or sizes[0][1] - sizes[0][0] < 12
+    ):
         raise VideoHeaderError(
             "The video seems to be damaged or cut off, so I can't read it. Please share it again."
         )
@@ -130,5 +149,9 @@ def _video_track(data: bytes, start: int, end: int, budget: list[int]) -> VideoF
         width, height = height, width
     timescale, duration = _times(data, mdhd[0])
     (frames,) = struct.unpack_from(">I", data, sizes[0][0] + 8)
+    if frames and not timescale:  # frames that last no time: not a header a camera writes
+        raise VideoHeaderError(
+            "The video seems to be damaged or cut off, so I can't read it. Please share it again."
+        )
     seconds = duration / timescale if timescale else 0.0
     return VideoFacts(width=width, height=height, duration_s=round(seconds, 3), frame_count=frames)

@@ -5,6 +5,7 @@ and events whose envelope doesn't name the bot. Each test names what people get.
 from __future__ import annotations
 
 import json
+import struct
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from bot.conversation.sessions import Job
 from localslack import render_blocks
 from processing_job.spec import JobSpec
 from tests.conftest import ADMIN, ALICE, BOB, CHANNEL, roots, seen, settle
+from tests.processing_job.clips import h264_output_args, make_clip
 
 BOT = "UVIDEOBOT"  # the stand-in's bot user
 
@@ -104,3 +106,41 @@ def test_my_home_still_opens_when_a_video_of_mine_was_made_by_a_model_since_reti
     slack.open_home(ALICE)
     home = slack.wait_until(lambda: slack.home(ALICE), what="Alice's Home tab")
     assert "a lighthouse in a storm" in "\n".join(render_blocks(home.view["blocks"], {}))
+
+
+# shared videos with hostile or unusual headers
+
+
+def box(kind: bytes, payload: bytes = b"") -> bytes:
+    return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+
+def movie_with_a_cut_off_track_header() -> bytes:
+    """An MP4 whose track header (`tkhd`) stops after 4 bytes: its size would be read from the boxes
+    after it."""
+    media_header = box(b"mdhd", bytes(12) + struct.pack(">II", 1000, 2000) + bytes(4))
+    handler = box(b"hdlr", bytes(8) + b"vide" + bytes(12))
+    sample_sizes = box(b"stsz", bytes(8) + struct.pack(">I", 48))
+    media = box(b"mdia", media_header + handler + box(b"minf", box(b"stbl", sample_sizes)))
+    track = box(b"trak", box(b"tkhd", bytes(4)) + media)
+    return box(b"ftyp", b"isom" + bytes(4) + b"isom") + box(b"moov", track)
+
+
+def test_a_video_whose_track_header_is_cut_off_is_called_damaged_not_measured(
+    slack, videobot, alice, tmp_path
+):
+    clip = tmp_path / "cut.mp4"
+    clip.write_bytes(movie_with_a_cut_off_track_header())
+    slack.share_file(slack.dm_channel(ALICE), clip, user=ALICE)
+    assert alice.told("🎞️").startswith("🎞️ The video seems to be damaged or cut off")
+
+
+def test_a_streaming_mp4_is_explained_rather_than_called_empty(slack, videobot, alice, tmp_path):
+    # Browsers' recorders write fragmented MP4: the header lists no frames, the fragments after it do.
+    clip = make_clip(
+        tmp_path / "recording.mp4",
+        frames=17,
+        codec=[*h264_output_args(), "-movflags", "frag_keyframe+empty_moov+default_base_moof"],
+    )
+    slack.share_file(slack.dm_channel(ALICE), clip, user=ALICE)
+    assert "fragmented" in alice.told("🎞️")

@@ -124,8 +124,8 @@ def upscale_factors(width: int, height: int) -> tuple[int, ...]:
 
 def upscale_problems(width: int, height: int, factor: int) -> list[Problem]:
     """Why upscaling a `width`×`height` video `factor` times makes one too large for Slack ([] if not)."""
-    if factor <= 1 or factor in upscale_factors(width, height):
-        return []
+    if factor not in UPSCALES or factor <= 1 or factor in upscale_factors(width, height):
+        return []  # a factor no choice offers is the spec's to refuse (JobSpec: "1, 2 or 4 times")
     fitting = upscale_factors(width, height)
     choice = f"choose ×{fitting[-1]}" if fitting else "leave it at its size"
     return [

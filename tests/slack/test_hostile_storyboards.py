@@ -58,3 +58,18 @@ def test_a_shot_the_editor_refused_is_not_saved_anyway(slack, videobot, alice):
     assert editor.open and "shot_prompt" in (editor.errors or {})  # the modal says so…
     settle()
     assert videobot.store.get_storyboard(CHANNEL, root.ts).shots[0].prompt == before  # …and nothing saved
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "bot/slack/command_text.py parse_story_command checks `raw.isdigit()` then calls int(raw): '²' "
+        "is a digit to str.isdigit but no number to int(), so the ValueError escapes the command's ack "
+        "and Slack shows its own 'dispatch_failed' error. Fix: `raw.isdecimal()` (what int() reads)."
+    ),
+)
+def test_a_superscript_shot_count_gets_the_shots_sentence(slack, videobot, alice):
+    answer = slack.slash_command("/video", "story a fox --shots ²", user=alice.user, channel=CHANNEL)
+    assert answer.status == 200
+    assert "`--shots` takes a whole number from 2 to 8, not `²`" in answer.body.decode()
+    assert not slack.messages(CHANNEL)

@@ -248,7 +248,11 @@ class Drafting(UseCase):
                 text=text,
                 team=team,
             )
-        if not self.limits.allows_channel(channel) or access_refusal(self.limits, user=user, channel=channel):
+        if not self.limits.allows_channel(channel):
+            return None  # a channel the bot doesn't serve: its pictures are simply not for us
+        refusal = access_refusal(self.limits, user=user, channel=channel)
+        if refusal:  # asked, so answered (as a picture shared with the bot would be)
+            self._tell(channel, user, thread_ts, refusal)
             return None
         now = self._now()
         if not self.store.claim_once(f"clapper:{channel}:{message_ts}", expires_at=now + DAY_S, now=now):

@@ -15,7 +15,7 @@ from PIL import Image
 from bot.conversation.sessions import Job
 from localslack import render_blocks
 from processing_job.spec import JobSpec
-from tests.conftest import ADMIN, ALICE, BOB, CHANNEL, roots, seen, settle
+from tests.conftest import ADMIN, ALICE, BOB, CHANNEL, limits, roots, seen, settle
 from tests.processing_job.clips import h264_output_args, make_clip
 
 BOT = "UVIDEOBOT"  # the stand-in's bot user
@@ -144,3 +144,12 @@ def test_a_streaming_mp4_is_explained_rather_than_called_empty(slack, videobot, 
     )
     slack.share_file(slack.dm_channel(ALICE), clip, user=ALICE)
     assert "fragmented" in alice.told("🎞️")
+
+
+def test_a_clapper_from_someone_not_allowed_to_make_videos_is_told_why(slack, start_app, alice, bob, picture):
+    services = start_app(channel_pictures="mention", limits=limits(allowed_users=frozenset({ALICE})))
+    shared = slack.share_file(CHANNEL, picture, user=ALICE, text="the waves roll in")
+    slack.react(shared, "clapper", user=BOB)
+    assert "isn't open to you in this workspace yet" in bob.told("isn't open to you")
+    assert not [m for m in roots(slack) if "asked for a video" in m.text]
+    assert services.store.get_session(CHANNEL, shared.ts) is None

@@ -18,6 +18,11 @@ from bot.slack.chat import ChatError
 
 log = logging.getLogger(__name__)
 
+CONVERSATION_GONE = (
+    "I don't have this video's conversation any more (it was too long ago), so I can't change it. "
+    "Start a new video with `/video`."
+)
+
 GUARD_UNAVAILABLE = (
     "I couldn't check this against the workspace's content policy just now, so I haven't used it. "
     "Please try again in a minute."
@@ -93,6 +98,8 @@ class UseCase:
     def _job_and_session(self, job_id: str, user: str) -> tuple[Job, Session] | None:
         job = self.store.get_job(job_id)
         session = self.store.get_session(job.channel, job.thread_ts) if job else None
+        if job is not None and session is None:  # kept for less long than its video's buttons
+            self._tell(job.channel, user, job.thread_ts, CONVERSATION_GONE)
         if job is None or session is None:
             return None
         try:

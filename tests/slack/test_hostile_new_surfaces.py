@@ -13,10 +13,13 @@ import pytest
 from PIL import Image
 
 from bot.conversation.sessions import Job
+from bot.slack.blocks import EXTEND_VIDEO
 from localslack import render_blocks
 from processing_job.spec import JobSpec
 from tests.conftest import ADMIN, ALICE, BOB, CHANNEL, limits, roots, seen, settle
 from tests.processing_job.clips import h264_output_args, make_clip
+from tests.slack.slack_payloads import load_payload
+from tests.slack.test_slack_payload_shapes import send_interaction
 
 BOT = "UVIDEOBOT"  # the stand-in's bot user
 
@@ -153,3 +156,27 @@ def test_a_clapper_from_someone_not_allowed_to_make_videos_is_told_why(slack, st
     assert "isn't open to you in this workspace yet" in bob.told("isn't open to you")
     assert not [m for m in roots(slack) if "asked for a video" in m.text]
     assert services.store.get_session(CHANNEL, shared.ts) is None
+
+
+def test_a_button_under_a_video_whose_conversation_expired_says_so(slack, videobot, alice):
+    # Sessions are kept 30 days from their last change, jobs 30 days from theirs (the Home tab's poster
+    # is a change): the buttons under an old video can outlive its conversation.
+    spec = JobSpec.create(job_id="old-render", model="tiny", prompt="a lighthouse in a storm", seed=3)
+    now = time.time()
+    videobot.store.create_job(
+        Job("old-render", CHANNEL, "1700000000.000100", ALICE, spec.to_dict(), now, now, status="delivered")
+    )
+    payload = load_payload(
+        "block_actions_ephemeral",
+        user=ALICE,
+        team_id=slack.workspace.team_id,
+        app_id=slack.workspace.app_id,
+        message_ts="1700000000.000200",
+        channel=CHANNEL,
+        trigger_id=slack.trigger_id(ALICE),
+        response_url=f"{slack.base_url}response",
+        action_id=EXTEND_VIDEO,
+        value=json.dumps({"job_id": "old-render"}),
+    )
+    assert send_interaction(slack, payload).status == 200
+    assert "Start a new video with `/video`" in alice.told("conversation any more")

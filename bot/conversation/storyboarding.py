@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.adapters.blobs import render_key
 from bot.conversation.costs import RenderCost, spent
+from bot.conversation.follow_ups import offers
 from bot.conversation.ports import (
     BlobNotFound,
     Conflict,
@@ -50,6 +51,7 @@ from bot.conversation.storyboards import (
     Storyboard,
     StoryboardChanged,
     cut_job_id,
+    cut_session,
     cut_spec,
     edit_shot,
     expected_cost,
@@ -62,9 +64,10 @@ from bot.conversation.storyboards import (
     shot_job_id,
     shot_spec,
     start_storyboard,
+    with_cut,
     with_shot,
 )
-from bot.conversation.updates import change_job, change_storyboard
+from bot.conversation.updates import change_job, change_session, change_storyboard
 from bot.conversation.use_case import UseCase
 from bot.jobs.messages import JobProgress, JobStateChange
 from bot.slack import blocks, story_blocks
@@ -489,11 +492,10 @@ class Storyboarding(UseCase):
         def finish(current: Job) -> Job:
             if current.status in TERMINAL:
                 raise InvalidTransition(f"{current.job_id} already {current.status}")
-            if status == "delivered":
-                if current.status == "queued":
-                    current = advance(current, "rendering", now=self._now())
-                if current.status == "rendering":
-                    current = advance(current, "delivering", now=self._now())
+            if status in ("delivering", "delivered") and current.status == "queued":
+                current = advance(current, "rendering", now=self._now())
+            if status == "delivered" and current.status == "rendering":
+                current = advance(current, "delivering", now=self._now())
             return advance(current, status, now=self._now(), **changes)
 
         try:
@@ -511,7 +513,7 @@ class Storyboarding(UseCase):
 
     def on_completed(self, board: Storyboard, job: Job) -> None:
         if job.job_id == board.cut_job_id and not board.continuity:
-            if self._finish_job(job, "delivered") is not None:
+            if self._finish_job(job, "delivering") is not None:
                 self._post_cut(board, job.job_id)
             return
         index = board.shot_of(job.job_id)
@@ -559,14 +561,17 @@ class Storyboarding(UseCase):
         return total
 
     def _post_cut(self, board: Storyboard, job_id: str) -> None:
-        """The cut into the thread, the shot list under it; the progress message says it's below."""
+        """The cut into the thread, the shot list under it with what can follow a finished video
+        (⏩ Extend, 〰️ Smooth, 🔍 Upscale: the same controls as under any result); the cut's job ends
+        `delivered` with its result, and the thread becomes a session (`cut_session`) so they work.
+        The progress message says the cut is below."""
         result = self._result(job_id)
         video = result.get("video") if isinstance(result.get("video"), dict) else {}
         fps = int(video.get("fps") or resolve_model(board.settings.model).fps)
         frames = int(video.get("frames") or 0)
         try:
             with self.services.blobs.open(render_key(job_id, "video.mp4")) as data:
-                self.chat.upload_video(
+                file_id = self.chat.upload_video(
                     board.channel,
                     board.thread_ts,
                     data=data,
@@ -576,14 +581,60 @@ class Storyboarding(UseCase):
                     alt_text=f"AI-generated storyboard of {len(board.shots)} shots: {board.idea}"[:1000],
                 )
         except BlobNotFound:
-            board = self._change(
-                board, lambda b: replace(b, cut_state="failed", cut_failure="the cut's video is missing.")
-            )
-            self._show_progress(board)
+            self._cut_failed(board, job_id, "the cut's video is missing.")
             return
-        text, shot_list = story_blocks.cut_shot_list(board)
+        except Exception:
+            self._undeliver(job_id)  # so a retry of the event (or the sweeper) posts it
+            raise
+        job = self._delivered(job_id, result, file_id)
+        self._cut_session(board, job_id)
+        controls = blocks.follow_up_elements(job, offers(job)) if job is not None else []
+        text, shot_list = story_blocks.cut_shot_list(board, controls)
         self._quietly(
             lambda: self.chat.post(board.channel, text=text, blocks=shot_list, thread_ts=board.thread_ts)
         )
         board = self._change(board, lambda b: replace(b, cut_state="done"))
         self._show_progress(board)
+
+    def _delivered(self, job_id: str, result: dict[str, Any], file_id: str) -> Job | None:
+        """The cut's job, delivered: its result (what the follow-ups read) and its file."""
+        job = self.store.get_job(job_id)
+        if job is None:
+            return None
+
+        def deliver(current: Job) -> Job:
+            if current.status == "delivering":
+                current = advance(current, "delivered", now=self._now())
+            return replace(current, result=result or current.result, file_id=file_id)
+
+        return change_job(self.store, job, deliver)
+
+    def _undeliver(self, job_id: str) -> None:
+        """The cut couldn't be posted (Slack failed): back to `rendering`, so the event's retry posts it."""
+        job = self.store.get_job(job_id)
+        if job is None or job.status != "delivering":
+            return
+        try:
+            change_job(
+                self.store, job, lambda j: replace(j, status="rendering") if j.status == "delivering" else j
+            )
+        except Exception:
+            log.warning("could not hand the cut %s back for another try", job_id, exc_info=True)
+
+    def _cut_failed(self, board: Storyboard, job_id: str, why: str) -> None:
+        job = self.store.get_job(job_id)
+        if job is not None and job.status not in TERMINAL:
+            self._finish_job(job, "failed", failure=f"The cut didn't join: {why}")
+        board = self._change(board, lambda b: replace(b, cut_state="failed", cut_failure=why))
+        self._show_progress(board)
+
+    def _cut_session(self, board: Storyboard, job_id: str) -> None:
+        """The thread's session (made once, with the first cut), with this cut among its videos."""
+        try:
+            self.store.create_session(cut_session(board, job_id, self._now()))
+            return
+        except Conflict:
+            pass
+        session = self.store.get_session(board.channel, board.thread_ts)
+        if session is not None:
+            change_session(self.store, session, lambda s: with_cut(s, job_id))

@@ -19,8 +19,11 @@ from bot.conversation.sessions import (
     ConversationError,
     Draft,
     Job,
+    Session,
     check_owner,
     session_key,
+    set_draft,
+    start_session,
 )
 from processing_job.models import EXTEND, JOIN, image_model_for, resolve_model
 from processing_job.spec import JobSpec
@@ -271,14 +274,22 @@ def expected_cut_frames(board: Storyboard) -> int:
 def cut_spec(board: Storyboard, job_id: str) -> tuple[JobSpec, dict[str, str]]:
     """The join of every shot's clip, in order, with crossfades; and its inputs (file -> shot job)."""
     clips = {SHOT_CLIP.format(number=i + 1): shot.job_id or "" for i, shot in enumerate(board.shots)}
-    spec = JobSpec.create(
+    settings = board.settings
+    spec = JobSpec.create(  # the shots' shape and render settings: an Extend of the cut renders alike
         job_id=job_id,
-        model=board.settings.model,
+        model=settings.model,
         prompt=board.idea,
-        seed=board.settings.seed,
+        seed=settings.seed,
         mode=JOIN,
         clips=tuple(clips),
         crossfade_s=crossfade_s(board),
+        num_frames=settings.num_frames,
+        height=settings.height,
+        width=settings.width,
+        num_inference_steps=settings.num_inference_steps,
+        guidance_scale=settings.guidance_scale,
+        negative_prompt=settings.negative_prompt,
+        quality=settings.quality,
     )
     return spec, clips
 
@@ -295,6 +306,30 @@ def shot_job(board: Storyboard, spec: JobSpec, inputs: dict[str, str], now: floa
         inputs=inputs,
         storyboard=board.key,
     )
+
+
+def cut_session(board: Storyboard, cut_job_id: str, now: float) -> Session:
+    """The thread as a session once its cut is out, so the cut is a finished video like any other:
+    ⏩ Extend, 〰️ Smooth and 🔍 Upscale under it. Its draft is the last shot's render, so Extend
+    continues the story from the last frame with the last shot's prompt; a reply from the owner
+    refines that draft (as in any session), and Extend then goes on with the refined prompt."""
+    session = start_session(
+        channel=board.channel,
+        thread_ts=board.thread_ts,
+        owner=board.owner,
+        idea=board.idea,
+        now=now,
+        team=board.team,
+    )
+    session = set_draft(session, shot_draft(board, len(board.shots) - 1), now)
+    return with_cut(session, cut_job_id)
+
+
+def with_cut(session: Session, cut_job_id: str) -> Session:
+    """`session` with a (re)built cut among its videos."""
+    if cut_job_id in session.job_ids:
+        return session
+    return replace(session, job_ids=(*session.job_ids, cut_job_id))
 
 
 def with_shot(board: Storyboard, index: int, now: float, **changes: Any) -> Storyboard:

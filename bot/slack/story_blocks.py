@@ -17,6 +17,7 @@ from bot.conversation.storyboards import (
     Storyboard,
 )
 from bot.slack.blocks import (
+    EXTEND_VIDEO,
     Blocks,
     Message,
     _actions,
@@ -45,6 +46,12 @@ STORY_EDIT_VIEW = "story_shot_edit"
 SHOT_TITLE_INPUT = ("shot_title", "title")
 SHOT_PROMPT_INPUT = ("shot_prompt", "prompt")
 
+CUT_EXTEND_HINT = (
+    "*Extend* continues the cut from its last frame with the last shot's prompt (reply here first to "
+    "change how it goes on)"
+)
+CUT_STAGES_HINT = "*Smooth* and *Upscale* make it more fluid or larger"
+STORY_CANCEL = "story_cancel"
 PARALLEL_NOTE = "Shots render in parallel, then join into one cut with crossfades."
 CONTINUITY_NOTE = (
     "Continuity: each shot starts from the previous shot's last frame, so they render one after another."
@@ -185,10 +192,17 @@ def cut_caption(board: Storyboard, frames: int, fps: int, took: RenderCost | Non
     )
 
 
-def cut_shot_list(board: Storyboard) -> Message:
-    """The shot list under the cut, each shot's prompt as plain text."""
+def cut_shot_list(board: Storyboard, controls: list[dict[str, Any]] | None = None) -> Message:
+    """The shot list under the cut, each shot's prompt as plain text; then `controls`, what can
+    follow the cut as any finished video (`blocks.follow_up_elements`)."""
     blocks: Blocks = [_context("🎞️ *Shot list*")]
     blocks += [plain_section(_shot_text(i + 1, s.title, s.prompt)) for i, s in enumerate(board.shots)]
+    if controls:
+        extends = any(element.get("action_id") == EXTEND_VIDEO for element in controls)
+        hints = [CUT_EXTEND_HINT] if extends else []
+        hints += [CUT_STAGES_HINT] if len(controls) > int(extends) else []
+        blocks.append(_context(" · ".join(hints)))
+        blocks.append(_actions("result", *controls))
     return f"Shot list: {len(board.shots)} shots", blocks
 
 

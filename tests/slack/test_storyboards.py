@@ -9,6 +9,7 @@ import json
 from bot.adapters.refiner import FallbackRefiner
 from bot.adapters.refiner.bedrock import BedrockRefiner
 from bot.adapters.refiner.offline import OfflineRefiner
+from bot.slack.blocks import EXTEND_VIDEO, SMOOTH_VIDEO, UPSCALE_VIDEO, excerpt
 from bot.slack.story_blocks import (
     STORY_CONTINUITY,
     STORY_DOWN,
@@ -210,3 +211,44 @@ def test_a_models_shot_titles_and_prompts_never_become_links_or_mentions(slack, 
     assert len(shots) == 2 and all(
         b["type"] == "section" and b["text"]["type"] == "plain_text" for b in shots
     )
+
+
+def shot_list_message(slack, root):
+    """The shot list posted under the cut, with what can follow the cut."""
+    return slack.wait_until(
+        lambda: next((m for m in slack.thread(CHANNEL, root.ts) if m.text.startswith("Shot list")), None),
+        what="the shot list under the cut",
+    )
+
+
+def extension_in_thread(slack, root, timeout=180):
+    return slack.wait_until(
+        lambda: next((f for f in slack.files if f.thread_ts == root.ts and f.name == "video.mp4"), None),
+        timeout=timeout,
+        what="the extension in the thread",
+    )
+
+
+def test_the_cut_offers_extend_smooth_and_upscale_under_its_shot_list(slack, videobot, alice):
+    root, card = story(slack, alice, f"a red fox running through snow --shots 2 {FAST}")
+    alice.click(card, STORY_GENERATE)
+    cut_in_thread(slack, root)
+    shot_list = shot_list_message(slack, root)
+    assert shot_list.action_ids() == [EXTEND_VIDEO, SMOOTH_VIDEO, UPSCALE_VIDEO]
+    assert "*Extend* continues the cut from its last frame with the last shot's prompt" in seen(shot_list)
+
+
+def test_extend_on_the_cut_continues_it_from_its_last_frame_with_the_last_shots_prompt(
+    slack, videobot, alice
+):
+    root, card = story(slack, alice, f"a red fox running through snow --shots 2 {FAST}")
+    alice.click(card, STORY_GENERATE)
+    cut_in_thread(slack, root)
+    last_prompt = videobot.store.get_storyboard(CHANNEL, root.ts).shots[-1].prompt
+    alice.click(shot_list_message(slack, root), EXTEND_VIDEO)
+    extension = extension_in_thread(slack, root)
+    # The 14-frame cut and 9 more frames from its last one (the seam's repeated frame dropped).
+    assert probe_video(extension.path).frames == 14 + 9 - 1
+    assert "here is your video, extended." in extension.initial_comment
+    assert "Part 1 · 1.8 s, Part 2 · 1 s" in extension.initial_comment
+    assert excerpt(last_prompt)[:40] in extension.initial_comment

@@ -50,6 +50,7 @@ from bot.conversation.storyboards import (
     WAITING,
     Storyboard,
     StoryboardChanged,
+    cancelled,
     cut_job_id,
     cut_session,
     cut_spec,
@@ -332,7 +333,17 @@ class Storyboarding(UseCase):
             return self._change(board, lambda b: with_shot(b, index, now, state=FAILED, failure=why))
         except Conflict:
             return board
-        board = self._change(board, lambda b: with_shot(b, index, now, state=QUEUED, job_id=job.job_id))
+
+        def queued(b: Storyboard) -> Storyboard:
+            if b.cancelled:
+                raise StoryboardChanged("This storyboard was cancelled.")
+            return with_shot(b, index, now, state=QUEUED, job_id=job.job_id)
+
+        try:
+            board = self._change(board, queued)
+        except StoryboardChanged:  # 🛑 Cancel came first: the shot never starts, its quota goes back
+            self._finish_job(job, "cancelled")
+            return self.store.get_storyboard(board.channel, board.thread_ts) or board
         if not self._launched(job):
             board = self._change(board, lambda b: with_shot(b, index, now, state=FAILED, failure=CANT_START))
         return board
@@ -393,6 +404,41 @@ class Storyboarding(UseCase):
             self._tell(channel, user, thread_ts, str(error))
             return None
         return self._launch_ready(board)
+
+    def cancel(self, *, channel: str, thread_ts: str, user: str) -> Storyboard | None:
+        """🛑 Cancel on the progress message: every shot still waiting, queued or rendering, and the
+        cut being joined, stop; the shots already done are kept and listed. A render stopped before it
+        reached the GPU gives its quota back (bot.conversation.quotas), as any cancelled render does."""
+        board = self._board(channel, thread_ts, user)
+        if board is None:
+            return None
+        try:
+            check_owner(board.owner, user, self.admins)
+        except ConversationError as error:
+            self._tell(channel, user, thread_ts, str(error))
+            return None
+        stopping: list[str] = []
+
+        def cancel(b: Storyboard) -> Storyboard:
+            if not b.under_way:
+                raise StoryboardChanged("This storyboard has nothing rendering any more.")
+            stopping[:] = [s.job_id for s in b.shots if s.job_id and s.state in (QUEUED, RENDERING)]
+            if b.cut_state == "joining" and b.cut_job_id and b.cut_job_id not in stopping:
+                stopping.append(b.cut_job_id)
+            return cancelled(b, user, self._now())
+
+        try:
+            board = change_storyboard(self.store, board, cancel)
+        except ConversationError as error:
+            self._tell(channel, user, thread_ts, str(error))
+            return None
+        self._show_progress(board)
+        for job_id in stopping:
+            try:
+                self.services.launcher.stop(job_id)
+            except Exception:  # the sweeper ends what no event ends
+                log.exception("stopping %s of storyboard %s failed", job_id, board.key)
+        return board
 
     def rebuild_cut(self, *, channel: str, thread_ts: str, user: str) -> Storyboard | None:
         board = self._board(channel, thread_ts, user)
@@ -526,13 +572,15 @@ class Storyboarding(UseCase):
             board, lambda b: with_shot(b, index, self._now(), state=DONE, percent=100, frames=frames)
         )
         board = self._launch_ready(board)
-        if board.all_done and board.cut_state in ("", "failed"):
+        if board.all_done and board.cut_state in ("", "failed") and not board.cancelled:
             self._start_cut(board)
 
     def on_failed(self, board: Storyboard, job: Job, explanation: str, *, cancelled: bool = False) -> None:
         status = "cancelled" if cancelled else "failed"
         changes = {} if cancelled else {"failure": explanation}
         if self._finish_job(job, status, **changes) is None:
+            return
+        if board.cancelled:  # stopped by 🛑 Cancel: its line already says so
             return
         if job.job_id == board.cut_job_id:
             board = self._change(board, lambda b: replace(b, cut_state="failed", cut_failure=explanation))

@@ -32,14 +32,16 @@ CROSSFADE_S = 0.5  # each cut dissolves over half a second (less for very short 
 SHOT_CLIP = "shot{number}.mp4"  # a shot's video, as a join's or an extension's input folder names it
 
 # A shot's state, as its line on the progress message says it.
-DRAFTED, WAITING, QUEUED, RENDERING, DONE, FAILED = (
+DRAFTED, WAITING, QUEUED, RENDERING, DONE, FAILED, CANCELLED = (
     "drafted",
     "waiting",
     "queued",
     "rendering",
     "done",
     "failed",
+    "cancelled",
 )
+UNDER_WAY = (WAITING, QUEUED, RENDERING)  # a shot Cancel stops (a waiting one never starts)
 
 
 class StoryboardChanged(ConversationError):
@@ -76,8 +78,9 @@ class Storyboard:
     generated: bool = False
     launches: int = 0  # renders started so far (shots, retries, cuts): each job gets a new id
     cut_job_id: str | None = None
-    cut_state: str = ""  # "", "joining", "done", "failed"
+    cut_state: str = ""  # "", "joining", "done", "failed", "cancelled"
     cut_failure: str = ""
+    cancelled_by: str = ""  # who pressed 🛑 Cancel: nothing more starts; the shots done are kept
     team: str = ""
     version: int = 0
 
@@ -92,6 +95,17 @@ class Storyboard:
     @property
     def all_done(self) -> bool:
         return bool(self.shots) and all(shot.state == DONE for shot in self.shots)
+
+    @property
+    def cancelled(self) -> bool:
+        return bool(self.cancelled_by)
+
+    @property
+    def under_way(self) -> bool:
+        """Whether a shot or the cut is still to come (what 🛑 Cancel would stop)."""
+        return not self.cancelled and (
+            any(shot.state in UNDER_WAY for shot in self.shots) or self.cut_state == "joining"
+        )
 
     def shot_of(self, job_id: str) -> int | None:
         return next((i for i, shot in enumerate(self.shots) if shot.job_id == job_id), None)
@@ -347,6 +361,14 @@ def next_to_launch(board: Storyboard) -> list[int]:
     if waiting and all(shot.state == DONE for shot in board.shots[: waiting[0]]):
         return waiting[:1]
     return []
+
+
+def cancelled(board: Storyboard, user: str, now: float) -> Storyboard:
+    """🛑 Cancel: every shot not yet done is cancelled (a waiting one never starts; a queued or
+    rendering one is stopped by the caller), and so is a cut being joined. The shots done stay."""
+    shots = tuple(replace(shot, state=CANCELLED) if shot.state in UNDER_WAY else shot for shot in board.shots)
+    cut_state = "cancelled" if board.cut_state == "joining" else board.cut_state
+    return replace(board, shots=shots, cancelled_by=user, cut_state=cut_state, updated_at=now)
 
 
 def in_flight(board: Storyboard) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.conversation.costs import RenderCost, duration
 from bot.conversation.storyboards import (
+    CANCELLED,
     DONE,
     FAILED,
     QUEUED,
@@ -145,6 +146,7 @@ def shot_line(number: int, title: str, state: str, percent: int, failure: str, *
         RENDERING: f"🎞️ rendering {percent}%",
         DONE: "✅ done",
         FAILED: f"❌ failed: {failure}",
+        CANCELLED: "🛑 cancelled",
     }.get(state, state)
     return f"{number}. {title} — {status}"
 
@@ -163,7 +165,16 @@ def storyboard_progress(board: Storyboard) -> Message:
         "done": "✅ The cut is below.",
         "failed": f"❌ The cut didn't join: {board.cut_failure}",
     }.get(board.cut_state, "The cut joins when every shot is done.")
+    if board.cancelled and board.cut_state != "done":
+        headline = f"🛑 Storyboard cancelled: {done} of {len(board.shots)} shots done"
+        cut = (
+            f"🛑 <@{board.cancelled_by}> cancelled the storyboard: the shots done are kept, nothing else "
+            "renders, and no cut is joined. Shots that hadn't started rendering don't count against "
+            "your daily renders."
+        )
     blocks: Blocks = [_section(f"*{headline}*"), plain_section("\n".join(lines)), _context(cut)]
+    if board.under_way:
+        blocks.append(_actions("storyboard-cancel", _button("🛑 Cancel", STORY_CANCEL, story_ref(board))))
     buttons = [
         _button(f"🔁 Render shot {i + 1} again", STORY_RETRY_SHOT, story_ref(board, i))
         for i, shot in enumerate(board.shots)

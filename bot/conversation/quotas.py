@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from bot.conversation.limits import Limits
 from bot.conversation.ports import QuotaCheck
 from bot.conversation.sessions import ACTIVE, Job
+from processing_job.models import JOIN
 
 DAY_S = 24 * 3600
 GIVEN_BACK = frozenset(
@@ -29,7 +30,11 @@ def reached_gpu(job: Job) -> bool:
 
 
 def counts_against_quota(job: Job) -> bool:
-    """A render uses up the daily cap unless it failed or was cancelled before reaching the GPU."""
+    """A render uses up the daily cap unless it failed or was cancelled before reaching the GPU. A
+    join (a storyboard's cut, from shots that each counted) renders nothing and never counts: it runs
+    on a CPU instance, once per storyboard at a time, within its own time limit."""
+    if job.spec.get("mode") == JOIN:
+        return False
     return job.status not in GIVEN_BACK or reached_gpu(job)
 
 

@@ -312,3 +312,18 @@ def test_a_failed_cut_offers_rebuild_and_rebuilding_joins_again_and_posts_the_cu
     assert probe_video(cut.path).frames == 14
     slack.wait_until(lambda: "The cut is below" in seen(progress_message(slack, root)), what="the cut noted")
     assert STORY_REBUILD_CUT not in progress_message(slack, root).action_ids()
+
+
+def test_extend_on_the_cut_goes_on_with_the_prompt_refined_from_the_owners_reply_since(
+    slack, videobot, alice
+):
+    root, card = story(slack, alice, f"a red fox running through snow --shots 2 {FAST}")
+    alice.click(card, STORY_GENERATE)
+    cut_in_thread(slack, root)
+    shot_list = shot_list_message(slack, root)
+    alice.reply(root, "make it night")
+    alice.draft_card(root, revision=2)  # the thread is a session now: the reply refines the last shot
+    alice.click(shot_list, EXTEND_VIDEO)
+    extension = extension_in_thread(slack, root)
+    assert "here is your video, extended." in extension.initial_comment
+    assert "at night" in extension.initial_comment

@@ -22,6 +22,7 @@ from typing import Any
 from bot.adapters.blobs import render_key
 from bot.conversation.costs import RenderCost, spent
 from bot.conversation.follow_ups import offers
+from bot.conversation.home import Home
 from bot.conversation.ports import (
     BlobNotFound,
     Conflict,
@@ -643,6 +644,16 @@ class Storyboarding(UseCase):
         )
         board = self._change(board, lambda b: replace(b, cut_state="done"))
         self._show_progress(board)
+        if job is not None:
+            self._refresh_home(job)
+
+    def _refresh_home(self, job: Job) -> None:
+        """The owner's App Home lists the cut among their videos, as any delivered one (never in the
+        way of the cut)."""
+        try:
+            Home(self.services).refresh(job)
+        except Exception:
+            log.warning("could not refresh the Home tab of %s", job.owner, exc_info=True)
 
     def _delivered(self, job_id: str, result: dict[str, Any], file_id: str) -> Job | None:
         """The cut's job, delivered: its result (what the follow-ups read) and its file."""

@@ -39,7 +39,7 @@ class Usage:
 
     running: int  # this person's renders queued or in progress
     last_day: int  # this person's renders in the last 24 hours that count
-    workspace_running: int
+    workspace_running: int  # renders holding one of the workspace's slots (not those waiting in line)
     next_free_at: float | None  # when the oldest counted render leaves the 24-hour window
 
 
@@ -51,7 +51,7 @@ def usage(owner: str, owner_jobs: Iterable[Job], active_jobs: Iterable[Job], *, 
     return Usage(
         running=sum(1 for job in active if job.owner == owner and job.status in ACTIVE),
         last_day=len(counted),
-        workspace_running=len(active),
+        workspace_running=sum(1 for job in active if holds_slot(job)),
         next_free_at=counted[0] + DAY_S if counted else None,
     )
 
@@ -100,12 +100,23 @@ def render_refusal(limits: Limits, current: Usage) -> str | None:
             f"Your next one frees up {when}. "
             "Renders that fail or are cancelled before they start rendering don't count."
         )
-    if current.workspace_running >= limits.workspace_concurrent:
-        return (
-            f"All {limits.workspace_concurrent} render slots for this workspace are busy right now. "
-            "Please try again when one finishes, usually within a few minutes."
-        )
-    return None
+    return None  # a full workspace isn't a refusal: the render waits in line (`waiting_line`)
+
+
+def holds_slot(job: Job) -> bool:
+    """Whether an active render takes one of the workspace's render slots (waiting in line doesn't)."""
+    return job.status in ACTIVE and not job.waiting_for_slot
+
+
+def waiting_line(active_jobs: Iterable[Job]) -> list[Job]:
+    """The renders waiting for a free slot, first come first served."""
+    waiting = [job for job in active_jobs if job.status == "queued" and job.waiting_for_slot]
+    return sorted(waiting, key=lambda job: (job.created_at, job.job_id))
+
+
+def free_slots(limits: Limits, active_jobs: Iterable[Job]) -> int:
+    """How many more renders the workspace may start now."""
+    return max(0, limits.workspace_concurrent - sum(1 for job in active_jobs if holds_slot(job)))
 
 
 def admission(limits: Limits, owner: str, *, now: float) -> QuotaCheck:

@@ -13,12 +13,21 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from bot.conversation.ports import Conflict, QuotaExceeded
-from bot.conversation.quotas import DAY_S, access_refusal, admission, render_refusal, usage
+from bot.conversation.quotas import (
+    DAY_S,
+    access_refusal,
+    admission,
+    free_slots,
+    render_refusal,
+    usage,
+    waiting_line,
+)
 from bot.conversation.requests import limit_problems, sentences, within_limits
 from bot.conversation.sessions import (
     TERMINAL,
     ConversationError,
     Draft,
+    InvalidTransition,
     Job,
     Session,
     advance,
@@ -138,8 +147,11 @@ class Rendering(UseCase):
             self._tell(channel, user, thread_ts, refusal)
             return None
         try:
-            # Counted and written in one step: concurrent clicks can't all squeeze under the caps.
-            job = self.store.reserve_job(job, admission(self.limits, session.owner, now=now))
+            # Counted and written in one step: concurrent clicks can't all squeeze under the caps. Every
+            # render joins the line first; `start_waiting` launches it when a slot is free (now, mostly).
+            job = self.store.reserve_job(
+                replace(job, waiting_for_slot=True), admission(self.limits, session.owner, now=now)
+            )
         except Conflict:
             self._tell(channel, user, thread_ts, "This draft is already rendering (or has been rendered).")
             return None
@@ -155,21 +167,63 @@ class Rendering(UseCase):
                     channel, session.draft_card_ts, session.draft, f"▶️ <@{user}> started the render."
                 )
             job = self._post_progress(job)
+        except Exception as error:
+            log.exception("accepting %s failed", job.job_id)
+            self._fail_unlaunched(job, error)
+            return None
+        # In line from now on: the sweepers know it waits (and for how long), not that it was lost.
+        job = self._mark_launched(job)
+        self.start_waiting()
+        latest = self.store.get_job(job.job_id) or job
+        return None if latest.status == "failed" and latest.started_at is None else latest
+
+    def start_waiting(self) -> list[str]:
+        """Launch the renders waiting in line while the workspace has free slots, first come first
+        served, and tell the others their place; returns the ids of those started. Called after every
+        new render and whenever one ends (bot.jobs.delivery), and by the sweepers after a restart."""
+        active = self.store.active_jobs()
+        free = free_slots(self.limits, active)
+        started: list[str] = []
+        line = waiting_line(active)
+        for job in line:
+            if free <= 0:
+                break
+            try:
+                job = change_job(self.store, job, self._take_slot)
+            except InvalidTransition:
+                continue  # started (or cancelled) by someone else meanwhile
+            free -= 1
+            started.append(job.job_id)
+            self._launch(job)
+        still = [job for job in line if job.job_id not in started]
+        for position, job in enumerate(still, 1):
+            self._show_place(job, position)
+        return started
+
+    def _take_slot(self, job: Job) -> Job:
+        if job.status != "queued" or not job.waiting_for_slot:
+            raise InvalidTransition(f"{job.job_id} no longer waits for a slot")
+        return replace(job, waiting_for_slot=False, updated_at=self._now())
+
+    def _launch(self, job: Job) -> None:
+        """Hand a render that holds a slot to the launcher; one that can't start is ended, and said so."""
+        try:
             launch = self.services.launcher.launch(job, job.job_spec)
         except Exception as error:
             # The render never started: say so, and give the quota back (a job left waiting would hold
             # it until the sweeper ends it).
             log.exception("launching %s failed", job.job_id)
             self._fail_unlaunched(job, error)
-            return None
-        job = self._mark_launched(job)
-        if launch.state == "queued" and job.progress_ts:
-            text, progress_blocks = blocks.progress_message(
-                job, phase="queued", queue_position=launch.queue_position
-            )
-            progress_ts = job.progress_ts
-            self._quietly(lambda: self.chat.update(channel, progress_ts, text=text, blocks=progress_blocks))
-        return job
+            return
+        if launch.state == "queued":
+            self._show_place(job, launch.queue_position)
+
+    def _show_place(self, job: Job, position: int) -> None:
+        if not job.progress_ts or not position:
+            return
+        text, progress_blocks = blocks.progress_message(job, phase="queued", queue_position=position)
+        progress_ts = job.progress_ts
+        self._quietly(lambda: self.chat.update(job.channel, progress_ts, text=text, blocks=progress_blocks))
 
     def _render_refusal(self, session: Session) -> str | None:
         """The one check every render passes (Generate, Reroll, Final render, Try again, ...): the
@@ -239,6 +293,8 @@ class Rendering(UseCase):
         if job.status in TERMINAL:
             self._tell(job.channel, user, job.thread_ts, "That render has already finished.")
             return
+        if job.waiting_for_slot and self._cancel_waiting(job, user):
+            return
         # "Cancelling…" first: a launcher may report the render stopped before stop() returns.
         if job.progress_ts:
             progress_ts = job.progress_ts
@@ -246,3 +302,22 @@ class Rendering(UseCase):
                 lambda: self.chat.update(job.channel, progress_ts, text=f"🛑 Cancelling… (<@{user}>)")
             )
         self.services.launcher.stop(job_id)
+
+    def _cancel_waiting(self, job: Job, user: str) -> bool:
+        """Cancel a render still waiting in line (no launcher has it); False if it has just started."""
+
+        def cancel(current: Job) -> Job:
+            if current.status != "queued" or not current.waiting_for_slot:
+                raise InvalidTransition(f"{current.job_id} no longer waits")
+            return advance(current, "cancelled", now=self._now())
+
+        try:
+            job = change_job(self.store, job, cancel)
+        except InvalidTransition:
+            return False
+        text, cancelled_blocks = blocks.cancelled_message(job, user)
+        if job.progress_ts:
+            progress_ts = job.progress_ts
+            self._quietly(lambda: self.chat.update(job.channel, progress_ts, text=text, blocks=cancelled_blocks))
+        self.start_waiting()  # the others move up
+        return True

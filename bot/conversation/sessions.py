@@ -183,6 +183,11 @@ class Job:
     # More inputs the render reads besides `image_key` (a video to restyle or extend, clips to join):
     # the file name inside the job's input folder (as the spec names it) -> the blob that holds it.
     inputs: dict[str, str] = field(default_factory=dict)
+    # Accepted while every render slot of the workspace was busy: it waits in line (queued, not yet
+    # handed to the launcher) and is launched when a slot frees (bot.conversation.rendering).
+    waiting_for_slot: bool = False
+    # 👍 / 👎 on the result: one vote per person ("up" or "down"), changed by voting again.
+    votes: dict[str, str] = field(default_factory=dict)
 
     @property
     def session_key(self) -> str:

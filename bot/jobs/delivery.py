@@ -129,6 +129,7 @@ class JobEventHandler:
             job,
             self._advance_if("delivering", "delivered", file_id=file_id, result=result),
         )
+        self._slot_freed()
         seconds = blocks.render_seconds(result) or (job.finished_at or 0) - (job.started_at or 0)
         self._show_result_controls(job, seconds)
 
@@ -164,7 +165,7 @@ class JobEventHandler:
                 job.thread_ts,
                 data=video,
                 filename="video.mp4",
-                title=job.spec["prompt"][:200],
+                title=blocks.video_title(job),
                 comment=blocks.video_caption(job, result),
                 alt_text=blocks.video_alt_text(job),
                 before_sharing=remember,
@@ -244,6 +245,7 @@ class JobEventHandler:
             job = change_job(self.store, job, fail)
         except InvalidTransition:
             return
+        self._slot_freed()
         text, failed_blocks = blocks.failed_message(job, explanation)
         self._post_or_update(job, text, failed_blocks)
 
@@ -257,7 +259,18 @@ class JobEventHandler:
             job = change_job(self.store, job, cancel)
         except InvalidTransition:
             return
+        self._slot_freed()
         self._post_or_update(job, *blocks.cancelled_message(job, None))
+
+    def _slot_freed(self) -> None:
+        """A render ended: the next one waiting in line (if any) starts. Never stops this delivery;
+        the sweepers start waiting renders again later if this fails."""
+        from bot.conversation.rendering import Rendering
+
+        try:
+            Rendering(self.services).start_waiting()
+        except Exception:
+            log.warning("could not start the renders waiting in line", exc_info=True)
 
     def _update_progress(self, job: Job, text: str, message_blocks: list[dict[str, Any]]) -> None:
         if not job.progress_ts:

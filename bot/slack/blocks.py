@@ -29,6 +29,8 @@ REFINE = "refine"
 FINAL_RENDER = "final_render"
 RETRY = "retry_render"
 SETTINGS_VIEW = "draft_settings"
+FEEDBACK_UP = "feedback_up"
+FEEDBACK_DOWN = "feedback_down"
 # the modal's inputs: (block_id, action_id)
 MODEL_INPUT = ("model", "model")
 SECONDS_INPUT = ("length", "seconds")
@@ -254,6 +256,24 @@ def prompt_so_far(text: str) -> Message:
 # rendering
 
 
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, ..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def place_in_line(position: int) -> str:
+    """A waiting render's place, said the way people say it."""
+    if position <= 1:
+        return "You're next in line; I'll start it when a slot frees."
+    return f"You're {ordinal(position)} in line; I'll start it when a slot frees."
+
+
+def plural(count: int, singular: str, several: str | None = None) -> str:
+    """ "1 render slot", "2 render slots"."""
+    return f"{count} {singular if count == 1 else (several or singular + 's')}"
+
+
 def progress_bar(fraction: float, width: int = 10) -> str:
     filled = max(0, min(width, round(fraction * width)))
     return "▓" * filled + "░" * (width - filled)
@@ -270,7 +290,7 @@ def progress_message(
     """The render's progress, updated in place: phase, a bar, step k/N, time so far and left; Cancel."""
     elapsed = f" · {clock(elapsed_s)} elapsed" if elapsed_s >= 1 else ""
     if queue_position:
-        headline = f"⏳ Queued: number {queue_position} in line. I'll start as soon as a renderer is free."
+        headline = f"⏳ {place_in_line(queue_position)}"
     elif phase == "denoising" and total:
         fraction = step / total
         # The job's clock includes loading the model, so this leans long; it settles as steps go by.
@@ -311,8 +331,8 @@ def describe_spec(spec: dict[str, Any]) -> str:
 
 
 def done_message(job: Job, render_seconds: float) -> Message:
-    """The progress message once the video is in the thread: what it was, and what to do next."""
-    text = f"✅ Done in {render_seconds:.0f} s · seed {job.spec['seed']}"
+    """The controls under the video: what to do next. What the video is (its prompt, seed, size, time)
+    is said once, in the video's caption (`video_caption`), so this message doesn't repeat it."""
     ref = job_ref(job)
     buttons = [
         _button("🎲 Reroll", REROLL, ref),
@@ -323,11 +343,25 @@ def done_message(job: Job, render_seconds: float) -> Message:
     hint = "*Reroll* renders again with a new seed · *Refine* goes back to the prompt"
     if spec_quality(job.spec) == "draft":
         hint += " · *Final render* makes this one at full quality"
+    text = "What next for this video? Reroll, Refine" + (
+        " or Final render" if spec_quality(job.spec) == "draft" else ""
+    )
     return text, [
-        _section(text),
-        _context(describe_spec(job.spec), hint),
+        _context(hint),
         _actions("result", *buttons),
+        *feedback_blocks(job),
     ]
+
+
+def feedback_blocks(job: Job, votes: tuple[int, int] | None = None) -> Blocks:
+    """👍 / 👎 on a result: one vote per person per render, which a second click changes."""
+    ref = job_ref(job)
+    blocks: Blocks = [
+        _actions("feedback", _button("👍", FEEDBACK_UP, ref), _button("👎", FEEDBACK_DOWN, ref)),
+    ]
+    if votes is not None and any(votes):
+        blocks.append(_context(f"👍 {votes[0]} · 👎 {votes[1]}"))
+    return blocks
 
 
 def quota_note(job: Job) -> str:
@@ -364,18 +398,22 @@ def render_seconds(result: dict[str, Any]) -> float | None:
 
 
 def video_caption(job: Job, result: dict[str, Any]) -> str:
-    """The comment posted with the mp4: what it is and how it was made."""
-    spec = job.spec
-    info = resolve_model(spec["model"])
+    """The comment posted with the mp4, where people look for what the video is: done (and how long it
+    took), the prompt once, and the render's settings once (the seed among them)."""
     seconds = render_seconds(result)
-    took = f" · rendered in {seconds:.0f} s" if seconds is not None else ""
-    quality = " · draft quality" if spec_quality(spec) == "draft" else ""
+    took = f" in {seconds:.0f} s" if seconds is not None else ""
     notes = "".join(f"\n⚠️ {shown(excerpt(note, 300))}" for note in job_notes(result))
     return (
-        f"🎬 <@{job.owner}>, here is your video.\n{quote(excerpt(spec['prompt']))}\n"
-        f"{info.name} · {spec['num_frames']} frames · {spec['width']}×{spec['height']} · "
-        f"seed {spec['seed']}{quality}{took}{notes}"
+        f"✅ Done{took}: <@{job.owner}>, here is your video.\n{quote(excerpt(job.spec['prompt']))}\n"
+        f"{describe_spec(job.spec)}{notes}"
     )
+
+
+def video_title(job: Job) -> str:
+    """The file's title: short, and not the prompt again (the caption shows it)."""
+    info = resolve_model(job.spec["model"])
+    kind = "animated picture" if job.spec.get("mode") == "i2v" else "video"
+    return f"{info.name.split(' (')[0]} {kind}"
 
 
 def job_notes(result: dict[str, Any], limit: int = 3) -> list[str]:

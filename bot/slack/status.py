@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.conversation.limits import Limits
 from bot.conversation.quotas import GIVEN_BACK, Usage, reached_gpu, slack_time
 from bot.conversation.sessions import Job
-from bot.slack.blocks import Message, describe_spec, excerpt, shown
+from bot.slack.blocks import Message, describe_spec, excerpt, plural, shown
 
 SHOWN = 10
 STATES = {
@@ -38,7 +38,7 @@ def status_message(user: str, mine: list[Job], active: list[Job], current: Usage
     if len(mine) > SHOWN:
         lines.append(f"…and {len(mine) - SHOWN} more.")
     lines.append(
-        f"\n*Now:* {current.workspace_running} of {limits.workspace_concurrent} render slots busy in this "
+        f"\n*Now:* {current.workspace_running} of {plural(limits.workspace_concurrent, 'render slot')} busy in this "
         f"workspace · you have {current.running} of {limits.per_user_concurrent} going."
     )
     text = "\n".join(lines)

@@ -176,7 +176,8 @@ def test_a_render_waiting_for_the_renderer_shows_its_place_in_the_queue(slack, v
     second = alice.video(f"a hare {FAST}")
     alice.click(alice.draft_card(second), GENERATE)
     slack.wait_until(
-        lambda: "⏳ Queued: number 1 in line." in thread_text(slack, second), what="the queue position"
+        lambda: "You're next in line; I'll start it when a slot frees." in thread_text(slack, second),
+        what="the queue position",
     )
 
 

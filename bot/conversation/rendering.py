@@ -318,6 +318,8 @@ class Rendering(UseCase):
         text, cancelled_blocks = blocks.cancelled_message(job, user)
         if job.progress_ts:
             progress_ts = job.progress_ts
-            self._quietly(lambda: self.chat.update(job.channel, progress_ts, text=text, blocks=cancelled_blocks))
+            self._quietly(
+                lambda: self.chat.update(job.channel, progress_ts, text=text, blocks=cancelled_blocks)
+            )
         self.start_waiting()  # the others move up
         return True

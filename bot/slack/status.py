@@ -38,7 +38,8 @@ def status_message(user: str, mine: list[Job], active: list[Job], current: Usage
     if len(mine) > SHOWN:
         lines.append(f"…and {len(mine) - SHOWN} more.")
     lines.append(
-        f"\n*Now:* {current.workspace_running} of {plural(limits.workspace_concurrent, 'render slot')} busy in this "
+        f"\n*Now:* {current.workspace_running} of {plural(limits.workspace_concurrent, 'render slot')} busy "
+        "in this "
         f"workspace · you have {current.running} of {limits.per_user_concurrent} going."
     )
     text = "\n".join(lines)

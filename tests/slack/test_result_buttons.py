@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import re
 
-from bot.slack.blocks import CANCEL_JOB, FEEDBACK_DOWN, FEEDBACK_UP, FINAL_RENDER, GENERATE, REFINE, REROLL, RETRY
+from bot.slack.blocks import (
+    CANCEL_JOB,
+    FEEDBACK_DOWN,
+    FEEDBACK_UP,
+    FINAL_RENDER,
+    GENERATE,
+    REFINE,
+    REROLL,
+    RETRY,
+)
 from tests.conftest import CHANNEL, FAST, message_with, seen, thread_text, video_in_thread
 
 

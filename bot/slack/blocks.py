@@ -11,8 +11,17 @@ import re
 from typing import Any
 
 from bot.conversation.limits import Limits
+from bot.conversation.ports import words_for_tokens
 from bot.conversation.quotas import reached_gpu
-from bot.conversation.sessions import Draft, Job, Session
+from bot.conversation.sessions import (
+    ASPECTS,
+    Draft,
+    Job,
+    Session,
+    aspect_size,
+    crop_note,
+    offered_aspects,
+)
 from processing_job.models import REGISTRY, ModelInfo, resolve_model
 from processing_job.spec import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED
 
@@ -39,6 +48,9 @@ STEPS_INPUT = ("steps", "steps")
 GUIDANCE_INPUT = ("guidance", "guidance")
 NEGATIVE_INPUT = ("negative", "negative")
 QUALITY_INPUT = ("quality", "quality")
+ASPECT_INPUT = ("aspect", "aspect")
+PROMPT_INPUT = ("prompt", "prompt")
+AUTO_ASPECT = "auto"  # the picture's shape (picture sessions), or the model's usual size
 
 SECTION_LIMIT = 3000  # characters in a section's text
 CAPTION_PROMPT_CHARS = 280
@@ -211,6 +223,7 @@ def draft_card(session: Session, *, with_prompt: bool = True, note: str = "") ->
     blocks.append(_section(details))
     if draft.negative_prompt:
         blocks.append(plain_section(f"Avoiding: {draft.negative_prompt}"))
+    blocks += crop_blocks(session)
     blocks += [
         _context(f"Written by {draft.refined_by}. {note}".strip(), REFINE_HINT),
         _actions(
@@ -222,6 +235,14 @@ def draft_card(session: Session, *, with_prompt: bool = True, note: str = "") ->
     ]
     text = f"Draft {draft.revision} ready: {shown(excerpt(draft.prompt, 200))}"
     return text, blocks
+
+
+def crop_blocks(session: Session) -> Blocks:
+    """How much of the picture the video's shape cuts away, when it cuts more than a sliver."""
+    note = crop_note(session)
+    if note is None:
+        return []
+    return [_context(f"✂️ {note} Another shape or model may keep more of it: see ⚙️ *Settings*.")]
 
 
 def prompt_blocks(prompt: str) -> Blocks:
@@ -524,7 +545,7 @@ def settings_view(session: Session, limits: Limits) -> dict[str, Any]:
         "close": _plain("Cancel"),
         "blocks": [
             _section(f"*Draft {draft.revision}*"),
-            plain_section(excerpt(draft.prompt, 500)),
+            prompt_input(draft),
             _input(MODEL_INPUT[0], "Model", model_select),
             _input(
                 SECONDS_INPUT[0],
@@ -573,5 +594,43 @@ def settings_view(session: Session, limits: Limits) -> dict[str, Any]:
                     "initial_option": qualities[1] if draft.quality == "draft" else qualities[0],
                 },
             ),
+            aspect_input(session),
         ],
     }
+
+
+def prompt_input(draft: Draft) -> dict[str, Any]:
+    """The prompt itself, editable: what is saved here is rendered as written (no rewriting)."""
+    info = resolve_model(draft.model)
+    return _input(
+        PROMPT_INPUT[0],
+        "Prompt",
+        {
+            "type": "plain_text_input",
+            "action_id": PROMPT_INPUT[1],
+            "multiline": True,
+            "max_length": MAX_PROMPT_CHARS,
+            "initial_value": draft.prompt[:MAX_PROMPT_CHARS],
+        },
+        hint=f"Rendered exactly as written. {info.name} reads about "
+        f"{words_for_tokens(info.max_prompt_tokens)} words.",
+    )
+
+
+def aspect_input(session: Session) -> dict[str, Any]:
+    """The video's shape: the ones the draft's model renders (landscape, portrait, square), or the
+    picture's own shape (picture sessions) / the model's usual size."""
+    assert session.draft is not None
+    draft = session.draft
+    info = resolve_model(draft.model)
+    automatic = "Closest to the picture" if session.mode == "i2v" else "The model's usual size"
+    options = [_option(f"{automatic} ({draft.size[0]}×{draft.size[1]} now)", AUTO_ASPECT)]
+    for aspect in offered_aspects(info):
+        height, width = aspect_size(info, aspect) or (0, 0)
+        options.append(_option(f"{ASPECTS[aspect].capitalize()} {aspect} ({width}×{height})", aspect))
+    chosen = next((o for o in options if o["value"] == (draft.aspect or AUTO_ASPECT)), options[0])
+    return _input(
+        ASPECT_INPUT[0],
+        "Shape",
+        {"type": "static_select", "action_id": ASPECT_INPUT[1], "options": options, "initial_option": chosen},
+    )

@@ -7,6 +7,13 @@ from bot.slack.streaming import WRITING_STATUS
 from tests.conftest import CHANNEL, seen
 
 
+def adopted(slack, services, root):
+    """The draft card is the session's: the whole draft went through."""
+    return slack.wait_until(
+        lambda: services.store.get_session(CHANNEL, root.ts).draft_card_ts, what="the card adopted"
+    )
+
+
 def statuses_of(slack, root):
     return [s.status for s in slack.statuses if s.channel == CHANNEL and s.thread_ts == root.ts]
 
@@ -23,9 +30,11 @@ def test_a_refused_status_never_stops_the_draft(slack, videobot, alice):
     slack.inject("assistant.threads.setStatus", error="missing_scope", times=10)
     root = alice.video("a fox")
     assert "Draft 1" in seen(alice.draft_card(root))
+    assert adopted(slack, videobot, root) == alice.draft_card(root).ts
 
 
 def test_a_status_call_that_breaks_never_stops_the_draft(slack, videobot, alice):
     slack.inject("assistant.threads.setStatus", status=500, times=10)
     root = alice.video("a fox")
     assert "Draft 1" in seen(alice.draft_card(root))
+    assert adopted(slack, videobot, root) == alice.draft_card(root).ts

@@ -15,9 +15,10 @@ from bot.conversation.drafting import Drafting
 from bot.conversation.quotas import DAY_S, usage
 from bot.conversation.rendering import Rendering
 from bot.conversation.use_case import UseCase
+from bot.conversation.votes import Votes
 from bot.runtime.services import Services
 from bot.slack import blocks
-from bot.slack.status import status_message
+from bot.slack.status import feedback_summary, status_message
 
 
 class Conversation(UseCase):
@@ -39,10 +40,19 @@ class Conversation(UseCase):
         self.final_render = self.rendering.final_render
         self.retry = self.rendering.retry
         self.cancel_job = self.rendering.cancel_job
+        # feedback on results
+        self.votes = Votes(services)
+        self.vote_up = self.votes.vote_up
+        self.vote_down = self.votes.vote_down
 
     def status(self, *, user: str) -> blocks.Message:
         """`/video status`: my renders of the last day, the queue, my quota."""
         now = self._now()
         mine = self.store.jobs_for_owner(user, since=now - DAY_S)
         active = self.store.active_jobs()
-        return status_message(user, mine, active, usage(user, mine, active, now=now), self.limits)
+        text, status_blocks = status_message(
+            user, mine, active, usage(user, mine, active, now=now), self.limits
+        )
+        if user in self.admins:  # what people think of the videos, for those who run the bot
+            text, status_blocks = feedback_summary(self.votes.summary(), text, status_blocks)
+        return text, status_blocks

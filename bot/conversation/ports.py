@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
+from bot.conversation.feedback import Feedback
 from bot.conversation.sessions import Job, Session, Turn
 from processing_job.spec import JobSpec
 
@@ -69,6 +70,14 @@ class SessionStore(Protocol):
     def claim_once(self, key: str, *, expires_at: float, now: float) -> bool:
         """True the first time `key` is claimed; False while an earlier claim of it hasn't expired
         (replayed Slack requests are refused on this)."""
+        ...
+
+    def record_feedback(self, feedback: Feedback) -> None:
+        """Keep a 👍 / 👎: one per person per render, replacing that person's earlier vote on it."""
+        ...
+
+    def feedback_since(self, since: float) -> list[Feedback]:
+        """Every vote cast (or last changed) at or after `since`."""
         ...
 
 

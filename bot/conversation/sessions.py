@@ -191,8 +191,6 @@ class Job:
     # Accepted while every render slot of the workspace was busy: it waits in line (queued, not yet
     # handed to the launcher) and is launched when a slot frees (bot.conversation.rendering).
     waiting_for_slot: bool = False
-    # 👍 / 👎 on the result: one vote per person ("up" or "down"), changed by voting again.
-    votes: dict[str, str] = field(default_factory=dict)
 
     @property
     def session_key(self) -> str:

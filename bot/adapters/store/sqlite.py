@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from bot.conversation.feedback import Feedback
 from bot.conversation.ports import Conflict, QuotaCheck, QuotaExceeded
 from bot.conversation.sessions import ACTIVE, Job, Session
 
@@ -35,6 +36,13 @@ CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, created_at);
 CREATE TABLE IF NOT EXISTS claims (
     key TEXT PRIMARY KEY,
     expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feedback (
+    job_id TEXT NOT NULL,
+    user TEXT NOT NULL,
+    at REAL NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (job_id, user)
 );
 CREATE TABLE IF NOT EXISTS pending_requests (
     key TEXT PRIMARY KEY,
@@ -214,6 +222,22 @@ class SqliteSessionStore:
                 (key, expires_at),
             )
             return cursor.rowcount == 1
+
+    # 👍 / 👎 on results: one row per person per render
+
+    def record_feedback(self, feedback: Feedback) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO feedback (job_id, user, at, body) VALUES (?, ?, ?, ?)",
+                (feedback.job_id, feedback.user, feedback.at, json.dumps(feedback.to_dict())),
+            )
+
+    def feedback_since(self, since: float) -> list[Feedback]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT body FROM feedback WHERE at >= ? ORDER BY at", (since,)
+            ).fetchall()
+        return [Feedback.from_dict(json.loads(row[0])) for row in rows]
 
     # accepted requests whose slow work hasn't finished (local only: on Lambda, a dead lazy
     # invocation lands on the function's dead-letter queue instead)

@@ -135,3 +135,6 @@ def register(app: App, conversation: Conversation) -> None:
     app.action(blocks.FINAL_RENDER)(ack=acknowledge, lazy=[on_job("render_final", conversation.final_render)])
     app.action(blocks.RETRY)(ack=acknowledge, lazy=[on_job("retry_render", conversation.retry)])
     app.action(blocks.REFINE)(ack=acknowledge, lazy=[on_job("refine_from_render", conversation.refine_from)])
+    # 👍 / 👎 under a result (bot.conversation.votes)
+    app.action(blocks.FEEDBACK_UP)(ack=acknowledge, lazy=[on_job("vote_up", conversation.vote_up)])
+    app.action(blocks.FEEDBACK_DOWN)(ack=acknowledge, lazy=[on_job("vote_down", conversation.vote_down)])

@@ -277,7 +277,11 @@ class Drafting(UseCase):
         old_ts, old_draft = before.draft_card_ts, before.draft
         if old_ts and old_draft and session.draft:
             self._close_card(
-                session.channel, old_ts, old_draft, f"Replaced by draft {session.draft.revision}."
+                session.channel,
+                old_ts,
+                old_draft,
+                f"Replaced by draft {session.draft.revision}.",
+                replaced=True,
             )
 
     def _model_to_write_for(self, session: Session, options: DraftOptions) -> ModelInfo:

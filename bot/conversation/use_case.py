@@ -45,8 +45,10 @@ class UseCase:
     def _now(self) -> float:
         return self.services.clock()
 
-    def _close_card(self, channel: str, ts: str, draft: Draft, outcome: str) -> None:
-        text, card_blocks = blocks.closed_draft_card(draft, outcome)
+    def _close_card(
+        self, channel: str, ts: str, draft: Draft, outcome: str, *, replaced: bool = False
+    ) -> None:
+        text, card_blocks = blocks.closed_draft_card(draft, outcome, replaced=replaced)
         self._quietly(lambda: self.chat.update(channel, ts, text=text, blocks=card_blocks))
 
     def _tell(self, channel: str, user: str, thread_ts: str | None, text: str) -> None:

@@ -53,7 +53,7 @@ PROMPT_INPUT = ("prompt", "prompt")
 AUTO_ASPECT = "auto"  # the picture's shape (picture sessions), or the model's usual size
 
 SECTION_LIMIT = 3000  # characters in a section's text
-CAPTION_PROMPT_CHARS = 280
+CAPTION_PROMPT_CHARS = 160  # the caption's excerpt: the draft card above has it all
 REFINE_HINT = 'Reply in this thread to change it ("make it night", "slower camera").'
 
 
@@ -250,11 +250,16 @@ def prompt_blocks(prompt: str) -> Blocks:
     return [_context("✍️ *Prompt*"), plain_section(prompt)]
 
 
-def closed_draft_card(draft: Draft, outcome: str) -> Message:
-    """The draft card once it has been used, replaced or cancelled: its buttons are gone."""
+REPLACED_PROMPT_CHARS = 120
+
+
+def closed_draft_card(draft: Draft, outcome: str, *, replaced: bool = False) -> Message:
+    """The draft card once it has been used, replaced or cancelled: its buttons are gone. A replaced
+    draft keeps only the opening of its prompt: the new card below says it in full."""
     text = f"Draft {draft.revision}: {outcome}"
+    prompt = excerpt(draft.prompt, REPLACED_PROMPT_CHARS) if replaced else draft.prompt
     return text, [
-        *prompt_blocks(draft.prompt),
+        *prompt_blocks(prompt),
         _section(f"*Draft {draft.revision}* · {describe_draft(draft)}"),
         _context(outcome),
     ]

@@ -55,3 +55,17 @@ def test_one_render_slot_is_said_in_the_singular(slack, start_app, alice):
     slack.slash_command("/video", "status", user=ALICE, channel=CHANNEL)
     status = alice.told("Your renders in the last 24 hours")
     assert "0 of 1 render slot busy" in status
+
+
+def test_a_replaced_draft_keeps_only_the_opening_of_its_prompt(slack, videobot, alice):
+    root = alice.video(f"a red fox running through snow {FAST}")
+    first = alice.draft_card(root)
+    first_prompt = videobot.store.get_session(CHANNEL, root.ts).draft.prompt
+    alice.reply(root, "make it night")
+    alice.draft_card(root, revision=2)
+    replaced = slack.wait_until(
+        lambda: (m := slack.message(CHANNEL, first.ts)) and "Replaced by draft 2." in seen(m) and m,
+        what="the first card replaced",
+    )
+    on_screen = "\n".join(render_blocks(replaced.blocks, {}))
+    assert first_prompt[:60] in on_screen and first_prompt not in on_screen

@@ -8,6 +8,7 @@ its write, then launched; what happens when it ends is bot.jobs.delivery's.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -173,14 +174,18 @@ class Rendering(UseCase):
             return None
         # In line from now on: the sweepers know it waits (and for how long), not that it was lost.
         job = self._mark_launched(job)
-        self.start_waiting()
+        self.start_waiting(asked_now=job.job_id)
         latest = self.store.get_job(job.job_id) or job
         return None if latest.status == "failed" and latest.started_at is None else latest
 
-    def start_waiting(self) -> list[str]:
+    def start_waiting(self, *, asked_now: str | None = None) -> list[str]:
         """Launch the renders waiting in line while the workspace has free slots, first come first
         served, and tell the others their place; returns the ids of those started. Called after every
-        new render and whenever one ends (bot.jobs.delivery), and by the sweepers after a restart."""
+        new render and whenever one ends (bot.jobs.delivery), and by the sweepers after a restart.
+
+        A render that can't be launched is ended with an explanation if it is the one just asked for
+        (`asked_now`); any other goes back in line for the next try (where the renderer refuses this
+        process, e.g. an AWS function not allowed to start renders, nothing waiting is lost)."""
         active = self.store.active_jobs()
         free = free_slots(self.limits, active)
         started: list[str] = []
@@ -192,9 +197,9 @@ class Rendering(UseCase):
                 job = change_job(self.store, job, self._take_slot)
             except InvalidTransition:
                 continue  # started (or cancelled) by someone else meanwhile
-            free -= 1
-            started.append(job.job_id)
-            self._launch(job)
+            if self._launch(job, give_up=job.job_id == asked_now):
+                free -= 1
+                started.append(job.job_id)
         still = [job for job in line if job.job_id not in started]
         for position, job in enumerate(still, 1):
             self._show_place(job, position)
@@ -205,18 +210,33 @@ class Rendering(UseCase):
             raise InvalidTransition(f"{job.job_id} no longer waits for a slot")
         return replace(job, waiting_for_slot=False, updated_at=self._now())
 
-    def _launch(self, job: Job) -> None:
-        """Hand a render that holds a slot to the launcher; one that can't start is ended, and said so."""
+    def _launch(self, job: Job, *, give_up: bool) -> bool:
+        """Hand a render that holds a slot to the launcher; False if it couldn't start. Then it is
+        ended, and said so (`give_up`), or put back in line for the next try."""
         try:
             launch = self.services.launcher.launch(job, job.job_spec)
         except Exception as error:
+            if not give_up:
+                log.warning("could not start %s from the line; it waits for the next try", job.job_id)
+                self._back_in_line(job)
+                return False
             # The render never started: say so, and give the quota back (a job left waiting would hold
             # it until the sweeper ends it).
             log.exception("launching %s failed", job.job_id)
             self._fail_unlaunched(job, error)
-            return
+            return False
         if launch.state == "queued":
             self._show_place(job, launch.queue_position)
+        return True
+
+    def _back_in_line(self, job: Job) -> None:
+        def wait_again(current: Job) -> Job:
+            if current.status != "queued":
+                raise InvalidTransition(f"{current.job_id} is {current.status}")
+            return replace(current, waiting_for_slot=True)
+
+        with contextlib.suppress(InvalidTransition):  # started, or cancelled, meanwhile
+            change_job(self.store, job, wait_again)
 
     def _show_place(self, job: Job, position: int) -> None:
         if not job.progress_ts or not position:

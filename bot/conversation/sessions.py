@@ -323,7 +323,9 @@ def fitted_to_picture(draft: Draft, session: Session) -> Draft:
 # The shapes people may ask for: landscape, portrait, square (each model renders the ones its sizes allow).
 ASPECTS: dict[str, str] = {"16:9": "landscape", "9:16": "portrait", "1:1": "square"}
 # Ratios a size is named by ("cropped to 3:2"), when it is within a few percent of one.
-_NAMED_RATIOS = ((16, 9), (3, 2), (4, 3), (5, 4), (1, 1), (4, 5), (3, 4), (2, 3), (9, 16), (21, 9))
+_NAMED_RATIOS = (
+    (21, 9), (16, 9), (5, 3), (3, 2), (4, 3), (5, 4), (1, 1), (4, 5), (3, 4), (2, 3), (3, 5), (9, 16)
+)  # fmt: skip
 
 
 def orientation(height: int, width: int) -> str:

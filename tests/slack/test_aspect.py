@@ -95,4 +95,4 @@ def test_settings_offers_the_models_shapes_and_a_chosen_one_replaces_the_picture
     slack.submit_view(view.id, {ASPECT_INPUT[0]: {ASPECT_INPUT[1]: "16:9"}}, user=ALICE)
     card = alice.draft_card(shared.ts, revision=2)
     assert "160×96" in seen(card)
-    assert "The picture is cropped to 5:3" in seen(card) or "of its height is cut" in seen(card)
+    assert "The picture is cropped to 5:3: 64% of its height is cut." in seen(card)

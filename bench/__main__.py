@@ -34,6 +34,7 @@ SECTIONS = {
     "delivery": "bench.delivery",
     "render": "bench.render",
     "stages": "bench.stages",
+    "storyboard": "bench.storyboard",
     "cost": "bench.cost",
 }
 
@@ -82,7 +83,7 @@ def _run_section(
 ) -> Section:
     result = scratch / f"{name}.json"
     command = [sys.executable, "-m", module, "--out", str(result)]
-    if smoke or (quick and name in ("render", "stages")):
+    if smoke or (quick and name in ("render", "stages", "storyboard")):
         command.append("--quick")
     if name == "cost":
         figures = scratch / "figures.json"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.conversation.costs import DEFAULT_PRICES_PER_HOUR  # the bot's cards quote the same figures
+
 REGION = "us-east-1"
 
 
@@ -33,8 +35,18 @@ SAGEMAKER_PAGE = "https://aws.amazon.com/sagemaker/ai/pricing/ (On-Demand, Proce
 # price table; these are the EC2 On-Demand price × 1.25, SageMaker's usual mark-up on these families
 # (ml.g5.2xlarge at $1.515 is the figure commonly quoted).
 SAGEMAKER_PROCESSING_PER_HOUR = {
-    "ml.g5.2xlarge": Price(1.515, "per hour", SAGEMAKER_PAGE, "unverified: EC2 g5.2xlarge $1.212 × 1.25"),
-    "ml.g6e.2xlarge": Price(2.803, "per hour", SAGEMAKER_PAGE, "unverified: EC2 g6e.2xlarge $2.242 × 1.25"),
+    "ml.g5.2xlarge": Price(
+        DEFAULT_PRICES_PER_HOUR["ml.g5.2xlarge"],
+        "per hour",
+        SAGEMAKER_PAGE,
+        "unverified: EC2 g5.2xlarge $1.212 × 1.25",
+    ),
+    "ml.g6e.2xlarge": Price(
+        DEFAULT_PRICES_PER_HOUR["ml.g6e.2xlarge"],
+        "per hour",
+        SAGEMAKER_PAGE,
+        "unverified: EC2 g6e.2xlarge $2.242 × 1.25",
+    ),
 }
 # The GPU in each instance and its dense BF16 tensor peak (NVIDIA datasheets; A10G taken as the A10).
 INSTANCE_GPUS = {

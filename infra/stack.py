@@ -142,10 +142,14 @@ class VideobotStack(cdk.Stack):
         Every handler builds the `Services` (bot/runtime/compose.py), which reads the Slack secret.
         - Slack requests (and their lazy listeners): sessions; shared pictures in, each render's spec
           and picture out; start renders (and queue them when SageMaker has no room), look at and
-          stop them (Cancel); invoke itself, Bedrock (slack_front_door.py).
-        - Job events: sessions; read renders to post them; describe a failed job for its message.
+          stop them (Cancel); invoke itself, Bedrock (slack_front_door.py); the Home tab reads renders'
+          posters and deletes the renders of deleted videos.
+        - Job events: sessions; read renders to post them; describe a failed job for its message; and
+          for storyboards, start the shots that waited for a slot and the join of the cut (its spec and
+          the shots' clips copied beside it), queueing them when SageMaker has no room.
         - Dispatcher: sessions; start renders (its queue's consume rights come with its event source).
-        - Sweeper: sessions; describe renders, and deliver finished ones as the job-events function would.
+        - Sweeper: sessions; describe renders, and deliver finished ones as the job-events function would
+          (so, for storyboards, start renders as it does).
         - Unfinished requests: one claim per dead letter (its queue comes with its event source).
         """
         role = self.bot.role_of
@@ -161,15 +165,24 @@ class VideobotStack(cdk.Stack):
             self.storage.grant_sessions(each)
         self.storage.grant_claims(unfinished)
         # Launching looks for the staged weights' manifest under models/ (a LIST), never reads them.
+        # The Home tab reads a render's poster to show it, and deletes a render its owner deleted; a
+        # storyboard's shot or cut reads earlier renders' clips (copied into its spec's folder).
         self.storage.grant_media(
-            slack, read=(IMAGES_PREFIX,), write=(IMAGES_PREFIX, SPECS_PREFIX), list_only=(MODELS_PREFIX,)
+            slack,
+            read=(IMAGES_PREFIX, RENDERS_PREFIX),
+            write=(IMAGES_PREFIX, SPECS_PREFIX),
+            list_only=(MODELS_PREFIX,),
+            delete=(RENDERS_PREFIX,),
         )
         self.storage.grant_media(dispatcher, list_only=(MODELS_PREFIX,))
-        self.storage.grant_media(job_events, read=(RENDERS_PREFIX,))
-        self.storage.grant_media(sweeper, read=(RENDERS_PREFIX,))
-        for each in (slack, dispatcher):
+        for each in (job_events, sweeper):
+            self.storage.grant_media(
+                each, read=(RENDERS_PREFIX,), write=(SPECS_PREFIX,), list_only=(MODELS_PREFIX,)
+            )
+        for each in (slack, dispatcher, job_events, sweeper):
             self.jobs.allow_starting_renders(each)
         for each in (slack, job_events, sweeper):
             self.jobs.allow_watching_renders(each)
         self.jobs.allow_stopping_renders(slack)
-        self.jobs.queue.grant_send_messages(slack)
+        for each in (slack, job_events, sweeper):
+            self.jobs.queue.grant_send_messages(each)

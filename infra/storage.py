@@ -140,8 +140,10 @@ class Storage(Construct):
         read: Sequence[str] = (),
         write: Sequence[str] = (),
         list_only: Sequence[str] = (),
+        delete: Sequence[str] = (),
     ) -> None:
-        """Objects under the `read` and `write` prefixes; listing of `read` and `list_only` ones.
+        """Objects under the `read` and `write` prefixes; listing of `read` and `list_only` ones; deleting
+        under `delete` ones (a video its owner deleted: the App Home tab).
 
         Written out rather than `grant_read_write`, which would add deletes, ACLs and an unscoped list.
         """
@@ -173,12 +175,20 @@ class Storage(Construct):
                     resources=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in write],
                 )
             )
+        if delete:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="DeleteMedia",
+                    actions=["s3:DeleteObject"],
+                    resources=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in delete],
+                )
+            )
         why = {
             IMAGES_PREFIX: "pictures people share, one key per upload",
             SPECS_PREFIX: "one folder per render, with its spec.json and picture",
             RENDERS_PREFIX: "one folder per render, read back to post the video",
         }
-        for prefix in dict.fromkeys([*read, *write]):
+        for prefix in dict.fromkeys([*read, *write, *delete]):
             acknowledge(
                 role,
                 wildcard_resource(self, self.bucket.arn_for_objects(f"{prefix}*")),

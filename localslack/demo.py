@@ -1,14 +1,17 @@
 """`make demo`: the whole product, offline, through the real app.
 
-A local Slack stand-in plays Slack and a person called Alice, in two sessions:
+A local Slack stand-in plays Slack and a person called Alice, in three sessions:
   1. words: `/video … --draft`, a refinement reply, Generate (a quick draft render), then
      🎬 Final render on the result (the same prompt and seed at full quality);
-  2. a picture: Alice drops a picture in the channel with a few words; the bot writes a motion prompt
-     in the picture's thread, Alice shortens the clip in ⚙️ Settings, and Generate animates it.
+  2. a picture: Alice drops a picture in the channel, mentioning the bot, with a few words; the bot
+     writes a motion prompt in the picture's thread, Alice shortens the clip in ⚙️ Settings, and
+     Generate animates it;
+  3. a storyboard: `/video story … --shots 3`, the shot list on one card, Generate: the three shots
+     render with a line each on one progress message, and the cut (crossfades) lands in the thread.
 The real Bolt app answers over HTTP with the embedded defaults (SQLite, a folder, the offline refiner,
 the local job runner), and the real `processing_job` renders with tiny random-weight CogVideoX models
 built on this machine, so the videos are noise in motion: the flow, formats and timings are real, the
-weights are not. Prints both threads as transcripts and the mp4s' paths.
+weights are not. Prints the threads as transcripts and the mp4s' paths.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from bot.runtime.compose import build_local_services
 from bot.runtime.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.blocks import FINAL_RENDER, GENERATE, OPEN_SETTINGS, SECONDS_INPUT
+from bot.slack.story_blocks import STORY_GENERATE
 from localslack import Message, SlackStandIn, UploadedFile, format_transcript
 from localslack.local_server import LocalAppServer
 from processing_job.models import TINY_MODEL, resolve_model
@@ -37,6 +41,7 @@ CHANNEL = "CDEMO"
 RENDER_TIMEOUT_S = 600
 SHORT_CLIP = "--frames 9"  # the shortest clip keeps each tiny render to seconds
 PICTURE_WORDS = "the waves roll in and the clouds drift by"
+STORY = "a red fox hunting in the snow at dawn --shots 3"
 
 
 @dataclass(frozen=True)
@@ -90,13 +95,14 @@ def run_demo(
                 demo = _Demo(slack, step)
                 text_thread = demo.text_session(idea, refinement)
                 picture_thread = demo.picture_session(home / "harbour.png")
+                story_thread = demo.story_session(STORY)
         finally:
             services.close()
-        threads = [text_thread, picture_thread]
+        threads = [text_thread, picture_thread, story_thread]
         transcripts = [format_transcript(slack.thread(CHANNEL, ts), slack.users) for ts in threads]
         videos = [f.path for ts in threads for f in slack.files if f.thread_ts == ts and f.path]
     elapsed = time.monotonic() - started
-    for title, transcript in zip(("a sentence", "a picture"), transcripts, strict=True):
+    for title, transcript in zip(("a sentence", "a picture", "a storyboard"), transcripts, strict=True):
         print(f"\n— From {title}: the thread, as Alice sees it —\n", file=out)
         print(transcript, file=out)
     print("\nVideos:", *(f"  {path}" for path in videos), sep="\n", file=out)
@@ -146,8 +152,11 @@ class _Demo:
     def picture_session(self, picture: Path) -> str:
         slack, step = self.slack, self.step
         picture.write_bytes(demo_picture())
-        step(f"@alice drops {picture.name} into #videos: “{PICTURE_WORDS}”")
-        shared = slack.share_file(CHANNEL, picture, user=ALICE, text=PICTURE_WORDS)
+        step(f"@alice drops {picture.name} into #videos, mentioning the bot: “@videobot {PICTURE_WORDS}”")
+        mention = (
+            f"<@{slack.workspace.bot_user_id}>"  # in a channel, a picture is for the bot when it's named
+        )
+        shared = slack.share_file(CHANNEL, picture, user=ALICE, text=f"{mention} {PICTURE_WORDS}")
         card = self._card(shared.ts, "Draft 1")
         step("videobot wrote a motion prompt in the picture's thread: an image-to-video draft")
 
@@ -166,6 +175,40 @@ class _Demo:
         slack.click(card, GENERATE, user=ALICE)
         self._video(shared.ts, 1)
         return shared.ts
+
+    def story_session(self, story: str) -> str:
+        slack, step = self.slack, self.step
+        command = f"story {story} {SHORT_CLIP}"
+        step(f"@alice: /video {command}")
+        before = {m.ts for m in slack.messages(CHANNEL)}
+        slack.slash_command("/video", command, user=ALICE, channel=CHANNEL)
+        root = slack.wait_until(
+            lambda: next((m for m in slack.messages(CHANNEL) if m.ts not in before and m.bot_id), None),
+            timeout=30,
+            what="the storyboard's root message",
+        )
+        card = slack.wait_until(
+            lambda: next(filter(_with_button(STORY_GENERATE), slack.thread(CHANNEL, root.ts)), None),
+            timeout=60,
+            what="the storyboard card",
+        )
+        step("videobot wrote a shot list of 3 shots onto one storyboard card")
+        step("@alice clicks ▶️ Generate")
+        slack.click(card, STORY_GENERATE, user=ALICE)
+        seen: set[str] = set()
+
+        def cut_or_progress() -> UploadedFile | None:
+            for message in slack.thread(CHANNEL, root.ts):
+                if message.text.startswith("🎬 Storyboard:") and message.blocks:
+                    lines = message.blocks[1].get("text", {}).get("text", "")
+                    if lines not in seen:
+                        seen.add(lines)
+                        step("progress: " + " | ".join(lines.splitlines()))
+            return next((f for f in slack.files if f.thread_ts == root.ts), None)
+
+        cut = slack.wait_until(cut_or_progress, timeout=RENDER_TIMEOUT_S, what="the storyboard's cut")
+        step(f"videobot posted the cut {cut.name} ({cut.size / 1e6:.2f} MB) with the shot list under it")
+        return root.ts
 
     def _card(self, thread_ts: str, label: str, other_than: str | None = None) -> Message:
         def find() -> Message | None:

@@ -328,6 +328,62 @@ class People:
                 payload["message"] = shapes.message_json(ws, ws.find_message(current.channel, current.ts))  # type: ignore[arg-type]
         return self._interactive(payload)
 
+    # ------------------------------------------------------------------------------------------- App Home
+
+    def open_home(self, user: str, *, tab: str = "home") -> AppResponse:
+        """A person opens the app's Home tab (or its Messages tab): the `app_home_opened` event, with the
+        Home tab's current view once the app has published one, as Slack sends it."""
+        ws = self.workspace
+        self._person(user)
+        event: dict[str, Any] = {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": ws.dm_channel(user),
+            "tab": tab,
+            "event_ts": ws.new_ts(),
+        }
+        with ws.lock:
+            home = ws.home_of(user)
+            if tab == "home" and home is not None:
+                event["view"] = {k: v for k, v in self.api.view_json(home).items() if k != "previous_view_id"}
+        return self.send_event(event)
+
+    def click_home(
+        self, action_id: str, *, user: str, value: str | None = None, block_id: str | None = None
+    ) -> AppResponse:
+        """A person presses a button (after its confirmation dialog, if it has one) or picks from a select
+        on their Home tab: a block_actions payload whose container is the view; no channel, no message,
+        no response_url."""
+        ws = self.workspace
+        with ws.lock:
+            home = ws.home_of(user)
+            if home is None:
+                raise AssertionError(f"{user} has no Home tab yet; the app never published one")
+            view = self.api.view_json(home)
+        found: list[elements.Element] = []
+        for block in view.get("blocks", []):
+            candidates = [block.get("accessory")] if block.get("type") == "section" else []
+            candidates += block.get("elements", []) if block.get("type") == "actions" else []
+            found += [
+                (block.get("block_id"), el) for el in candidates if isinstance(el, dict) and "action_id" in el
+            ]
+        block, el = elements.find_element(found, action_id, value=value, block_id=block_id)
+        action = elements.action_payload(block, el, value, ws.new_ts())
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": self._person(user),
+            "api_app_id": ws.app_id,
+            "token": self.verification_token,
+            "container": {"type": "view", "view_id": view["id"]},
+            "trigger_id": self._trigger(user),
+            "team": self._team(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": view,
+            "actions": [action],
+        }
+        return self._interactive(payload)
+
     # ------------------------------------------------------------------------------------------- modals
 
     def _open_view(self, view_id: str, user: str) -> View:
@@ -587,6 +643,29 @@ class People:
                 m.channel, ws.new_ts(), deleted_ts=m.ts, previous_message=self._person_event(m)
             )
             event["subtype"] = "message_deleted"
+        return self.send_event(event)
+
+    def react(self, message: Message, name: str, *, user: str) -> AppResponse:
+        """A person adds an emoji reaction to a message: Slack records it and sends `reaction_added`
+        (Slack's events reference: `user`, `reaction`, `item_user`, `item` {type, channel, ts},
+        `event_ts`)."""
+        ws = self.workspace
+        self._person(user)
+        with ws.lock:
+            m = ws.find_message(message.channel, message.ts)
+            assert m is not None and not m.deleted, f"message {message.ts} is gone"
+            who = m.reactions.setdefault(name, [])
+            if user not in who:
+                who.append(user)
+            event_ts = ws.new_ts()
+        event = {
+            "type": "reaction_added",
+            "user": user,
+            "reaction": name,
+            "item_user": m.user,
+            "item": {"type": "message", "channel": m.channel, "ts": m.ts},
+            "event_ts": event_ts,
+        }
         return self.send_event(event)
 
     # ------------------------------------------------------------------------------------------- echoes

@@ -252,6 +252,10 @@ class SlackStandIn(People):
     def views(self) -> list[View]:
         return self.workspace.views
 
+    def home(self, user: str) -> View | None:
+        """`user`'s Home tab as it shows now, or None before the app published one."""
+        return self.workspace.home(user)
+
     def view(self, view_id: str) -> View | None:
         return next((v for v in self.views if v.id == view_id), None)
 

@@ -54,12 +54,46 @@ def _element_problems(el: Any, pointer: str, seen_actions: set[str]) -> list[str
             )
         else:
             seen_actions.add(action_id)
+    if isinstance(el.get("confirm"), dict):
+        problems += _confirm_problems(el["confirm"], f"{pointer}/confirm")
+    if el["type"] == "static_select":
+        problems += _select_problems(el, pointer)
     if el["type"] == "button":
         problems += _text_problems(el.get("text"), f"{pointer}/text", 75, plain_only=True)
         if len(str(el.get("value", ""))) > 2000:
             problems.append(f"[ERROR] must be less than 2001 characters [json-pointer:{pointer}/value]")
         if el.get("style") not in (None, "primary", "danger"):
             problems.append(f"[ERROR] must be primary or danger [json-pointer:{pointer}/style]")
+    return problems
+
+
+def _confirm_problems(confirm: dict[str, Any], pointer: str) -> list[str]:
+    """A confirmation dialog: title ≤ 100, text ≤ 300, buttons ≤ 30 characters, all plain text."""
+    problems: list[str] = []
+    for key, limit in (("title", 100), ("text", 300), ("confirm", 30), ("deny", 30)):
+        problems += _text_problems(confirm.get(key), f"{pointer}/{key}", limit, plain_only=True)
+    if confirm.get("style") not in (None, "primary", "danger"):
+        problems.append(f"[ERROR] must be primary or danger [json-pointer:{pointer}/style]")
+    return problems
+
+
+def _select_problems(el: dict[str, Any], pointer: str) -> list[str]:
+    """A static select: 1-100 options (text ≤ 75, value ≤ 150), its initial option one of them."""
+    options = el.get("options")
+    if "option_groups" in el:
+        return []
+    if not isinstance(options, list) or not 0 < len(options) <= 100:
+        return [f"[ERROR] must have 1-100 options [json-pointer:{pointer}/options]"]
+    problems: list[str] = []
+    for i, option in enumerate(options):
+        if not isinstance(option, dict):
+            problems.append(f"[ERROR] must be an option object [json-pointer:{pointer}/options/{i}]")
+            continue
+        problems += _text_problems(option.get("text"), f"{pointer}/options/{i}/text", 75, plain_only=True)
+        if not isinstance(option.get("value"), str) or not 0 < len(option["value"]) <= 150:
+            problems.append(f"[ERROR] must be 1-150 characters [json-pointer:{pointer}/options/{i}/value]")
+    if "initial_option" in el and el["initial_option"] not in options:
+        problems.append(f"[ERROR] must match one of the options [json-pointer:{pointer}/initial_option]")
     return problems
 
 

@@ -82,6 +82,8 @@ class WebApi:
             "views.open": self.views_open,
             "views.push": self.views_push,
             "views.update": self.views_update,
+            "views.publish": self.views_publish,
+            "files.delete": self.files_delete,
             "reactions.add": self.reactions_add,
             "assistant.threads.setStatus": self.assistant_set_status,
         }
@@ -346,6 +348,14 @@ class WebApi:
             for m in self.ws.messages(channel, include_ephemeral=False)
             if not m.is_reply or m.subtype == "thread_broadcast"
         ]
+        # Slack's window: `latest` / `oldest` bound it, each included only with `inclusive`.
+        inclusive = _flag(p.get("inclusive"))
+        if p.get("latest"):
+            latest = float(p["latest"])
+            visible = [m for m in visible if float(m.ts) < latest or (inclusive and float(m.ts) == latest)]
+        if p.get("oldest"):
+            oldest = float(p["oldest"])
+            visible = [m for m in visible if float(m.ts) > oldest or (inclusive and float(m.ts) == oldest)]
         visible.sort(key=lambda m: float(m.ts), reverse=True)
         return self._page([shapes.message_json(self.ws, m) for m in visible], p)
 
@@ -422,6 +432,17 @@ class WebApi:
             "comments": [],
             "response_metadata": {"next_cursor": ""},
         }
+
+    def files_delete(self, p: dict[str, Any]) -> dict[str, Any]:
+        """A bot may delete only the files it uploaded (`cant_delete_file` otherwise); the file leaves
+        the messages that shared it."""
+        f = self.ws.find_file(str(p.get("file") or ""))
+        if f is None:
+            raise ApiError("file_not_found")
+        if f.user != self.ws.bot_user_id:
+            raise ApiError("cant_delete_file")
+        self.ws.delete_file(f.id)
+        return {}
 
     # ------------------------------------------------------------------------------------------- views
 
@@ -512,6 +533,49 @@ class WebApi:
             raise ApiError("hash_conflict")
         self.replace_view(v, p.get("view"))
         return {"view": self.view_json(v)}
+
+    def views_publish(self, p: dict[str, Any]) -> dict[str, Any]:
+        """A person's Home tab: a view of type home (≤ 100 blocks), whose images may show only the
+        bot's own picture files. Published again, it replaces the last one (same view id)."""
+        user = str(p.get("user_id") or "")
+        if user not in self.ws.users:
+            raise ApiError("user_not_found")
+        view = p.get("view")
+        if not isinstance(view, dict) or view.get("type") != "home":
+            raise ApiError(
+                "invalid_arguments", response_metadata={"messages": ["[ERROR] must be a home view"]}
+            )
+        problems = self._slack_file_problems(view.get("blocks") or [])
+        if problems:
+            raise ApiError("invalid_arguments", response_metadata={"messages": problems})
+        home = self.ws.home_of(user)
+        if home is None:
+            view_id = self.ws.new_id("V")
+            checked = self._checked_view(view)
+            home = View(id=view_id, view=checked, user=user, hash=secrets.token_hex(8), root_view_id=view_id)
+            self.ws.set_home(user, home)
+        else:
+            if p.get("hash") and p["hash"] != home.hash:
+                raise ApiError("hash_conflict")
+            self.replace_view(home, view)
+        return {"view": self.view_json(home)}
+
+    def _slack_file_problems(self, blocks: list[Any]) -> list[str]:
+        """Image blocks' `slack_file`: a png, jpg or gif Slack has, that the bot can see (its own)."""
+        problems = []
+        for i, block in enumerate(blocks):
+            chosen = (
+                block.get("slack_file") if isinstance(block, dict) and block.get("type") == "image" else None
+            )
+            if chosen is None:
+                continue
+            pointer = f"[json-pointer:/view/blocks/{i}/slack_file]"
+            f = self.ws.find_file(str(chosen.get("id") or "")) if isinstance(chosen, dict) else None
+            if f is None or f.path is None:
+                problems.append(f"[ERROR] invalid slack file {pointer}")
+            elif f.filetype not in ("png", "jpg", "gif"):
+                problems.append(f"[ERROR] slack file must be an image {pointer}")
+        return problems
 
     def replace_view(self, v: View, view: Any) -> None:
         checked = self._checked_view(view)

@@ -204,6 +204,7 @@ class Workspace:
         self._by_key: dict[tuple[str, str], Message] = {}
         self._files: dict[str, UploadedFile] = {}
         self._views: dict[str, View] = {}
+        self._homes: dict[str, View] = {}  # user -> their Home tab (views.publish), apart from modals
         self._calls: list[ApiCall] = []
         self._statuses: list[Status] = []
         self._deliveries: list[AppResponse] = []
@@ -299,6 +300,22 @@ class Workspace:
                 (v for v in self._views.values() if external_id and v.external_id == external_id), None
             )
 
+    def home_of(self, user: str) -> View | None:
+        """The live record of `user`'s Home tab, once the app has published one."""
+        with self.lock:
+            return self._homes.get(user)
+
+    def set_home(self, user: str, view: View) -> None:
+        with self.lock:
+            self._homes[user] = view
+
+    def delete_file(self, file_id: str) -> None:
+        """The file is gone: from the workspace, and from every message that shared it."""
+        with self.lock:
+            self._files.pop(file_id, None)
+            for m in self._messages:
+                m.files = [f for f in m.files if f.id != file_id]
+
     def stack(self, root_view_id: str) -> list[View]:
         """The live views pushed on one root (callers hold the lock)."""
         return [v for v in self._views.values() if v.root_view_id == root_view_id]
@@ -361,6 +378,11 @@ class Workspace:
     def files(self) -> list[UploadedFile]:
         with self.lock:
             return copy.deepcopy(list(self._files.values()))
+
+    def home(self, user: str) -> View | None:
+        """`user`'s Home tab as they see it now (a copy), or None before the app published one."""
+        with self.lock:
+            return copy.deepcopy(self.home_of(user))
 
     @property
     def views(self) -> list[View]:

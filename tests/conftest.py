@@ -60,6 +60,10 @@ def start_app(slack: SlackStandIn, tmp_path: Path, model_cache: Path) -> Iterato
             slack_api_url=slack.api_url,
             home=tmp_path / "home",
             model_cache=model_cache,
+            # The tests' workspace takes every picture shared in its channels (as if each had chosen
+            # `/video channel pictures all`); tests/slack/test_channel_pictures.py starts from the
+            # product's default, `mention`.
+            channel_pictures="all",
         )
         services = build_local_services(replace(settings, **changes), refiner=with_refiner)
         server = LocalAppServer(build_app(services)).start()

@@ -29,7 +29,10 @@ class Conversation(UseCase):
         # drafting
         self.start = self.drafting.start
         self.reply = self.drafting.reply
-        self.share_picture = self.drafting.share_picture
+        self.share_picture = self.drafting.share_picture  # or a video, to restyle
+        self.share_from_reaction = self.drafting.share_from_reaction
+        self.channel_pictures = self.drafting.channel_pictures
+        self.choose_channel_pictures = self.drafting.choose_channel_pictures
         self.settings_view = self.drafting.settings_view
         self.apply_settings = self.drafting.apply_settings
         self.cancel_draft = self.drafting.cancel_draft
@@ -50,8 +53,9 @@ class Conversation(UseCase):
         now = self._now()
         mine = self.store.jobs_for_owner(user, since=now - DAY_S)
         active = self.store.active_jobs()
+        listed = [job for job in mine if job.deleted_at is None]  # deleted videos still count
         text, status_blocks = status_message(
-            user, mine, active, usage(user, mine, active, now=now), self.limits
+            user, listed, active, usage(user, mine, active, now=now), self.limits
         )
         if user in self.admins:  # what people think of the videos, for those who run the bot
             text, status_blocks = feedback_summary(self.votes.summary(), text, status_blocks)

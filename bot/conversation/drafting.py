@@ -8,11 +8,13 @@ card (Generate, Settings, Cancel); one live card at a time.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from bot.conversation.defaults import defaults_for, with_defaults
 from bot.conversation.ports import Conflict, Refinement, RefinementBlocked, RefineRequest, words_for_tokens
-from bot.conversation.quotas import access_refusal, refine_rate_refusal, refine_slots
+from bot.conversation.quotas import DAY_S, access_refusal, refine_rate_refusal, refine_slots
 from bot.conversation.requests import within_limits
 from bot.conversation.sessions import (
     AlreadyDone,
@@ -30,6 +32,7 @@ from bot.conversation.sessions import (
     set_draft,
     start_session,
     use_image,
+    use_video,
     with_options,
 )
 from bot.conversation.updates import change_session
@@ -37,8 +40,9 @@ from bot.conversation.use_case import UseCase
 from bot.runtime.services import Services
 from bot.slack import blocks
 from bot.slack.chat import ChatError
-from bot.slack.files import PictureRejected, SharedFile, SlackPictures, allowed_file_hosts
+from bot.slack.files import PictureRejected, SharedFile, SlackPictures, Video, allowed_file_hosts
 from bot.slack.forms import EditedDraft
+from bot.slack.relevance import ALL, ChannelPictures
 from bot.slack.streaming import PromptStreams
 from processing_job.models import ModelInfo, UnknownModelError
 from processing_job.spec import SpecError
@@ -46,6 +50,7 @@ from processing_job.spec import SpecError
 log = logging.getLogger(__name__)
 
 PICTURE_IDEA = "(a shared picture)"
+VIDEO_IDEA = "(a shared video)"
 
 
 EXACT_NOTE = "Used exactly as you typed it (no rewriting)."
@@ -69,6 +74,33 @@ class Drafting(UseCase):
             services.chat.client, self.limits, allowed_file_hosts(self.settings.slack_api_url)
         )
         self.streams = streams or PromptStreams(services.chat)
+        self.channel_pictures = ChannelPictures(
+            self.store.channel_pictures, default=self.settings.channel_pictures, clock=services.clock
+        )
+
+    def choose_channel_pictures(self, *, channel: str, user: str, mode: str) -> str:
+        """`/video channel pictures all|mention`: whether every picture (and video) shared in this
+        channel starts a session, or only those shared with the bot mentioned (or given a 🎬). Only an
+        admin of the bot may choose: Slack doesn't tell an app who a channel's managers are with the
+        scopes it has (that takes admin.* scopes, on Enterprise Grid only). Returns the answer."""
+        if channel.startswith("D"):
+            return "In a direct message with me, every picture and video you share is already for me."
+        if user not in self.admins:
+            return (
+                "Only an admin of videobot can choose which pictures in a channel are for me "
+                "(Slack doesn't tell apps who a channel's managers are). Ask one of them."
+            )
+        self.store.set_channel_pictures(channel, mode)
+        self.channel_pictures.remember(channel, mode)
+        if mode == ALL:
+            return (
+                "🎬 From now on, every picture or video shared in <#" + channel + "> starts a video session. "
+                "`/video channel pictures mention` goes back to only those shared with me mentioned."
+            )
+        return (
+            "🎬 From now on, pictures and videos in <#" + channel + "> are for me only when I'm mentioned "
+            "in the message, or when someone reacts to one with :clapper:."
+        )
 
     def start(
         self, *, channel: str, user: str, idea: str, options: DraftOptions, team: str = ""
@@ -138,30 +170,27 @@ class Drafting(UseCase):
         team: str = "",
     ) -> Session | None:
         """A picture shared in a conversation with the bot starts an image-to-video session in the
-        picture's thread; shared into a session's thread, it becomes that session's picture."""
+        picture's thread; shared into a session's thread, it becomes that session's picture. A video
+        does the same for a restyle (video-to-video)."""
         try:
             shared = self.pictures.complete(SharedFile.from_event(file))
         except PictureRejected:
             return None
+        if shared.is_video:
+            return self._share_video(
+                shared,
+                channel=channel,
+                user=user,
+                message_ts=message_ts,
+                thread_ts=thread_ts,
+                text=text,
+                team=team,
+            )
         if not shared.is_picture:
-            return None  # other files (documents, videos) aren't requests
-        in_thread = thread_ts is not None and thread_ts != message_ts
-        session = self.store.get_session(channel, thread_ts) if in_thread and thread_ts else None
-        if in_thread and session is None:
-            return None  # a picture in somebody else's thread is their conversation
-        where = thread_ts if in_thread and thread_ts else message_ts
-        if session is None and not self.limits.allows_channel(channel):
-            return None  # pictures in channels the bot doesn't serve are simply not for us
-        refusal = access_refusal(self.limits, user=user, channel=channel)
-        if refusal:
-            self._tell(channel, user, where, refusal)
+            return None  # other files (documents) aren't requests
+        where, session = self._where_shared(channel, user, message_ts, thread_ts)
+        if where is None:
             return None
-        if session is not None:
-            try:
-                check_controller(session, user, self.admins)
-            except ConversationError as error:
-                self._tell(channel, user, where, f"{error} Reply with words to suggest changes instead.")
-                return None
         try:
             picture = self.pictures.fetch(shared)
         except PictureRejected as rejected:
@@ -186,28 +215,157 @@ class Drafting(UseCase):
                 ts=message_ts,
             )
 
+        return self._adopt_media(
+            session,
+            adopt,
+            channel=channel,
+            user=user,
+            message_ts=message_ts,
+            idea=text or PICTURE_IDEA,
+            received=blocks.picture_received(user),
+            team=team,
+            image=picture.data,
+        )
+
+    def share_from_reaction(
+        self,
+        *,
+        channel: str,
+        user: str,
+        author: str,
+        message_ts: str,
+        thread_ts: str | None,
+        file: dict[str, Any],
+        text: str = "",
+        team: str = "",
+    ) -> Session | None:
+        """🎬 on a message with a picture or video: a session for whoever reacted. On their own message,
+        or in a thread, it answers in that thread; on someone else's, in a thread of the bot's own, since
+        replies under another person's message are that person's conversation and never reach the bot
+        (bot.slack.relevance drops them unheard)."""
+        if user == author or (thread_ts and thread_ts != message_ts):
+            return self.share_picture(
+                channel=channel,
+                user=user,
+                message_ts=message_ts,
+                thread_ts=thread_ts,
+                file=file,
+                text=text,
+                team=team,
+            )
+        if not self.limits.allows_channel(channel) or access_refusal(self.limits, user=user, channel=channel):
+            return None
+        now = self._now()
+        if not self.store.claim_once(f"clapper:{channel}:{message_ts}", expires_at=now + DAY_S, now=now):
+            return None  # someone's 🎬 on this message got there first: one session per message
+        video = str(file.get("mimetype", "")).startswith("video/")
+        root_text, root_blocks = blocks.reacted_root_message(user, author, video=video)
+        root_ts = self.chat.post(channel, text=root_text, blocks=root_blocks)
+        return self.share_picture(
+            channel=channel, user=user, message_ts=root_ts, thread_ts=None, file=file, text=text, team=team
+        )
+
+    def _share_video(
+        self,
+        shared: SharedFile,
+        *,
+        channel: str,
+        user: str,
+        message_ts: str,
+        thread_ts: str | None,
+        text: str,
+        team: str,
+    ) -> Session | None:
+        """A video shared with the bot: a restyle session in its thread (or the session's clip, shared
+        into a session's thread), as a picture starts an image-to-video one."""
+        where, session = self._where_shared(channel, user, message_ts, thread_ts)
+        if where is None:
+            return None
+        try:
+            video = self.pictures.fetch_video(shared)
+        except PictureRejected as rejected:
+            self._tell(channel, user, where, f"🎞️ {rejected}")
+            return None
+        key = video.blob_key(channel, where, shared.id or message_ts)
+        self.services.blobs.put(key, video.data, content_type=video.media_type)
+        return self._adopt_media(
+            session,
+            lambda s: self._with_video(s, key, video, text=text, user=user, ts=message_ts),
+            channel=channel,
+            user=user,
+            message_ts=message_ts,
+            idea=text or VIDEO_IDEA,
+            received=blocks.video_received(user),
+            team=team,
+        )
+
+    def _with_video(
+        self, session: Session, key: str, video: Video, *, text: str, user: str, ts: str
+    ) -> Session:
+        return use_video(
+            session,
+            video_key=key,
+            size=(video.width, video.height),
+            seconds=video.seconds,
+            text=text,
+            user=user,
+            now=self._now(),
+            ts=ts,
+        )
+
+    def _where_shared(
+        self, channel: str, user: str, message_ts: str, thread_ts: str | None
+    ) -> tuple[str | None, Session | None]:
+        """The thread a shared file answers in and its session (None: a new one), or (None, None) when
+        the file isn't for the bot or this person may not use it there (told why when it matters)."""
+        in_thread = thread_ts is not None and thread_ts != message_ts
+        session = self.store.get_session(channel, thread_ts) if in_thread and thread_ts else None
+        if in_thread and session is None:
+            return None, None  # a file in somebody else's thread is their conversation
+        where = thread_ts if in_thread and thread_ts else message_ts
+        if session is None and not self.limits.allows_channel(channel):
+            return None, None  # files in channels the bot doesn't serve are simply not for us
+        refusal = access_refusal(self.limits, user=user, channel=channel)
+        if refusal:
+            self._tell(channel, user, where, refusal)
+            return None, None
+        if session is not None:
+            try:
+                check_controller(session, user, self.admins)
+            except ConversationError as error:
+                self._tell(channel, user, where, f"{error} Reply with words to suggest changes instead.")
+                return None, None
+        return where, session
+
+    def _adopt_media(
+        self,
+        session: Session | None,
+        adopt: Callable[[Session], Session],
+        *,
+        channel: str,
+        user: str,
+        message_ts: str,
+        idea: str,
+        received: str,
+        team: str,
+        image: bytes | None = None,
+    ) -> Session | None:
+        """A new session in the shared file's thread, or the session changed to use it; then a draft."""
         if session is None:
             fresh = start_session(
-                channel=channel,
-                thread_ts=message_ts,
-                owner=user,
-                idea=text or PICTURE_IDEA,
-                now=self._now(),
-                team=team,
+                channel=channel, thread_ts=message_ts, owner=user, idea=idea, now=self._now(), team=team
             )
             try:
                 session = self.store.create_session(adopt(replace(fresh, turns=())))
             except Conflict:
                 return None  # the same share delivered twice: the first delivery answers it
-            self._quietly(
-                lambda: self.chat.post(channel, text=blocks.picture_received(user), thread_ts=message_ts)
-            )
+            self._quietly(lambda: self.chat.post(channel, text=received, thread_ts=message_ts))
         else:
             try:
                 session = change_session(self.store, session, adopt)
             except AlreadyDone:
                 return None
-        return self._offer_draft(session, DraftOptions(), requester=user, team=team, image=picture.data)
+        return self._offer_draft(session, DraftOptions(), requester=user, team=team, image=image)
 
     def _offer_draft(
         self,
@@ -219,6 +377,8 @@ class Drafting(UseCase):
         image: bytes | None = None,
     ) -> Session:
         """Write the prompt into the thread as it comes, then make that message the new draft's card."""
+        if session.draft is None:  # a new session starts from its owner's defaults (the App Home tab)
+            options = with_defaults(options, defaults_for(self.store, session.owner), mode=session.mode)
         stream = self.streams.open(
             channel=session.channel,
             thread_ts=session.thread_ts,
@@ -261,7 +421,9 @@ class Drafting(UseCase):
         drafted = session
         self._retire_card(before, session)  # before the new card shows: one live card at a time
         card_ts = stream.finish(
-            lambda with_prompt: blocks.draft_card(drafted, with_prompt=with_prompt, note=refinement.note)
+            lambda with_prompt: blocks.draft_card(
+                drafted, with_prompt=with_prompt, note=refinement.note, cost=self._draft_cost(drafted)
+            )
         )
         return change_session(self.store, session, lambda s: replace(s, draft_card_ts=card_ts))
 
@@ -351,7 +513,9 @@ class Drafting(UseCase):
         except (SpecError, UnknownModelError) as error:
             self._tell(session.channel, user, session.thread_ts, blocks.cant_render_message([str(error)]))
             return None
-        text, card = blocks.draft_card(session, note=f"Settings changed by <@{user}>.")
+        text, card = blocks.draft_card(
+            session, note=f"Settings changed by <@{user}>.", cost=self._draft_cost(session)
+        )
         if session.draft_card_ts:
             try:
                 self.chat.update(session.channel, session.draft_card_ts, text=text, blocks=card)
@@ -392,6 +556,6 @@ class Drafting(UseCase):
             self._tell(session.channel, user, session.thread_ts, blocks.cant_render_message([str(error)]))
             return None
         note = f"Back to the render with seed {draft.seed}, for <@{user}> to refine."
-        text, card = blocks.draft_card(session, note=note)
+        text, card = blocks.draft_card(session, note=note, cost=self._draft_cost(session))
         card_ts = self.chat.post(session.channel, text=text, blocks=card, thread_ts=session.thread_ts)
         return self._adopt_card(before, session, card_ts)

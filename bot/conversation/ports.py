@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
+from bot.conversation.defaults import UserDefaults
 from bot.conversation.feedback import Feedback
 from bot.conversation.sessions import Job, Session, Turn
 from processing_job.spec import JobSpec
+
+if TYPE_CHECKING:
+    from bot.conversation.storyboards import Storyboard
 
 
 class Conflict(Exception):
@@ -29,7 +33,17 @@ class QuotaExceeded(Exception):
 QuotaCheck = Callable[[Sequence[Job], Sequence[Job]], str | None]
 
 
-class SessionStore(Protocol):
+class ChannelSettings(Protocol):
+    """What a channel chose (`/video channel pictures all|mention`); the session store keeps it."""
+
+    def channel_pictures(self, channel: str) -> str | None:
+        """ "all" (every picture shared there starts a session) or "mention"; None if never set."""
+        ...
+
+    def set_channel_pictures(self, channel: str, mode: str) -> None: ...
+
+
+class SessionStore(ChannelSettings, Protocol):
     def get_session(self, channel: str, thread_ts: str) -> Session | None: ...
 
     def create_session(self, session: Session) -> Session:
@@ -59,8 +73,9 @@ class SessionStore(Protocol):
         Returns the job with its new version."""
         ...
 
-    def jobs_for_owner(self, owner: str, *, since: float = 0.0) -> list[Job]:
-        """One person's jobs created at or after `since`, newest first (quotas, `/video status`)."""
+    def jobs_for_owner(self, owner: str, *, since: float = 0.0, limit: int | None = None) -> list[Job]:
+        """One person's jobs created at or after `since`, newest first (quotas, `/video status`); the
+        newest `limit` of them when given (the App Home's recent videos)."""
         ...
 
     def active_jobs(self) -> list[Job]:
@@ -80,6 +95,28 @@ class SessionStore(Protocol):
         """Every vote cast (or last changed) at or after `since`."""
         ...
 
+    def user_defaults(self, user: str) -> UserDefaults | None:
+        """What `user` chose on the App Home tab for new sessions, or None if nothing yet."""
+        ...
+
+    def save_user_defaults(self, defaults: UserDefaults) -> UserDefaults:
+        """Write `defaults` if nobody wrote since they were read (same version; 0 for new ones);
+        Conflict otherwise. Returns them with their new version."""
+        ...
+
+    # storyboards (`/video story`): one per thread, versioned like sessions
+
+    def get_storyboard(self, channel: str, thread_ts: str) -> Storyboard | None: ...
+
+    def create_storyboard(self, storyboard: Storyboard) -> Storyboard:
+        """Store a new storyboard; Conflict if one exists for that thread."""
+        ...
+
+    def save_storyboard(self, storyboard: Storyboard) -> Storyboard:
+        """Write `storyboard` if nobody wrote since it was read (same version); Conflict otherwise.
+        Returns the storyboard with its new version."""
+        ...
+
 
 class BlobNotFound(KeyError):
     pass
@@ -97,6 +134,10 @@ class BlobStore(Protocol):
     def size(self, key: str) -> int: ...
 
     def exists(self, key: str) -> bool: ...
+
+    def delete_folder(self, prefix: str) -> None:
+        """Delete every blob under `prefix/` (a deleted video's `renders/<job_id>`); none is fine."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -142,11 +183,46 @@ class Refinement:
     note: str = ""  # a short line about what changed
 
 
+MIN_SHOTS, MAX_SHOTS, DEFAULT_SHOTS = 2, 8, 4
+MAX_SHOT_TITLE_CHARS = 60
+
+
+@dataclass(frozen=True)
+class ShotListRequest:
+    """A storyboard to write: `shots` shots telling `idea`, for the model `model_name`."""
+
+    idea: str
+    shots: int = DEFAULT_SHOTS
+    max_words: int = 170  # per shot's prompt, as RefineRequest.max_words
+    model_name: str = "CogVideoX"
+    prompt_style: str = ""
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One shot of a storyboard: a short title people see, and the prompt it renders."""
+
+    title: str
+    prompt: str
+
+
+@dataclass(frozen=True)
+class ShotList:
+    shots: tuple[Shot, ...]
+    refiner: str  # who wrote it, shown to the person
+    note: str = ""
+
+
 class Refiner(Protocol):
     name: str
 
     def refine(self, request: RefineRequest, on_text: Callable[[str], None] | None = None) -> Refinement:
         """Write the CogVideoX prompt; `on_text` receives the text so far as it is written."""
+        ...
+
+    def shot_list(self, request: ShotListRequest) -> ShotList:
+        """Write a storyboard: exactly `request.shots` shots that keep the same characters, look and
+        setting from shot to shot, each with a title and a prompt."""
         ...
 
 

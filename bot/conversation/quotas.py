@@ -85,8 +85,9 @@ def refine_rate_refusal(limits: Limits) -> str:
     )
 
 
-def render_refusal(limits: Limits, current: Usage) -> str | None:
-    """Why a new render can't start now, or None."""
+def render_refusal(limits: Limits, current: Usage, *, queue_when_full: bool = False) -> str | None:
+    """Why a new render can't start now, or None. A full workspace refuses too, unless the caller
+    queues the render instead (`queue_when_full`: Generate, Reroll... wait in `waiting_line`)."""
     if current.running >= limits.per_user_concurrent:
         plural = "render" if limits.per_user_concurrent == 1 else "renders"
         return (
@@ -100,7 +101,14 @@ def render_refusal(limits: Limits, current: Usage) -> str | None:
             f"Your next one frees up {when}. "
             "Renders that fail or are cancelled before they start rendering don't count."
         )
-    return None  # a full workspace isn't a refusal: the render waits in line (`waiting_line`)
+    if not queue_when_full and current.workspace_running >= limits.workspace_concurrent:
+        slots = limits.workspace_concurrent
+        every = "The render slot" if slots == 1 else f"All {slots} render slots"
+        return (
+            f"{every} for this workspace {'is' if slots == 1 else 'are'} busy right now. "
+            "Please try again when one finishes, usually within a few minutes."
+        )
+    return None
 
 
 def holds_slot(job: Job) -> bool:
@@ -119,12 +127,13 @@ def free_slots(limits: Limits, active_jobs: Iterable[Job]) -> int:
     return max(0, limits.workspace_concurrent - sum(1 for job in active_jobs if holds_slot(job)))
 
 
-def admission(limits: Limits, owner: str, *, now: float) -> QuotaCheck:
+def admission(limits: Limits, owner: str, *, now: float, queue_when_full: bool = False) -> QuotaCheck:
     """The check `SessionStore.reserve_job` runs on the jobs as they stand when the render is written:
     the same caps and sentences as `render_refusal`, decided atomically with the write."""
 
     def check(owner_jobs: Sequence[Job], active_jobs: Sequence[Job]) -> str | None:
-        return render_refusal(limits, usage(owner, owner_jobs, active_jobs, now=now))
+        current = usage(owner, owner_jobs, active_jobs, now=now)
+        return render_refusal(limits, current, queue_when_full=queue_when_full)
 
     return check
 

@@ -131,6 +131,7 @@ class Rendering(UseCase):
                 self.store.active_jobs(),
                 now=now,
             ),
+            queue_when_full=True,
         )
         return f"⏸️ {refusal}" if refusal else None
 
@@ -151,7 +152,8 @@ class Rendering(UseCase):
             # Counted and written in one step: concurrent clicks can't all squeeze under the caps. Every
             # render joins the line first; `start_waiting` launches it when a slot is free (now, mostly).
             job = self.store.reserve_job(
-                replace(job, waiting_for_slot=True), admission(self.limits, session.owner, now=now)
+                replace(job, waiting_for_slot=True),
+                admission(self.limits, session.owner, now=now, queue_when_full=True),
             )
         except Conflict:
             self._tell(channel, user, thread_ts, "This draft is already rendering (or has been rendered).")

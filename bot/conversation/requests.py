@@ -120,8 +120,9 @@ def spec_problems(draft: Draft, *, mode: str = "t2v") -> list[Problem]:
     `SpecError` is caught here, once). A problem that goes away with the model's usual frame count is
     the frame count's; the rest are the model's (what it can render)."""
     image = "image.png" if mode == "i2v" else None
+    video = "video.mp4" if mode == "v2v" else None  # a restyle's clip: any name will do for the check
     try:
-        draft.to_spec("request-check", mode=mode, image=image)
+        draft.to_spec("request-check", mode=mode, image=image, video=video)
     except SpecError as error:
         found = error.problems
     else:
@@ -129,7 +130,7 @@ def spec_problems(draft: Draft, *, mode: str = "t2v") -> list[Problem]:
     info = resolve_model(draft.model)
     usual = replace(draft, num_frames=info.num_frames)
     try:
-        usual.to_spec("request-check", mode=mode, image=image)
+        usual.to_spec("request-check", mode=mode, image=image, video=video)
     except SpecError as error:
         remaining = set(error.problems)
     else:

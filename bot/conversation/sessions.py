@@ -12,11 +12,14 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from processing_job.models import ModelInfo, image_model_for, resolve_model
-from processing_job.spec import JobSpec
+from processing_job.models import V2V, ModelInfo, image_model_for, resolve_model
+from processing_job.models import model_for_mode as family_model_for_mode
+from processing_job.spec import DEFAULT_STRENGTH, JobSpec
 
 SESSION_TTL_SECONDS = 30 * 24 * 3600
 PICTURE_TURN = "Animate this picture."  # the turn a picture shared without words stands for
+VIDEO_TURN = "Restyle this video."  # the turn a video shared without words stands for
+VIDEO_NAME = "video"  # the clip's file name in the job's input folder (plus its extension)
 JOB_FLOW: dict[str, tuple[str, ...]] = {
     "queued": ("rendering", "failed", "cancelled"),
     "rendering": ("delivering", "failed", "cancelled"),
@@ -90,7 +93,15 @@ class Draft:
     width: int | None = None
     aspect: str | None = None  # the shape the person chose (ASPECTS), kept across model changes
 
-    def to_spec(self, job_id: str, *, mode: str = "t2v", image: str | None = None) -> JobSpec:
+    def to_spec(
+        self,
+        job_id: str,
+        *,
+        mode: str = "t2v",
+        image: str | None = None,
+        video: str | None = None,
+        strength: float | None = None,
+    ) -> JobSpec:
         """The render this draft asks for; raises SpecError with every problem."""
         return JobSpec.create(
             job_id=job_id,
@@ -104,6 +115,8 @@ class Draft:
             quality=self.quality,
             mode=mode,
             image=image,
+            video=video,
+            strength=strength,
             height=self.height,
             width=self.width,
         )
@@ -133,6 +146,11 @@ class Session:
     image_width: int | None = None
     image_height: int | None = None
     team: str = ""  # the workspace, which Slack's streaming API asks for outside DMs
+    # A restyle (mode v2v): the shared clip, its length, and how far the render may move from it (0-1;
+    # the Settings modal's strength field binds here).
+    video_key: str | None = None
+    video_seconds: float | None = None
+    strength: float = DEFAULT_STRENGTH
     turns: tuple[Turn, ...] = ()
     draft: Draft | None = None
     draft_card_ts: str | None = None
@@ -191,6 +209,13 @@ class Job:
     # Accepted while every render slot of the workspace was busy: it waits in line (queued, not yet
     # handed to the launcher) and is launched when a slot frees (bot.conversation.rendering).
     waiting_for_slot: bool = False
+    # The App Home's view of a delivered video (bot.conversation.home): its poster as a Slack file of
+    # the bot's, the thread's permalink, and when its owner deleted it (then nothing lists it).
+    poster_file_id: str | None = None
+    permalink: str | None = None
+    deleted_at: float | None = None
+    # A storyboard's shot or cut (the storyboard's key): its events go to the storyboard, not the thread.
+    storyboard: str = ""
 
     @property
     def session_key(self) -> str:
@@ -228,6 +253,8 @@ def draft_steps(info: ModelInfo, quality: str | None) -> int:
 def model_for_mode(model: str, mode: str) -> ModelInfo:
     """The model that renders `mode`: a picture needs the image-to-video model of the chosen family.
     Raises UnknownModelError (a ValueError written for people) when there is none."""
+    if mode == V2V:
+        return family_model_for_mode(model, V2V)
     return image_model_for(model) if mode == "i2v" else resolve_model(model)
 
 
@@ -305,13 +332,18 @@ def with_options(draft: Draft, options: DraftOptions, *, mode: str) -> Draft:
 
 
 def fitted_to_picture(draft: Draft, session: Session) -> Draft:
-    """An image session's draft at the allowed size closest to the picture's shape (or at the shape
-    the person chose, when they chose one the model renders)."""
+    """An image session's draft at the allowed size closest to the picture's shape (a restyle's: the
+    clip's shape, and no longer than the clip), or at the shape the person chose, when they chose one
+    the model renders."""
+    if session.mode == V2V and session.video_seconds:
+        info = resolve_model(draft.model)
+        fitting = [n for n in info.allowed_frame_counts() if (n - 1) / info.fps <= session.video_seconds]
+        draft = replace(draft, num_frames=min(draft.num_frames, fitting[-1] if fitting else draft.num_frames))
     info = resolve_model(draft.model)
     chosen = aspect_size(info, draft.aspect) if draft.aspect else None
     if chosen:
         height, width = chosen
-    elif session.mode != "i2v" or not session.image_width or not session.image_height:
+    elif session.mode not in ("i2v", V2V) or not session.image_width or not session.image_height:
         return replace(draft, height=None, width=None)
     else:
         height, width = info.size_for_aspect(session.image_width, session.image_height)
@@ -497,7 +529,7 @@ def set_draft(session: Session, draft: Draft, now: float) -> Session:
     """Adopt a new draft (validated), recording the prompt as the assistant's turn."""
     revision = (session.draft.revision + 1) if session.draft else 1
     draft = replace(draft, revision=revision)
-    draft.to_spec(job_id_for(session, revision), mode=session.mode, image=_image_name(session))
+    draft.to_spec(job_id_for(session, revision), **spec_inputs(session))
     said = [t.text for t in session.turns if t.role == "assistant"]
     turns = (
         session.turns
@@ -536,7 +568,8 @@ def plan_job(session: Session, *, user: str, admins: frozenset[str], now: float)
     if session.draft is None:
         raise NoDraft("There is no draft to render yet; describe the video you want first.")
     job_id = job_id_for(session, session.draft.revision)
-    spec = session.draft.to_spec(job_id, mode=session.mode, image=_image_name(session))
+    spec = session.draft.to_spec(job_id, **spec_inputs(session))
+    video = _video_name(session)
     return Job(
         job_id=job_id,
         channel=session.channel,
@@ -544,6 +577,7 @@ def plan_job(session: Session, *, user: str, admins: frozenset[str], now: float)
         owner=session.owner,
         spec=spec.to_dict(),
         image_key=session.image_key,
+        inputs={video: session.video_key} if video and session.video_key else {},
         created_at=now,
         updated_at=now,
     )
@@ -562,4 +596,50 @@ def advance(job: Job, status: str, *, now: float, **changes: Any) -> Job:
 
 
 def _image_name(session: Session) -> str | None:
+    if session.mode != "i2v":
+        return None
     return session.image_key.rsplit("/", 1)[-1] if session.image_key else None
+
+
+def _video_name(session: Session) -> str | None:
+    """The clip's name in the job's input folder: always the same name, with the blob's extension."""
+    if session.mode != V2V or not session.video_key:
+        return None
+    return f"{VIDEO_NAME}.{session.video_key.rsplit('.', 1)[-1]}"
+
+
+def spec_inputs(session: Session) -> dict[str, Any]:
+    """What a render of `session` takes besides its draft: the mode and its inputs."""
+    return {
+        "mode": session.mode,
+        "image": _image_name(session),
+        "video": _video_name(session),
+        "strength": session.strength if session.mode == V2V else None,
+    }
+
+
+def use_video(
+    session: Session,
+    *,
+    video_key: str,
+    size: tuple[int, int],
+    seconds: float,
+    text: str,
+    user: str,
+    now: float,
+    ts: str | None = None,
+) -> Session:
+    """A video shared into the session: from now on the session restyles it (video-to-video). The words
+    shared with it (or a plain request) are the turn the next prompt answers."""
+    _check_new_message(session, ts)
+    turn = Turn("user", text.strip() or VIDEO_TURN, user, ts)
+    return replace(
+        session,
+        mode=V2V,
+        video_key=video_key,
+        video_seconds=seconds,
+        image_width=size[0],
+        image_height=size[1],
+        turns=(*session.turns, turn),
+        updated_at=now,
+    )

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from bot.conversation.ports import Conflict, SessionStore
 from bot.conversation.sessions import Job, Session
+from bot.conversation.storyboards import Storyboard
 
 ATTEMPTS = 5
 
@@ -36,3 +37,18 @@ def change_job(store: SessionStore, job: Job, change: Callable[[Job], Job]) -> J
                 raise
             job = fresh
     raise Conflict(f"job {job.job_id} kept changing")
+
+
+def change_storyboard(
+    store: SessionStore, board: Storyboard, change: Callable[[Storyboard], Storyboard]
+) -> Storyboard:
+    """As `change_session`, for a storyboard (its shots finish in any order, each writing its line)."""
+    for _ in range(ATTEMPTS * 4):  # parallel shots write to one item: more rounds than a session needs
+        try:
+            return store.save_storyboard(change(board))
+        except Conflict:
+            fresh = store.get_storyboard(board.channel, board.thread_ts)
+            if fresh is None:
+                raise
+            board = fresh
+    raise Conflict(f"storyboard {board.key} kept changing")

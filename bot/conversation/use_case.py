@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from bot.conversation.costs import RenderCost, estimate_draft
 from bot.conversation.limits import Limits
 from bot.conversation.ports import BlobNotFound, GuardUnavailable
 from bot.conversation.sessions import ConversationError, Draft, Job, Session, check_controller
@@ -44,6 +45,10 @@ class UseCase:
 
     def _now(self) -> float:
         return self.services.clock()
+
+    def _draft_cost(self, session: Session) -> RenderCost | None:
+        """What rendering the session's draft will take, predicted for the card."""
+        return estimate_draft(session, pricing=self.settings.pricing)
 
     def _close_card(
         self, channel: str, ts: str, draft: Draft, outcome: str, *, replaced: bool = False

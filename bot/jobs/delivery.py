@@ -15,9 +15,11 @@ from dataclasses import replace
 from typing import Any
 
 from bot.adapters.blobs import render_key
+from bot.conversation.home import Home
 from bot.conversation.ports import BlobNotFound
 from bot.conversation.references import withhold
 from bot.conversation.sessions import TERMINAL, InvalidTransition, Job, advance
+from bot.conversation.storyboarding import Storyboarding
 from bot.conversation.updates import change_job
 from bot.jobs.messages import JobProgress, JobStateChange, parse_job_event
 from bot.runtime.logs import log_context
@@ -58,6 +60,12 @@ class JobEventHandler:
 
     def _dispatch(self, job: Job, parsed: JobStateChange | JobProgress) -> None:
         log.info("job event: %s", parsed.phase if isinstance(parsed, JobProgress) else parsed.status)
+        if job.storyboard:  # a storyboard's shot or cut: its line on the storyboard, not a video of its own
+            explanation = ""
+            if isinstance(parsed, JobStateChange) and parsed.status == "Failed":
+                explanation = _explain_failure(parsed, job.job_id, model_name(job))
+            Storyboarding(self.services).on_job_event(job, parsed, explanation)
+            return
         if isinstance(parsed, JobProgress):
             self.on_progress(job, parsed)
         elif parsed.status == "InProgress":
@@ -132,6 +140,7 @@ class JobEventHandler:
         self._slot_freed()
         seconds = blocks.render_seconds(result) or (job.finished_at or 0) - (job.started_at or 0)
         self._show_result_controls(job, seconds)
+        self._refresh_home(job)
 
     def _show_result_controls(self, job: Job, seconds: float) -> None:
         """Reroll / Refine / Final render go under the video, in a message of their own; the progress
@@ -220,6 +229,9 @@ class JobEventHandler:
     def fail(self, job: Job, explanation: str) -> None:
         """End a render that no event will end (the sweeper's verdict), with `explanation` in its thread."""
         with log_context(job_id=job.job_id, session=job.session_key):
+            if job.storyboard:
+                self._dispatch(job, JobStateChange(job.job_id, "Failed", exit_message=explanation))
+                return
             self._finish_failed(job, explanation)
 
     def show_queue_position(self, job: Job, position: int) -> None:
@@ -248,6 +260,7 @@ class JobEventHandler:
         self._slot_freed()
         text, failed_blocks = blocks.failed_message(job, explanation)
         self._post_or_update(job, text, failed_blocks)
+        self._refresh_home(job)
 
     def on_stopped(self, job: Job) -> None:
         def cancel(current: Job) -> Job:
@@ -261,6 +274,15 @@ class JobEventHandler:
             return
         self._slot_freed()
         self._post_or_update(job, *blocks.cancelled_message(job, None))
+        self._refresh_home(job)
+
+    def _refresh_home(self, job: Job) -> None:
+        """The owner's App Home tab lists renders under way and recent videos: it follows, at one
+        `views.publish`. Never in the way of delivery."""
+        try:
+            Home(self.services).refresh(job)
+        except Exception:
+            log.warning("could not refresh the Home tab of %s", job.owner, exc_info=True)
 
     def _slot_freed(self) -> None:
         """A render ended: the next one waiting in line (if any) starts. Never stops this delivery;

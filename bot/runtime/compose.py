@@ -16,7 +16,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bot.conversation.ports import ContentGuard, GuardVerdict, Refinement, Refiner, RefineRequest
+from bot.conversation.ports import (
+    ContentGuard,
+    GuardVerdict,
+    Refinement,
+    Refiner,
+    RefineRequest,
+    ShotList,
+    ShotListRequest,
+)
 from bot.jobs.delivery import handle_job_event
 from bot.runtime.logs import register_secrets
 from bot.runtime.services import Services
@@ -208,10 +216,16 @@ class DeferredRefiner:
         self._lock = threading.Lock()
 
     def refine(self, request: RefineRequest, on_text: Callable[[str], None] | None = None) -> Refinement:
+        return self._built().refine(request, on_text)
+
+    def shot_list(self, request: ShotListRequest) -> ShotList:
+        return self._built().shot_list(request)
+
+    def _built(self) -> Refiner:
         with self._lock:
             if self._refiner is None:
                 self._refiner = build_refiner(self._settings)
-        return self._refiner.refine(request, on_text)
+            return self._refiner
 
 
 class DeferredContentGuard:

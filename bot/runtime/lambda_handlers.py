@@ -75,6 +75,7 @@ class Runtime:
         self._services: Services | None = None
         self._slack: SlackRequestHandler | None = None
         self._run_lazy_once: Any = None
+        self._channel_pictures: Any = None
         self._lock = threading.RLock()
 
     def services(self) -> Services:
@@ -105,6 +106,23 @@ class Runtime:
                 runner = self._slack.app.listener_runner.lazy_listener_runner
                 runner.lambda_client = LazyClient(self.session, "lambda", boto_config())
             return self._slack
+
+    def worth_handling(self, body: str, services: Services) -> bool:
+        """Whether a signed request is the bot's business (bot.slack.relevance): judged from the body,
+        with no AWS call but a channel's picture setting, read at most once a minute."""
+        if not body.lstrip().startswith("{"):
+            return True  # a command or an interaction (forms): only events are judged here
+        from bot.slack.relevance import ChannelPictures, worth_handling
+
+        with self._lock:
+            if self._channel_pictures is None:
+                default = self.settings.channel_pictures
+                lookup = services.store.channel_pictures
+                self._channel_pictures = ChannelPictures(lookup, default=default, clock=time.monotonic)
+        every_picture = self._channel_pictures.takes_every_picture
+        return worth_handling(
+            slack_body(body), admins=self.settings.admins, takes_every_picture=every_picture
+        )
 
     def run_lazy_once(self, event: dict[str, Any], context: Any, listener: str, request_id: str) -> Any:
         """Run one lazy listener for one Slack request, unless it has already run (or is running)."""
@@ -216,6 +234,8 @@ def handle_slack_request(event: dict[str, Any], context: Any) -> dict[str, Any]:
             log.warning("refused a request without a valid Slack signature")
             return {"statusCode": 401, "body": '{"error": "invalid request"}', "headers": {}}
         body = raw_body(event)
+        if not current.worth_handling(body, services):
+            return {"statusCode": 200, "body": "", "headers": {}}  # acked and dropped: not ours, no AWS call
         # The channel, user and session keys cost a parse of the body: only done if a line is logged.
         with deferred_log_context(lambda: slack_log_keys(body)):
             if RETRY_HEADER in headers:

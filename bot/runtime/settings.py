@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.conversation.costs import DEFAULT_PRICES_PER_HOUR, Pricing
 from bot.conversation.limits import Limits, LimitsError
 from processing_job.models import TINY_MODEL, resolve_model
 
@@ -45,8 +47,12 @@ class Settings:
     admins: frozenset[str] = frozenset()
     limits: Limits = field(default_factory=Limits)
     aws: AwsSettings | None = None  # set when backend == "aws"
+    pricing: Pricing = field(default_factory=Pricing)  # what renders cost, shown before and after
     # Lambda mode: ack and slow work are separate invocations (lazy listeners).
     process_before_response: bool = False
+    # Pictures and videos in channels start a session when the bot is mentioned ("mention"), or always
+    # ("all"); a channel chooses for itself with `/video channel pictures all|mention`.
+    channel_pictures: str = "mention"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -84,7 +90,9 @@ class Settings:
             admins=_split(env.get("VIDEOBOT_ADMINS", "")),
             limits=limits,
             aws=aws,
+            pricing=_pricing(env, aws),
             process_before_response=backend == "aws",
+            channel_pictures=env.get("VIDEOBOT_CHANNEL_PICTURES", "mention"),
         )
         settings.validate()
         return settings
@@ -96,5 +104,36 @@ class Settings:
             raise ConfigError(f"VIDEOBOT_MODEL: {error}") from None
         if self.refiner not in ("offline", "bedrock"):
             raise ConfigError(f"VIDEOBOT_REFINER must be 'offline' or 'bedrock', not '{self.refiner}'.")
+        if self.channel_pictures not in ("mention", "all"):
+            raise ConfigError(
+                f"VIDEOBOT_CHANNEL_PICTURES must be 'mention' or 'all', not '{self.channel_pictures}'."
+            )
         if not self.command.startswith("/"):
             raise ConfigError(f"VIDEOBOT_COMMAND must start with '/', not '{self.command}'.")
+
+
+PRICES_ENV = "VIDEOBOT_INSTANCE_PRICES"
+
+
+def _pricing(env: Mapping[str, str], aws: AwsSettings | None) -> Pricing:
+    """Local renders cost time only; on AWS each model's instance at its price per hour (SageMaker
+    processing's on-demand rates unless `VIDEOBOT_INSTANCE_PRICES` gives others, as a JSON object)."""
+    if aws is None:
+        return Pricing(local=True)
+    from bot.runtime.aws_settings import instance_type_for
+    from processing_job.models import REGISTRY
+
+    prices = dict(DEFAULT_PRICES_PER_HOUR)
+    if env.get(PRICES_ENV):
+        try:
+            chosen = json.loads(env[PRICES_ENV])
+        except ValueError:
+            chosen = None
+        if not isinstance(chosen, dict) or not all(
+            isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+            for k, v in chosen.items()
+        ):
+            raise ConfigError(f"{PRICES_ENV} must be a JSON object of instance type -> US dollars per hour.")
+        prices.update({k: float(v) for k, v in chosen.items()})
+    instances = {key: instance_type_for(info, aws.instance_types) for key, info in REGISTRY.items()}
+    return Pricing(local=False, per_hour=prices, instances=instances)

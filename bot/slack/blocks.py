@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any
 
+from bot.conversation.costs import RenderCost
 from bot.conversation.limits import Limits
 from bot.conversation.ports import words_for_tokens
 from bot.conversation.quotas import reached_gpu
@@ -192,10 +193,39 @@ def root_message(owner: str, idea: str) -> Message:
     return text, blocks
 
 
+def reacted_root_message(owner: str, author: str, *, video: bool) -> Message:
+    """The thread a 🎬 on someone else's picture (or video) gets: the session is the reactor's."""
+    what = "video" if video else "picture"
+    text = f"🎬 <@{owner}> asked for a video of the {what} <@{author}> shared"
+    return text, [
+        verbatim_section(text),
+        _context("I'll write a prompt in the thread. Reply there to refine it, then press *Generate*."),
+    ]
+
+
 def writing_message(mode: str = "t2v") -> str:
+    if mode == "v2v":
+        return "✍️ Writing the style for your video…"
     return (
         "✍️ Looking at your picture and writing a motion prompt…" if mode == "i2v" else "✍️ Writing the prompt…"
     )
+
+
+def video_received(owner: str) -> str:
+    return (
+        f"🎞️ Got your video, <@{owner}>. I'll write a style for it; reply here to change the look, "
+        "then press *Generate* to restyle it."
+    )
+
+
+def shared_media_line(session: Session) -> str:
+    """What a session starts from besides words: the shared picture, or the clip it restyles (and how
+    far the render may move from it)."""
+    if session.mode == "i2v":
+        return " · 🖼️ animates the shared picture"
+    if session.mode == "v2v":
+        return f" · 🎞️ restyles the shared video · strength {session.strength:g}"
+    return ""
 
 
 def picture_received(owner: str) -> str:
@@ -209,14 +239,15 @@ def not_your_video(owner: str) -> str:
     )
 
 
-def draft_card(session: Session, *, with_prompt: bool = True, note: str = "") -> Message:
+def draft_card(
+    session: Session, *, with_prompt: bool = True, note: str = "", cost: RenderCost | None = None
+) -> Message:
     """The draft: its prompt (unless it was streamed into the same message above the blocks), its
-    settings, and Generate · Settings · Cancel."""
+    settings, what rendering it will take (`cost`, predicted), and Generate · Settings · Cancel."""
     assert session.draft is not None
     draft = session.draft
     ref = draft_ref(session, draft.revision)
-    picture = " · 🖼️ animates the shared picture" if session.mode == "i2v" else ""
-    details = f"*Draft {draft.revision}*{picture} · {describe_draft(draft)}"
+    details = f"*Draft {draft.revision}*{shared_media_line(session)} · {describe_draft(draft)}"
     blocks: Blocks = []
     if with_prompt:
         blocks += prompt_blocks(draft.prompt)
@@ -224,6 +255,8 @@ def draft_card(session: Session, *, with_prompt: bool = True, note: str = "") ->
     if draft.negative_prompt:
         blocks.append(plain_section(f"Avoiding: {draft.negative_prompt}"))
     blocks += crop_blocks(session)
+    if cost is not None:
+        blocks.append(_context(cost_before(cost)))
     blocks += [
         _context(f"Written by {draft.refined_by}. {note}".strip(), REFINE_HINT),
         _actions(
@@ -243,6 +276,11 @@ def crop_blocks(session: Session) -> Blocks:
     if note is None:
         return []
     return [_context(f"✂️ {note} Another shape or model may keep more of it: see ⚙️ *Settings*.")]
+
+
+def cost_before(cost: RenderCost) -> str:
+    """The line a card shows before a render: how long, where and what it will cost (a prediction)."""
+    return f"⏱️ Rendering takes {cost.line()}."
 
 
 def prompt_blocks(prompt: str) -> Blocks:
@@ -468,7 +506,8 @@ def model_choices(current: str, mode: str) -> list[ModelInfo]:
     """The models offered in settings: the ones that render this session's mode, and (so nobody is
     offered a model this installation can't run) only the offline test models when one is in use."""
     offline = resolve_model(current).built_locally
-    return [info for info in REGISTRY.values() if info.mode == mode and info.built_locally == offline]
+    renders = (lambda info: info.renders(mode)) if mode == "v2v" else (lambda info: info.mode == mode)
+    return [info for info in REGISTRY.values() if renders(info) and info.built_locally == offline]
 
 
 def _option(text: str, value: str) -> dict[str, Any]:

@@ -153,6 +153,44 @@ class SlackChat:
         shares = (info.get("file") or {}).get("shares") or {}
         return any(channel in (where or {}) for where in shares.values())
 
+    # the App Home tab (bot.conversation.home)
+
+    def publish_home(self, user: str, view: dict[str, Any]) -> None:
+        """Show `view` (type home) as `user`'s Home tab."""
+        _call("views.publish", self.client.views_publish, user_id=user, view=view)
+
+    def permalink(self, channel: str, ts: str) -> str:
+        """A link to a message (a thread's root: the thread) that opens it in Slack."""
+        answer = _call("chat.getPermalink", self.client.chat_getPermalink, channel=channel, message_ts=ts)
+        return str(answer["permalink"])
+
+    def upload_image(self, data: bytes, *, filename: str, title: str, alt_text: str) -> str:
+        """Upload a picture shared nowhere (the bot's own file, which Block Kit image blocks can show
+        by id: `slack_file`); returns its id."""
+        ticket = _call(
+            "files.getUploadURLExternal",
+            self.client.files_getUploadURLExternal,
+            filename=filename,
+            length=len(data),
+            alt_txt=alt_text,
+        )
+        file_id = str(ticket["file_id"])
+        self._post_file(str(ticket["upload_url"]), io.BytesIO(data), len(data))
+        _call(
+            "files.completeUploadExternal",
+            self.client.files_completeUploadExternal,
+            files=[{"id": file_id, "title": title}],
+        )
+        return file_id
+
+    def delete_file(self, file_id: str) -> None:
+        """Delete a file the bot uploaded; one Slack no longer has is already gone."""
+        try:
+            self.client.files_delete(file=file_id)
+        except SlackApiError as error:
+            if error.response.get("error") != "file_not_found":
+                raise ChatError("files.delete", str(error.response.get("error", "unknown_error"))) from None
+
     def _post_file(self, url: str, body: BinaryIO, length: int) -> None:
         """POST the bytes to the upload URL Slack issued, waiting out 429s and retrying 5xx answers."""
         if not _trusted_upload_url(url, self.client.base_url):

@@ -8,9 +8,10 @@ What phones and Macs do to typing is undone: smart dashes (`—model`) are `--`,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
+from bot.conversation.ports import DEFAULT_SHOTS, MAX_SHOTS, MIN_SHOTS
 from bot.conversation.sessions import ASPECTS, DraftOptions
 from processing_job.models import UnknownModelError, resolve_model
 from processing_job.spec import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED, MAX_STEPS
@@ -25,20 +26,32 @@ class CommandError(ValueError):
 
 @dataclass(frozen=True)
 class VideoCommand:
-    action: str  # "video", "help" or "status"
+    action: str  # "video", "story", "help", "status" or "channel"
     idea: str = ""
     options: DraftOptions = field(default_factory=DraftOptions)
+    pictures: str = ""  # `/video channel pictures all|mention`: the channel's choice
+    shots: int = DEFAULT_SHOTS  # `/video story ... --shots N`
 
+
+CHANNEL_HELP = (
+    "\n*In channels:* a picture or video is for me when you mention me in its message or react to it "
+    "with :clapper:; an admin can make every picture in a channel count with `/video channel pictures all` "
+    "(or `mention` to go back)."
+)
+CHANNEL_PICTURES_USAGE = "Say `/video channel pictures all` or `/video channel pictures mention`."
 
 HELP_TEXT = (
     "*Make a video:* `/video a corgi surfing at sunset`\n"
     'I\'ll write a detailed prompt in a thread; reply there to refine it ("make it night", "slower camera"), '
     "then press *Generate*. *Settings* on the draft changes the model, length, seed and more.\n"
-    "*Animate a picture:* share it in a channel I'm in, in a DM with me, or in a video's thread.\n"
+    "*Animate a picture:* share it in a DM with me, in a video's thread, or in a channel with me mentioned. "
+    "*Restyle a video:* share a video the same way; replies change its style.\n"
     "*Options* (all optional): `--model 2b|5b|1.5` · `--seconds S` or `--frames N` · `--seed N` · "
     '`--steps N` · `--guidance X` · `--negative "what to avoid"` · `--draft` (a quick preview)\n'
+    "*Storyboard:* `/video story a fox's day in the snow --shots 3` writes a shot list (2-8 shots, 4 by "
+    "default) you can edit and reorder, renders the shots and joins them into one cut.\n"
     "*After a render:* 🎲 *Reroll* (new seed) · ✏️ *Refine* · 🎬 *Final render* (after a draft)\n"
-    "*Also:* `/video status` shows your renders and the queue · `/video help` shows this."
+    "*Also:* `/video status` shows your renders and the queue · `/video help` shows this." + CHANNEL_HELP
 )
 
 _VALUE_FLAGS = {"--model", "--frames", "--seconds", "--seed", "--steps", "--guidance", "--negative"}
@@ -63,6 +76,13 @@ def parse_video_command(text: str) -> VideoCommand:
         return VideoCommand(action="help")
     if text.lower() == "status":
         return VideoCommand(action="status")
+    setting = text.lower().split()
+    if setting[:2] == ["channel", "pictures"]:
+        if len(setting) != 3 or setting[2] not in ("all", "mention"):
+            raise CommandError(CHANNEL_PICTURES_USAGE)
+        return VideoCommand(action="channel", pictures=setting[2])
+    if text.split(maxsplit=1)[0].lower() == "story":
+        return parse_story_command(text[len("story") :])
     try:
         words = [_as_flag(word) for word in _split_words(text)]
     except ValueError:
@@ -108,6 +128,33 @@ def parse_video_command(text: str) -> VideoCommand:
     if len(idea) > MAX_PROMPT_CHARS:
         raise CommandError(f"The idea is {len(idea)} characters; please keep it under {MAX_PROMPT_CHARS}.")
     return VideoCommand(action="video", idea=idea, options=_options(values, draft))
+
+
+_SHOTS_FLAG = re.compile(rf"(?:^|\s)[-{_UNICODE_DASHES}]+shots(?:=|\s+|$)(\S*)", re.IGNORECASE)
+
+
+def parse_story_command(text: str) -> VideoCommand:
+    """`/video story <idea> [--shots N] [the flags of /video]`: a storyboard of N shots (2-8, default 4)."""
+    shots = DEFAULT_SHOTS
+    found = _SHOTS_FLAG.search(text)
+    if found:
+        raw = _unquoted(found.group(1))
+        if not raw.isdigit() or not MIN_SHOTS <= int(raw) <= MAX_SHOTS:
+            shown = f"`{_shown(raw)}`" if raw else "nothing"
+            raise CommandError(
+                f"`--shots` takes a whole number from {MIN_SHOTS} to {MAX_SHOTS}, not {shown}, "
+                f"e.g. `/video story a fox's day --shots 3`."
+            )
+        shots = int(raw)
+        text = text[: found.start()] + " " + text[found.end() :]
+    if not text.strip():
+        raise CommandError(
+            "Tell me the story to board, e.g. `/video story a fox's day in the snow --shots 3`."
+        )
+    parsed = parse_video_command(text)
+    if parsed.action != "video":  # `/video story help` and the like: words of the idea
+        parsed = VideoCommand(action="video", idea=text.strip())
+    return replace(parsed, action="story", shots=shots)
 
 
 def _as_flag(word: str) -> str:

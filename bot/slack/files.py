@@ -24,6 +24,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.conversation.limits import Limits
+from bot.slack.video_header import CONTAINERS, VideoHeaderError, read_video_header
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,10 @@ class SharedFile:
     @property
     def is_picture(self) -> bool:
         return self.mimetype.startswith("image/")
+
+    @property
+    def is_video(self) -> bool:
+        return self.mimetype.startswith("video/")
 
     @classmethod
     def from_event(cls, data: Mapping[str, Any]) -> SharedFile:
@@ -97,6 +102,68 @@ class Picture:
         session = _SAFE.sub("", f"{channel}-{thread_ts}")
         name = _SAFE.sub("", file_id)[:40] or "picture"
         return f"images/{session}/{name}.{self.extension}"
+
+
+@dataclass(frozen=True)
+class Video:
+    """A checked video (its header read, nothing decoded), ready to store and restyle."""
+
+    data: bytes
+    media_type: str
+    extension: str
+    width: int  # upright, as people see it
+    height: int
+    seconds: float
+    frame_count: int
+
+    def blob_key(self, channel: str, thread_ts: str, file_id: str) -> str:
+        """Beside the session's pictures, named only with safe characters (as `Picture.blob_key`)."""
+        session = _SAFE.sub("", f"{channel}-{thread_ts}")
+        name = _SAFE.sub("", file_id)[:40] or "video"
+        return f"videos/{session}/{name}.{self.extension}"
+
+
+# What a shared video may be, checked on Slack's word before downloading and on the header after: what
+# the render job takes (processing_job.restyle), less what a Slack function should hold in memory.
+MAX_VIDEO_BYTES = 100 * 2**20
+MAX_VIDEO_SECONDS = 60.0
+MAX_VIDEO_PIXELS = 3840 * 2160
+MAX_VIDEO_FPS = 240.0
+VIDEO_TYPES = {"video/mp4": "mp4", "video/quicktime": "mov"}
+
+
+def check_video_metadata(file: SharedFile, hosts: frozenset[str]) -> None:
+    """Refuse a video on what Slack told us, before downloading anything."""
+    if file.mimetype not in VIDEO_TYPES:
+        raise PictureRejected(
+            f"I can restyle {CONTAINERS} videos; that file is {file.mimetype or 'unknown'}."
+        )
+    if file.size > MAX_VIDEO_BYTES:
+        raise PictureRejected(
+            f"That video is {_mb(file.size)} MB; I can take videos up to {_mb(MAX_VIDEO_BYTES)} MB. "
+            "Please share a shorter one."
+        )
+    _check_host(file, hosts, noun="video")
+
+
+def check_video_facts(width: int, height: int, seconds: float, frames: int) -> None:
+    """Refuse a video on what its header says: too long, too many pixels a frame, or no frames."""
+    if frames <= 0 or seconds <= 0:
+        raise PictureRejected("The video has no frames in it, so there is nothing to restyle.")
+    if seconds > MAX_VIDEO_SECONDS:
+        raise PictureRejected(
+            f"The video is {seconds:.0f} seconds long; I can take videos up to {MAX_VIDEO_SECONDS:.0f} "
+            "seconds. Please trim it and share it again."
+        )
+    if width * height > MAX_VIDEO_PIXELS or min(width, height) <= 0:
+        raise PictureRejected(
+            f"The video is {width}×{height}; I can take up to {MAX_VIDEO_PIXELS / 1e6:.1f} megapixels a "
+            "frame. Please share a smaller one."
+        )
+    if frames / seconds > MAX_VIDEO_FPS:
+        raise PictureRejected(
+            f"The video says it runs at {frames / seconds:.0f} frames a second; that isn't a real video."
+        )
 
 
 def allowed_file_hosts(api_url: str | None) -> frozenset[str]:
@@ -147,17 +214,21 @@ def check_metadata(file: SharedFile, limits: Limits, hosts: frozenset[str]) -> N
             f"That picture is {file.width}×{file.height}; I can take up to "
             f"{limits.max_image_pixels / 1e6:.0f} megapixels. Please share a smaller one."
         )
+    _check_host(file, hosts, noun="picture")
+
+
+def _check_host(file: SharedFile, hosts: frozenset[str], *, noun: str) -> None:
     try:
         url_port(file.url)
     except ValueError:
         log.warning("refusing a file link with an impossible port")
         raise PictureRejected(
-            "Slack's link to that picture is malformed (its port isn't a real one), so I left it. "
-            "Please share the picture again."
+            f"Slack's link to that {noun} is malformed (its port isn't a real one), so I left it. "
+            f"Please share the {noun} again."
         ) from None
     if not host_allowed(file.url, hosts):
         log.warning("refusing to fetch a file from %s", urlsplit(file.url).netloc)
-        raise PictureRejected("I can only read pictures shared in Slack itself, not links to other sites.")
+        raise PictureRejected(f"I can only read {noun}s shared in Slack itself, not links to other sites.")
 
 
 class _StayOnAllowedHosts(urllib.request.HTTPRedirectHandler):
@@ -212,8 +283,29 @@ class SlackPictures:
         data = self._download(file.url)
         return self.inspect(data)
 
-    def _download(self, url: str) -> bytes:
-        cap = self.limits.max_image_bytes
+    def fetch_video(self, file: SharedFile) -> Video:
+        """Download and check a shared video (type, size and host first; then its header: length,
+        pixels, frames, all before anything is decoded); PictureRejected with the reason otherwise."""
+        file = self.complete(file)
+        check_video_metadata(file, self.hosts)
+        data = self._download(file.url, cap=MAX_VIDEO_BYTES, noun="video")
+        try:
+            facts = read_video_header(data)
+        except VideoHeaderError as error:
+            raise PictureRejected(str(error)) from None
+        check_video_facts(facts.width, facts.height, facts.duration_s, facts.frame_count)
+        return Video(
+            data=data,
+            media_type=file.mimetype,
+            extension=VIDEO_TYPES[file.mimetype],
+            width=facts.width,
+            height=facts.height,
+            seconds=facts.duration_s,
+            frame_count=facts.frame_count,
+        )
+
+    def _download(self, url: str, *, cap: int | None = None, noun: str = "picture") -> bytes:
+        cap = self.limits.max_image_bytes if cap is None else cap
         request = urllib.request.Request(  # noqa: S310 - the scheme and host were checked above
             url, headers={"Authorization": f"Bearer {self.client.token}"}
         )
@@ -224,13 +316,13 @@ class SlackPictures:
                 if kind.startswith("text/html"):
                     # Slack answers a sign-in page when the token may not read the file.
                     raise PictureRejected(
-                        "Slack didn't let me download that picture. An admin may need to reinstall me "
+                        f"Slack didn't let me download that {noun}. An admin may need to reinstall me "
                         "with permission to read files."
                     )
                 declared = answer.headers.get("Content-Length")
                 if declared and declared.isdigit() and int(declared) > cap:
                     raise PictureRejected(
-                        f"That picture is {_mb(int(declared))} MB; I can take pictures up to {_mb(cap)} MB."
+                        f"That {noun} is {_mb(int(declared))} MB; I can take {noun}s up to {_mb(cap)} MB."
                     )
                 data = bytearray()
                 # read1: what one read brings (read() would wait for a whole chunk, byte by trickled
@@ -239,23 +331,23 @@ class SlackPictures:
                     data += block
                     if len(data) > cap:  # a hard cap, whatever the headers said
                         raise PictureRejected(
-                            f"That picture is larger than {_mb(cap)} MB; please share a smaller one."
+                            f"That {noun} is larger than {_mb(cap)} MB; please share a smaller one."
                         )
                     if time.monotonic() > deadline:
-                        log.warning("a shared picture was still arriving after %.0f s", self.deadline_s)
+                        log.warning("a shared file was still arriving after %.0f s", self.deadline_s)
                         raise PictureRejected(
-                            "Slack was taking too long to send me that picture, so I stopped. "
+                            f"Slack was taking too long to send me that {noun}, so I stopped. "
                             "Please try sharing it again."
                         )
         except urllib.error.HTTPError as error:
-            log.warning("downloading a shared picture answered HTTP %s", error.code)
+            log.warning("downloading a shared file answered HTTP %s", error.code)
             raise PictureRejected(
-                "I couldn't download that picture from Slack. Please try sharing it again."
+                f"I couldn't download that {noun} from Slack. Please try sharing it again."
             ) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-            log.warning("downloading a shared picture failed: %s", type(error).__name__)
+            log.warning("downloading a shared file failed: %s", type(error).__name__)
             raise PictureRejected(
-                "I couldn't download that picture from Slack. Please try sharing it again."
+                f"I couldn't download that {noun} from Slack. Please try sharing it again."
             ) from None
         return bytes(data)
 

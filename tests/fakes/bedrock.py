@@ -95,6 +95,14 @@ class Reply:
     error_after_chunks: int = 1  # how many text chunks come before `stream_error`
     words_per_chunk: int = 4
     chunk_delay_s: float = 0.0
+    # Tool use: the input the model "calls" the request's tool with (a request with a `toolConfig`
+    # gets a `toolUse` block, stop reason `tool_use`); None: a shot list made from the request's shot
+    # count (see `default_tool_input`).
+    tool_input: dict[str, Any] | None = None
+
+    @classmethod
+    def tool(cls, tool_input: dict[str, Any]) -> Reply:
+        return cls(tool_input=tool_input)
 
     @classmethod
     def answer(cls, text: str, **changes: Any) -> Reply:
@@ -255,6 +263,24 @@ class FakeBedrock:
         }
 
 
+SHOT_TITLES = ("Establishing wide", "Medium shot", "Close-up", "Tracking", "Low angle", "Detail", "Aerial",
+               "Closing wide")  # fmt: skip
+
+
+def default_tool_input(tool_spec: dict[str, Any]) -> dict[str, Any]:
+    """A storyboard that fits the tool's schema: as many shots as it asks for, one fox throughout."""
+    count = tool_spec["inputSchema"]["json"]["properties"]["shots"]["minItems"]
+    return {
+        "shots": [
+            {
+                "title": SHOT_TITLES[i % len(SHOT_TITLES)],
+                "prompt": f"{SHOT_TITLES[i % len(SHOT_TITLES)]}: {DEFAULT_TEXT}",
+            }
+            for i in range(count)
+        ]
+    }
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -316,6 +342,8 @@ class _Handler(BaseHTTPRequestHandler):
         reply = fake.next_reply()
         if reply.error:
             self._error(HTTP_ERRORS.get(reply.error, 500), reply.error, f"{reply.error} (scripted)")
+        elif operation == "converse" and body.get("toolConfig"):
+            self._converse_tool_use(reply, body["toolConfig"])
         elif operation == "converse":
             self._converse(reply)
         else:
@@ -359,6 +387,20 @@ class _Handler(BaseHTTPRequestHandler):
             "output": {"message": {"role": "assistant", "content": [{"text": reply.text}]}},
             "stopReason": reply.stop_reason,
             "usage": {"inputTokens": 100, "outputTokens": len(reply.text.split()), "totalTokens": 150},
+            "metrics": {"latencyMs": 5},
+        }
+        self._send(200, "application/json", json.dumps(answer).encode())
+
+    def _converse_tool_use(self, reply: Reply, tool_config: dict[str, Any]) -> None:
+        """Converse's answer when the model calls a tool, as Bedrock documents it: the assistant's
+        message holds a `toolUse` block (toolUseId, name, input) and the stop reason is `tool_use`."""
+        spec = tool_config["tools"][0]["toolSpec"]
+        tool_input = reply.tool_input if reply.tool_input is not None else default_tool_input(spec)
+        use = {"toolUseId": f"tooluse_{time.time_ns()}", "name": spec["name"], "input": tool_input}
+        answer = {
+            "output": {"message": {"role": "assistant", "content": [{"toolUse": use}]}},
+            "stopReason": "tool_use",
+            "usage": {"inputTokens": 100, "outputTokens": 200, "totalTokens": 300},
             "metrics": {"latencyMs": 5},
         }
         self._send(200, "application/json", json.dumps(answer).encode())

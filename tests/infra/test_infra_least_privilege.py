@@ -62,14 +62,17 @@ CONSUME = {"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl
 SEND = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
 EXPECTED_ACTIONS = {
     "slack": LOGS | SECRET | SESSIONS | START_RENDERS | SEND
-    | {"s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload"}
+    | {"s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"}
     | {"sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob"}
     | {"lambda:InvokeFunction", "bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"},
-    "job_events": LOGS | SECRET | SESSIONS | {"sqs:SendMessage"}  # its dead letters
-    | {"s3:GetObject", "s3:ListBucket", "sagemaker:DescribeProcessingJob"},
+    # Both start a storyboard's waiting shots and its cut: the job's spec and the clips go under specs/.
+    "job_events": LOGS | SECRET | SESSIONS | START_RENDERS | SEND  # its dead letters, the capacity queue
+    | {"s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload"}
+    | {"sagemaker:DescribeProcessingJob"},
     "dispatcher": LOGS | SECRET | SESSIONS | START_RENDERS | CONSUME | {"s3:ListBucket"},
-    "sweeper": LOGS | SECRET | SESSIONS
-    | {"s3:GetObject", "s3:ListBucket", "sagemaker:DescribeProcessingJob"},
+    "sweeper": LOGS | SECRET | SESSIONS | START_RENDERS | SEND
+    | {"s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload"}
+    | {"sagemaker:DescribeProcessingJob"},
     "unfinished": LOGS | SECRET | CONSUME | {"dynamodb:PutItem"},
 }  # fmt: skip
 
@@ -106,7 +109,7 @@ def test_each_function_may_do_exactly_what_its_handler_calls(deployed, name):
 def test_only_the_functions_that_start_renders_may_pass_the_job_role_and_only_to_sagemaker(deployed):
     roles, jobs = function_roles(deployed), deployed.stack.jobs.role
     passing = {name for name, role in roles.items() if granting(deployed, role, "iam:PassRole")}
-    assert passing == {"slack", "dispatcher"}
+    assert passing == {"slack", "dispatcher", "job_events", "sweeper"}
     for name in passing:
         (statement,) = granting(deployed, roles[name], "iam:PassRole")
         assert statement["Resource"] == {"Fn::GetAtt": [deployed.logical_id(jobs), "Arn"]}
@@ -114,7 +117,8 @@ def test_only_the_functions_that_start_renders_may_pass_the_job_role_and_only_to
 
 
 def test_nothing_else_in_the_stack_may_pass_a_role(deployed):
-    allowed = {deployed.logical_id(function_roles(deployed)[name]) for name in ("slack", "dispatcher")}
+    starting = ("slack", "dispatcher", "job_events", "sweeper")
+    allowed = {deployed.logical_id(function_roles(deployed)[name]) for name in starting}
     for policy in deployed.properties("AWS::IAM::Policy"):
         passes = [s for s in policy["PolicyDocument"]["Statement"] if "iam:PassRole" in actions_of(s)]
         assert not passes or {role["Ref"] for role in policy["Roles"]} <= allowed
@@ -122,7 +126,7 @@ def test_nothing_else_in_the_stack_may_pass_a_role(deployed):
 
 def test_renders_are_created_only_with_this_stacks_prefix_on_the_chosen_gpus(deployed):
     prefix = deployed.stack.job_name_prefix
-    for name in ("slack", "dispatcher"):
+    for name in ("slack", "dispatcher", "job_events", "sweeper"):
         (statement,) = granting(deployed, function_roles(deployed)[name], "sagemaker:CreateProcessingJob")
         assert text(statement["Resource"]).endswith(f':processing-job/{prefix}*"]]}}')
         assert statement["Condition"] == {
@@ -138,7 +142,7 @@ def test_functions_describe_tag_and_stop_only_this_stacks_processing_jobs(deploy
                 assert text(statement["Resource"]).endswith(f':processing-job/{prefix}*"]]}}')
 
 
-def test_only_the_slack_function_stops_renders_and_queues_them(deployed):
+def test_only_the_slack_function_stops_renders_and_those_that_start_renders_queue_them(deployed):
     roles = function_roles(deployed)
     assert {n for n, r in roles.items() if granting(deployed, r, "sagemaker:StopProcessingJob")} == {"slack"}
     queue = deployed.logical_id(deployed.stack.jobs.queue)
@@ -148,7 +152,7 @@ def test_only_the_slack_function_stops_renders_and_queues_them(deployed):
         for statement in granting(deployed, role, "sqs:SendMessage")
         if queue in text(statement["Resource"])
     }
-    assert senders == {"slack"}
+    assert senders == {"slack", "job_events", "sweeper"}
 
 
 def test_only_the_dispatcher_consumes_the_capacity_queue(deployed):
@@ -175,21 +179,30 @@ def test_only_the_functions_that_launch_may_list_the_staged_weights(deployed):
         for statement in granting(deployed, role, "s3:ListBucket")
         if "models/*" in statement["Condition"]["StringLike"]["s3:prefix"]
     }
-    assert listing == {"slack", "dispatcher"}
+    assert listing == {"slack", "dispatcher", "job_events", "sweeper"}
 
 
-def test_the_slack_function_writes_uploads_and_specs_and_reads_pictures(deployed):
+def test_the_slack_function_writes_uploads_and_specs_and_reads_pictures_and_posters(deployed):
     slack = function_roles(deployed)["slack"]
     (write,) = granting(deployed, slack, "s3:PutObject")
     assert object_prefixes(deployed, write) == {"images/*", "specs/*"}
     (read,) = granting(deployed, slack, "s3:GetObject")
-    assert object_prefixes(deployed, read) == {"images/*"}
+    assert object_prefixes(deployed, read) == {"images/*", "renders/*"}  # posters, a storyboard's clips
 
 
-def test_the_functions_that_post_videos_read_renders_only(deployed):
+def test_only_the_slack_function_deletes_and_only_renders_people_deleted(deployed):
+    roles = function_roles(deployed)
+    assert {n for n, r in roles.items() if granting(deployed, r, "s3:DeleteObject")} == {"slack"}
+    (delete,) = granting(deployed, roles["slack"], "s3:DeleteObject")
+    assert object_prefixes(deployed, delete) == {"renders/*"}
+
+
+def test_the_functions_that_post_videos_read_renders_only_and_write_only_specs(deployed):
     for name in ("job_events", "sweeper"):
         (read,) = granting(deployed, function_roles(deployed)[name], "s3:GetObject")
         assert object_prefixes(deployed, read) == {"renders/*"}
+        (write,) = granting(deployed, function_roles(deployed)[name], "s3:PutObject")
+        assert object_prefixes(deployed, write) == {"specs/*"}  # a storyboard's join: its spec and clips
 
 
 def test_no_function_writes_renders(deployed):

@@ -68,7 +68,11 @@ def test_the_command_is_the_one_the_app_listens_for(manifest):
 
 def test_message_events_cover_channels_private_channels_and_dms(manifest):
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
-    assert events == {"message.channels", "message.groups", "message.im", "message.mpim"}
+    assert {"message.channels", "message.groups", "message.im", "message.mpim"} <= events
+    assert events - {"message.channels", "message.groups", "message.im", "message.mpim"} == {
+        "app_home_opened",
+        "reaction_added",
+    }
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
 
@@ -83,7 +87,27 @@ def test_the_scopes_are_the_ones_the_code_uses_and_no_more(manifest):
         "groups:history",
         "im:history",
         "mpim:history",
+        "reactions:read",
     }
+
+
+def test_a_clapper_reaction_reaches_the_bot_with_the_scope_slack_asks_for_it(manifest):
+    # Slack's event reference: reaction_added needs reactions:read.
+    assert "reaction_added" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert "reactions:read" in manifest["oauth_config"]["scopes"]["bot"]
+
+
+def test_every_bot_event_is_one_slack_documents(manifest):
+    documented = {
+        "message.channels",
+        "message.groups",
+        "message.im",
+        "message.mpim",
+        "reaction_added",
+        "app_mention",
+        "app_home_opened",
+    }
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) <= documented
 
 
 def test_the_printed_manifest_carries_the_deployments_url():
@@ -104,3 +128,12 @@ def test_socket_mode_for_make_dev():
     assert yaml.safe_load(filled_manifest(socket_mode=True))["settings"]["socket_mode_enabled"] is True
     with pytest.raises(ValueError, match="https"):
         filled_manifest(request_url="http://insecure.example/")
+
+
+def test_the_home_tab_is_on_and_its_opening_is_an_event(manifest):
+    app_home = manifest["features"]["app_home"]
+    assert app_home["home_tab_enabled"] is True and app_home["messages_tab_enabled"] is True
+    assert set(app_home) <= {"home_tab_enabled", "messages_tab_enabled", "messages_tab_read_only_enabled"}
+    assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    # views.publish and chat.getPermalink need no scope; files.delete (the bot's own files) files:write.
+    assert "files:write" in manifest["oauth_config"]["scopes"]["bot"]

@@ -89,3 +89,18 @@ def test_the_seed_field_refuses_words(slack, videobot, alice):
     view = open_settings(slack, alice, alice.draft_card(root))
     slack.submit_view(view.id, {SEED_INPUT[0]: {SEED_INPUT[1]: "lucky"}}, user="UALICE")
     assert slack.view(view.id).errors == {"seed": "The seed must be a whole number."}
+
+
+def test_the_draft_card_says_how_long_the_render_will_take(slack, videobot, alice):
+    card = alice.draft_card(alice.video("a fox"))
+    assert "⏱️ Rendering takes ≈" in seen(card) and "on this machine" in seen(card)
+
+
+def test_switching_to_draft_quality_changes_the_time_the_card_predicts(slack, videobot, alice):
+    root = alice.video("a fox --seed 42")
+    card = alice.draft_card(root)
+    view = open_settings(slack, alice, card)
+    slack.submit_view(view.id, {"quality": {"quality": "draft"}}, user="UALICE")
+    updated = alice.draft_card(root, revision=2)
+    line = next(line for line in seen(updated).splitlines() if "Rendering takes" in line)
+    assert line != next(line for line in seen(card).splitlines() if "Rendering takes" in line)

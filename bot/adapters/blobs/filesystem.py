@@ -57,3 +57,6 @@ class FilesystemBlobStore:
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
+
+    def delete_folder(self, prefix: str) -> None:
+        shutil.rmtree(self.path(prefix.rstrip("/")), ignore_errors=True)

@@ -75,6 +75,14 @@ class S3BlobStore:
             return False
         return True
 
+    def delete_folder(self, prefix: str) -> None:
+        """Every object under `prefix/`, listed and deleted a page (up to 1,000 keys) at a time."""
+        folder = _check(prefix.rstrip("/")) + "/"
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=folder):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", ())]
+            if keys:
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+
     def copy(self, source: str, target: str) -> None:
         """A server-side copy inside the bucket (nothing passes through this process)."""
         try:

@@ -19,6 +19,8 @@ from bot.conversation.ports import (  # noqa: F401 - the refiner port's errors, 
     Refiner,
     RefineRequest,
     RefinerUnavailable,
+    ShotList,
+    ShotListRequest,
 )
 
 log = logging.getLogger(__name__)
@@ -40,4 +42,13 @@ class FallbackRefiner:
             )
             answer = self.fallback.refine(request, on_text)
             why = f"{self.primary.name} {error.why}, so {answer.refiner} wrote this one."
+            return replace(answer, note=f"{why} {answer.note}".strip())
+
+    def shot_list(self, request: ShotListRequest) -> ShotList:
+        try:
+            return self.primary.shot_list(request)
+        except RefinerUnavailable as error:
+            log.warning("%s unavailable for a storyboard (%s)", self.primary.name, error.why)
+            answer = self.fallback.shot_list(request)
+            why = f"{self.primary.name} {error.why}, so {answer.refiner} wrote this storyboard."
             return replace(answer, note=f"{why} {answer.note}".strip())

@@ -13,15 +13,25 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.adapters.refiner import RefinementBlocked, RefinerUnavailable
-from bot.adapters.refiner.prompting import clean_prompt, conversation_messages, system_prompt
-from bot.conversation.ports import Refinement, RefineRequest
+from bot.adapters.refiner.prompting import (
+    STORYBOARD_TOOL,
+    ShotListInvalid,
+    clean_prompt,
+    conversation_messages,
+    parse_shot_list,
+    storyboard_system_prompt,
+    storyboard_tool,
+    system_prompt,
+)
+from bot.conversation.ports import Refinement, RefineRequest, ShotList, ShotListRequest
 from bot.conversation.references import withhold
 from bot.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
+Answer = TypeVar("Answer")
 
 # Converse's limits for an image block (larger pictures are described from the text alone).
 MAX_IMAGE_BYTES = 3_750_000
@@ -95,13 +105,76 @@ class BedrockRefiner:
 
     def refine(self, request: RefineRequest, on_text: Callable[[str], None] | None = None) -> Refinement:
         arguments = self._arguments(request, streaming=on_text is not None)
+        if on_text is None:
+            text, stop_reason = self._with_retries(lambda: self._converse(arguments))
+        else:
+            text, stop_reason = self._with_retries(lambda: self._converse_stream(arguments, on_text))
+        if stop_reason in BLOCKED_STOP_REASONS:
+            raise RefinementBlocked(BLOCKED_MESSAGE)
+        prompt = clean_prompt(text, request.max_words)
+        if not prompt:
+            raise RefinerUnavailable("gave an empty answer")
+        note = "Cut to CogVideoX's reading length." if stop_reason == "max_tokens" else ""
+        return Refinement(prompt=prompt, refiner=self.name, note=note)
+
+    def shot_list(self, request: ShotListRequest) -> ShotList:
+        """The storyboard as structured output: the model must call a tool whose input schema is the
+        shot list. An answer that doesn't fit is sent back once as the tool's error (Converse's way
+        of asking for a correction); a second misfit raises RefinerUnavailable, so the offline
+        refiner writes the list and the card says why."""
+        arguments: dict[str, Any] = {
+            "modelId": self.model_id,
+            "system": [{"text": storyboard_system_prompt(request)}],
+            "messages": [{"role": "user", "content": [{"text": request.idea}]}],
+            "toolConfig": storyboard_tool(request),
+            "inferenceConfig": {"maxTokens": self.max_tokens * request.shots},
+        }
+        if self.guardrail_id:
+            arguments["guardrailConfig"] = {
+                "guardrailIdentifier": self.guardrail_id,
+                "guardrailVersion": self.guardrail_version or "DRAFT",
+            }
+        for attempt in (1, 2):
+            response = self._with_retries(lambda: self.client.converse(**arguments))
+            if str(response.get("stopReason", "")) in BLOCKED_STOP_REASONS:
+                raise RefinementBlocked(BLOCKED_MESSAGE)
+            message = response.get("output", {}).get("message", {})
+            use = next((b["toolUse"] for b in message.get("content", []) if "toolUse" in b), None)
+            try:
+                if use is None:
+                    raise ShotListInvalid(f"Answer by calling the {STORYBOARD_TOOL} tool.")
+                shots = parse_shot_list(use.get("input"), request)
+            except ShotListInvalid as problem:
+                log.warning("Bedrock's shot list didn't fit (attempt %d): %s", attempt, problem)
+                if attempt == 2:
+                    break
+                if use is None:
+                    continue  # nothing to answer: ask again as before
+                arguments["messages"] = [
+                    *arguments["messages"],
+                    {"role": "assistant", "content": message.get("content", [])},
+                    {
+                        "role": "user",
+                        "content": [
+                            {
+                                "toolResult": {
+                                    "toolUseId": use.get("toolUseId", ""),
+                                    "content": [{"text": f"{problem} Please call the tool again."}],
+                                    "status": "error",
+                                }
+                            }
+                        ],
+                    },
+                ]
+                continue
+            return ShotList(shots=shots, refiner=self.name)
+        raise RefinerUnavailable("wrote a shot list I couldn't use, twice")
+
+    def _with_retries(self, call: Callable[[], Answer]) -> Answer:
+        """`call()`, with throttling and transient errors retried (exponential back-off with jitter)."""
         for attempt in range(1, self.attempts + 1):
             try:
-                if on_text is None:
-                    text, stop_reason = self._converse(arguments)
-                else:
-                    text, stop_reason = self._converse_stream(arguments, on_text)
-                break
+                return call()
             except Exception as error:  # botocore's errors, sorted into "try again" and "give up"
                 code = _error_code(error)
                 if code is None:
@@ -116,13 +189,7 @@ class BedrockRefiner:
                     raise RefinerUnavailable(why) from None
                 delay = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
                 self.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not security
-        if stop_reason in BLOCKED_STOP_REASONS:
-            raise RefinementBlocked(BLOCKED_MESSAGE)
-        prompt = clean_prompt(text, request.max_words)
-        if not prompt:
-            raise RefinerUnavailable("gave an empty answer")
-        note = "Cut to CogVideoX's reading length." if stop_reason == "max_tokens" else ""
-        return Refinement(prompt=prompt, refiner=self.name, note=note)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     # Converse
 

@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.conversation.ports import Refinement, RefineRequest
+from bot.conversation.ports import Refinement, RefineRequest, Shot, ShotList, ShotListRequest
 from bot.conversation.sessions import PICTURE_TURN
 from processing_job.spec import MAX_PROMPT_CHARS
 
@@ -1045,6 +1045,85 @@ class OfflineRefiner:
             _sentence_of(cues.get("style")) or DEFAULT_STYLE,
         ]
         return _fit(" ".join(_without_removed(scene, parts, keep_first=1)), max_words)
+
+    def shot_list(self, request: ShotListRequest) -> ShotList:
+        """A plausible storyboard: the idea's subject and setting in every shot, one look (light,
+        atmosphere, style) throughout, and a different framing and camera move per shot."""
+        scene = _idea_scene(CONTROL.sub("", request.idea))
+        subject = _with_article(_head_phrase(scene)) or "the subject"
+        framings = _framings(request.shots)
+        cues = scene.cues
+        continuity = [
+            _sentence_of(cues.get("setting")) or DEFAULT_SETTING,
+            _sentence_of(cues.get("action")) or DEFAULT_ACTION,
+            _sentence_of(cues.get("light")) or DEFAULT_LIGHT,
+            _sentence_of(cues.get("atmosphere")),
+            _sentence_of(cues.get("style")) or DEFAULT_STYLE,
+        ]
+        shots = []
+        for title, framing, camera in framings:
+            opening = (
+                _sentence(framing.format(subject=subject, idea=_words(scene.opening_text()).strip(" .")))
+                + "."
+            )
+            parts = [opening, camera, *continuity, CAPTURED.capitalize()]
+            prompt = _fit(" ".join(p for p in parts if p), request.max_words)
+            shots.append(Shot(title=title, prompt=prompt))
+        note = "The same subject, setting and look in every shot; a new framing and camera move in each."
+        return ShotList(shots=tuple(shots), refiner=NAME, note=note)
+
+
+# A storyboard's shots: (title, framing, camera move). The first opens wide, the last closes wide; the
+# ones between come closer and move around the subject.
+OPENING_SHOT = (
+    "Establishing wide",
+    "A wide establishing shot of {idea}, the whole setting in view",
+    "The camera slowly pushes in from a distance.",
+)
+MIDDLE_SHOTS = (
+    ("Medium shot", "A medium shot of {idea}", "The camera tracks alongside at a steady pace."),
+    (
+        "Close-up",
+        "A close-up of {subject}, its face and texture filling the frame",
+        "The camera holds still with a shallow depth of field.",
+    ),
+    (
+        "Low angle",
+        "A low-angle shot looking up at {subject}",
+        "The camera rises slowly as the subject passes.",
+    ),
+    (
+        "Over the shoulder",
+        "A shot from behind {subject}, looking where it goes",
+        "The camera follows closely, handheld and smooth.",
+    ),
+    (
+        "Detail",
+        "An extreme close-up detail of {subject} in motion",
+        "The camera racks focus from foreground to subject.",
+    ),
+    (
+        "Aerial",
+        "A high aerial view of {subject} in the wide landscape",
+        "The camera drifts overhead like a drone.",
+    ),
+)
+CLOSING_SHOT = (
+    "Closing wide",
+    "A wide closing shot of {subject} in the setting",
+    "The camera slowly pulls back and rises, leaving the scene.",
+)
+
+
+def _framings(count: int) -> list[tuple[str, str, str]]:
+    middle = [MIDDLE_SHOTS[i % len(MIDDLE_SHOTS)] for i in range(max(0, count - 2))]
+    return [OPENING_SHOT, *middle, CLOSING_SHOT][:count] if count >= 2 else [OPENING_SHOT][:count]
+
+
+def _head_phrase(scene: _Scene) -> str:
+    """The subject as a short noun phrase ("a red fox"), for "a close-up of a red fox"."""
+    subject = scene.subject.strip()
+    return subject or " ".join(scene.opening_text().split()[:4])
 
 
 def _user_turns(request: RefineRequest) -> list[str]:

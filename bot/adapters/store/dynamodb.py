@@ -2,6 +2,7 @@
 
 Items (partition key `pk`, no sort key):
     session#<channel>:<thread_ts>   a Session             version, expires_at, body (JSON)
+    storyboard#<channel>:<ts>       a Storyboard          version, expires_at, body (JSON)
     job#<job_id>                    a Job                 version, expires_at, body, status, created_at,
                                                           owner_key, active_key (only while active)
     quota#owner#<owner>             the owner's renders    version, expires_at, body ({job_id: created_at})
@@ -10,6 +11,7 @@ Items (partition key `pk`, no sort key):
     claim#<key>                     a one-time claim       expires_at (a replayed Slack request's signature)
     feedback#<job_id>#<user>        a 👍 / 👎 on a render   expires_at, body, owner_key "feedback",
                                                           created_at (when voted: `by_owner` lists them)
+    defaults#<user>                 a person's defaults    version, body (bot.conversation.defaults; no TTL)
 Two global secondary indexes answer the queries: `by_owner` (owner_key, created_at) for quotas and
 `/video status`, and the sparse `active_jobs` (active_key, created_at), which holds only jobs not yet
 finished, for the queue and the sweeper. Both are eventually consistent, which is fine for counting;
@@ -28,15 +30,17 @@ import json
 import random
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from bot.conversation.defaults import UserDefaults
 from bot.conversation.feedback import Feedback
 from bot.conversation.ports import Conflict, QuotaCheck, QuotaExceeded
 from bot.conversation.quotas import GIVEN_BACK
 from bot.conversation.sessions import ACTIVE, SESSION_TTL_SECONDS, Job, Session, session_key
+from bot.conversation.storyboards import Storyboard
 
 KEY = "pk"
 TTL_ATTRIBUTE = "expires_at"
@@ -121,6 +125,33 @@ class DynamoDbSessionStore:
             "body": _s(json.dumps(session.to_dict(), separators=(",", ":"))),
         }
 
+    # storyboards
+
+    def get_storyboard(self, channel: str, thread_ts: str) -> Storyboard | None:
+        body = self._get(f"storyboard#{session_key(channel, thread_ts)}")
+        return Storyboard.from_dict(body) if body is not None else None
+
+    def create_storyboard(self, storyboard: Storyboard) -> Storyboard:
+        stored = replace(storyboard, version=1)
+        self._put(self._storyboard_item(stored), expected_version=None, what=f"storyboard {storyboard.key}")
+        return stored
+
+    def save_storyboard(self, storyboard: Storyboard) -> Storyboard:
+        stored = replace(storyboard, version=storyboard.version + 1)
+        what = f"storyboard {storyboard.key}"
+        self._put(self._storyboard_item(stored), expected_version=storyboard.version, what=what)
+        return stored
+
+    @staticmethod
+    def _storyboard_item(storyboard: Storyboard) -> dict[str, Any]:
+        return {
+            KEY: _s(f"storyboard#{storyboard.key}"),
+            "kind": _s("storyboard"),
+            "version": _n(storyboard.version),
+            TTL_ATTRIBUTE: _n(storyboard.expires_at),
+            "body": _s(json.dumps(storyboard.to_dict(), separators=(",", ":"))),
+        }
+
     # jobs
 
     def get_job(self, job_id: str) -> Job | None:
@@ -194,13 +225,14 @@ class DynamoDbSessionStore:
             request["ExpressionAttributeValues"] = {":expected": _n(expected_version)}
         return request
 
-    def jobs_for_owner(self, owner: str, *, since: float = 0.0) -> list[Job]:
+    def jobs_for_owner(self, owner: str, *, since: float = 0.0, limit: int | None = None) -> list[Job]:
         return list(
             self._query(
                 OWNER_INDEX,
                 "owner_key = :owner AND created_at >= :since",
                 {":owner": _s(f"owner#{owner}"), ":since": _n(since)},
                 newest_first=True,
+                limit=limit,
             )
         )
 
@@ -273,6 +305,38 @@ class DynamoDbSessionStore:
             for item in page.get("Items", ())
         ]
 
+    # channel settings (`/video channel pictures all|mention`)
+
+    def channel_pictures(self, channel: str) -> str | None:
+        body = self._get(f"channel#{channel}")
+        return str(body["pictures"]) if body and body.get("pictures") else None
+
+    def set_channel_pictures(self, channel: str, mode: str) -> None:
+        item = {
+            KEY: _s(f"channel#{channel}"),
+            "kind": _s("channel"),
+            "body": _s(json.dumps({"pictures": mode}, separators=(",", ":"))),
+        }
+        self.client.put_item(TableName=self.table, Item=item)
+
+    # people's defaults for new sessions (the App Home tab)
+
+    def user_defaults(self, user: str) -> UserDefaults | None:
+        body = self._get(f"defaults#{user}")
+        return UserDefaults(**body) if body is not None else None
+
+    def save_user_defaults(self, defaults: UserDefaults) -> UserDefaults:
+        stored = replace(defaults, version=defaults.version + 1)
+        item = {
+            KEY: _s(f"defaults#{defaults.user}"),
+            "kind": _s("defaults"),
+            "version": _n(stored.version),
+            "body": _s(json.dumps(asdict(stored), separators=(",", ":"))),
+        }
+        expected = defaults.version or None  # 0: a person's first choice, so no item yet
+        self._put(item, expected_version=expected, what=f"the defaults of {defaults.user}")
+        return stored
+
     # the table
 
     def _get_many(self, keys: list[str], projection: str) -> dict[str, dict[str, Any]]:
@@ -313,7 +377,13 @@ class DynamoDbSessionStore:
             raise
 
     def _query(
-        self, index: str, condition: str, values: dict[str, Any], *, newest_first: bool
+        self,
+        index: str,
+        condition: str,
+        values: dict[str, Any],
+        *,
+        newest_first: bool,
+        limit: int | None = None,
     ) -> Iterator[Job]:
         paginator = self.client.get_paginator("query")
         pages = paginator.paginate(
@@ -323,6 +393,7 @@ class DynamoDbSessionStore:
             ExpressionAttributeValues=values,
             ProjectionExpression="body",
             ScanIndexForward=not newest_first,
+            PaginationConfig={"MaxItems": limit} if limit is not None else {},
         )
         for page in pages:
             for item in page.get("Items", ()):

@@ -7,12 +7,14 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from bot.conversation.defaults import UserDefaults
 from bot.conversation.feedback import Feedback
 from bot.conversation.ports import Conflict, QuotaCheck, QuotaExceeded
 from bot.conversation.sessions import ACTIVE, Job, Session
+from bot.conversation.storyboards import Storyboard
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -33,6 +35,12 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
 CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, created_at);
+CREATE TABLE IF NOT EXISTS storyboards (
+    key TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS claims (
     key TEXT PRIMARY KEY,
     expires_at REAL NOT NULL
@@ -43,6 +51,15 @@ CREATE TABLE IF NOT EXISTS feedback (
     at REAL NOT NULL,
     body TEXT NOT NULL,
     PRIMARY KEY (job_id, user)
+);
+CREATE TABLE IF NOT EXISTS channel_settings (
+    channel TEXT PRIMARY KEY,
+    pictures TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS user_defaults (
+    user TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS pending_requests (
     key TEXT PRIMARY KEY,
@@ -189,18 +206,20 @@ class SqliteSessionStore:
                 raise Conflict(f"job {job.job_id} changed since version {job.version}")
         return stored
 
-    def jobs_for_owner(self, owner: str, *, since: float = 0.0) -> list[Job]:
+    def jobs_for_owner(self, owner: str, *, since: float = 0.0, limit: int | None = None) -> list[Job]:
         with self._lock:
-            return self._owner_jobs(self._db, owner, since)
+            return self._owner_jobs(self._db, owner, since, limit)
 
     def active_jobs(self) -> list[Job]:
         with self._lock:
             return self._active(self._db)
 
     @classmethod
-    def _owner_jobs(cls, db: sqlite3.Connection, owner: str, since: float) -> list[Job]:
-        query = "SELECT body FROM jobs WHERE owner = ? AND created_at >= ? ORDER BY created_at DESC"
-        return cls._jobs(db, query, (owner, since))
+    def _owner_jobs(
+        cls, db: sqlite3.Connection, owner: str, since: float, limit: int | None = None
+    ) -> list[Job]:
+        query = "SELECT body FROM jobs WHERE owner = ? AND created_at >= ? ORDER BY created_at DESC LIMIT ?"
+        return cls._jobs(db, query, (owner, since, -1 if limit is None else limit))
 
     @classmethod
     def _active(cls, db: sqlite3.Connection) -> list[Job]:
@@ -211,6 +230,44 @@ class SqliteSessionStore:
     @staticmethod
     def _jobs(db: sqlite3.Connection, query: str, parameters: tuple[object, ...]) -> list[Job]:
         return [Job.from_dict(json.loads(row[0])) for row in db.execute(query, parameters).fetchall()]
+
+    # storyboards
+
+    def get_storyboard(self, channel: str, thread_ts: str) -> Storyboard | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT body FROM storyboards WHERE key = ?", (f"{channel}:{thread_ts}",)
+            ).fetchone()
+        return Storyboard.from_dict(json.loads(row[0])) if row else None
+
+    def create_storyboard(self, storyboard: Storyboard) -> Storyboard:
+        stored = replace(storyboard, version=1)
+        with self._transaction() as db:
+            try:
+                db.execute(
+                    "INSERT INTO storyboards (key, version, expires_at, body) VALUES (?, ?, ?, ?)",
+                    (stored.key, stored.version, stored.expires_at, json.dumps(stored.to_dict())),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"storyboard {storyboard.key} exists") from None
+        return stored
+
+    def save_storyboard(self, storyboard: Storyboard) -> Storyboard:
+        stored = replace(storyboard, version=storyboard.version + 1)
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE storyboards SET version = ?, expires_at = ?, body = ? WHERE key = ? AND version = ?",
+                (
+                    stored.version,
+                    stored.expires_at,
+                    json.dumps(stored.to_dict()),
+                    stored.key,
+                    storyboard.version,
+                ),
+            )
+            if cursor.rowcount != 1:
+                raise Conflict(f"storyboard {storyboard.key} changed since version {storyboard.version}")
+        return stored
 
     # claims
 
@@ -238,6 +295,47 @@ class SqliteSessionStore:
                 "SELECT body FROM feedback WHERE at >= ? ORDER BY at", (since,)
             ).fetchall()
         return [Feedback.from_dict(json.loads(row[0])) for row in rows]
+
+    # channel settings (`/video channel pictures all|mention`)
+
+    def channel_pictures(self, channel: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT pictures FROM channel_settings WHERE channel = ?", (channel,)
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def set_channel_pictures(self, channel: str, mode: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO channel_settings (channel, pictures) VALUES (?, ?)", (channel, mode)
+            )
+
+    # people's defaults for new sessions (the App Home tab)
+
+    def user_defaults(self, user: str) -> UserDefaults | None:
+        with self._lock:
+            row = self._db.execute("SELECT body FROM user_defaults WHERE user = ?", (user,)).fetchone()
+        return UserDefaults(**json.loads(row[0])) if row else None
+
+    def save_user_defaults(self, defaults: UserDefaults) -> UserDefaults:
+        stored = replace(defaults, version=defaults.version + 1)
+        body = json.dumps(asdict(stored))
+        with self._transaction() as db:
+            if defaults.version == 0:
+                cursor = db.execute(
+                    "INSERT INTO user_defaults (user, version, body) VALUES (?, ?, ?)"
+                    " ON CONFLICT (user) DO NOTHING",
+                    (stored.user, stored.version, body),
+                )
+            else:
+                cursor = db.execute(
+                    "UPDATE user_defaults SET version = ?, body = ? WHERE user = ? AND version = ?",
+                    (stored.version, body, stored.user, defaults.version),
+                )
+            if cursor.rowcount != 1:
+                raise Conflict(f"the defaults of {defaults.user} changed since version {defaults.version}")
+        return stored
 
     # accepted requests whose slow work hasn't finished (local only: on Lambda, a dead lazy
     # invocation lands on the function's dead-letter queue instead)

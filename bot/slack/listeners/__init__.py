@@ -15,15 +15,21 @@ from slack_bolt import App
 
 from bot.conversation.conversation import Conversation
 from bot.runtime.services import Services
-from bot.slack.listeners import actions, commands, messages, views
+from bot.slack.listeners import actions, commands, home, messages, reactions, story, views
+from bot.slack.listeners.relevance import drop_irrelevant_events
 from bot.slack.listeners.replays import refuse_replays
 
 
 def register_listeners(app: App, services: Services) -> None:
+    conversation = Conversation(services)
+    # First: events that are none of the bot's business are dropped, costing nothing (see relevance.py).
+    app.use(drop_irrelevant_events(conversation.channel_pictures, services.settings.admins))
     # Before every listener: a signed request is answered once (see replays.py).
     app.use(refuse_replays(services.store, services.clock))
-    conversation = Conversation(services)
     commands.register(app, conversation)
     actions.register(app, conversation)
     views.register(app, conversation)
     messages.register(app, conversation)
+    reactions.register(app, conversation)
+    home.register(app, conversation)
+    story.register(app, conversation)

@@ -16,6 +16,7 @@ from bot.conversation.conversation import Conversation
 from bot.conversation.limits import Limits
 from bot.conversation.quotas import access_refusal
 from bot.conversation.requests import check_request, sentences
+from bot.conversation.storyboarding import Storyboarding
 from bot.slack.chat import ChatError
 from bot.slack.command_text import HELP_TEXT, CommandError, VideoCommand, parse_video_command
 from bot.slack.listeners.guard import explain_failures
@@ -55,7 +56,7 @@ def register(app: App, conversation: Conversation) -> None:
         if parsed.action == "help":
             ack(text=HELP_TEXT)
             return
-        if parsed.action == "video":
+        if parsed.action in ("video", "story"):
             refusal = access_refusal(
                 settings.limits, user=command.get("user_id", ""), channel=command.get("channel_id", "")
             )
@@ -79,6 +80,11 @@ def register(app: App, conversation: Conversation) -> None:
             if answer.status_code != 200:  # the response_url refused (used up, expired, a Slack hiccup)
                 conversation.services.chat.ephemeral(command["channel_id"], command["user_id"], text)
             return
+        if parsed.action == "channel":
+            answer_channel_setting(parsed, command, respond)
+        if parsed.action == "story":
+            answer_story_command(parsed, command, respond)
+            return
         if parsed.action != "video":
             return
         if access_refusal(settings.limits, user=command["user_id"], channel=command["channel_id"]):
@@ -90,6 +96,35 @@ def register(app: App, conversation: Conversation) -> None:
                 channel=command["channel_id"],
                 user=command["user_id"],
                 idea=parsed.idea,
+                options=parsed.options,
+                team=command.get("team_id", ""),
+            )
+        except ChatError as error:
+            if error.error not in CANT_POST_ERRORS:
+                raise
+            respond(text=CANT_POST_HERE, response_type="ephemeral")
+
+    def answer_channel_setting(parsed: VideoCommand, command: dict[str, Any], respond: Respond) -> None:
+        """`/video channel pictures all|mention` (bot.conversation.drafting.choose_channel_pictures)."""
+        text = conversation.choose_channel_pictures(
+            channel=command["channel_id"], user=command["user_id"], mode=parsed.pictures
+        )
+        respond(text=text, response_type="ephemeral")
+
+    storyboarding = Storyboarding(conversation.services)
+
+    def answer_story_command(parsed: VideoCommand, command: dict[str, Any], respond: Respond) -> None:
+        """`/video story <idea> [--shots N]`: the storyboard's thread and card."""
+        if access_refusal(settings.limits, user=command["user_id"], channel=command["channel_id"]):
+            return  # already explained in the ack
+        if option_problems(parsed, settings.default_model, settings.limits):
+            return
+        try:
+            storyboarding.start(
+                channel=command["channel_id"],
+                user=command["user_id"],
+                idea=parsed.idea,
+                shots=parsed.shots,
                 options=parsed.options,
                 team=command.get("team_id", ""),
             )

@@ -1,6 +1,12 @@
 """Messages: a reply in a session thread is a refinement turn; a picture shared with the bot starts (or
-switches) an image-to-video session. Everything else is acked and ignored: other threads, top-level
-chatter, edits, deletions, joins, bots (the bot itself included).
+switches) an image-to-video session, and a video a restyle (video-to-video). Everything else is acked
+and ignored: other threads, top-level chatter, edits, deletions, joins, bots (the bot itself included).
+
+Shared with the bot means: in a direct message with it, into a session's thread, with the bot mentioned
+in the message, or in a channel that takes every picture (`/video channel pictures all`; the workspace's
+default is `VIDEOBOT_CHANNEL_PICTURES`). A 🎬 reaction asks for a picture too (listeners/reactions.py).
+That is judged before any listener (bot.slack.relevance, a middleware here and the Lambda's front door):
+a picture posted in a channel for the people there never reaches these listeners.
 
 A reply sent with "Also send to channel" arrives with `subtype: thread_broadcast`; it is a reply like any
 other. Text is decoded from Slack's escaping once, here (`slack_text.plain_text_from_slack`).
@@ -50,7 +56,8 @@ def is_file_share(event: dict[str, Any]) -> bool:
 
 
 def _is_picture(file: dict[str, Any]) -> bool:
-    return str(file.get("mimetype", "")).lower().startswith("image/")
+    """A picture, or a video (to restyle): the media a session can start from."""
+    return str(file.get("mimetype", "")).lower().startswith(("image/", "video/"))
 
 
 def acknowledge(ack: Ack) -> None:
@@ -61,7 +68,7 @@ def register(app: App, conversation: Conversation) -> None:
     guarded = explain_failures(conversation.services)
 
     def the_picture(files: list[dict[str, Any]]) -> dict[str, Any] | None:
-        """The first picture among the shared files. A stub without a type (Slack Connect's
+        """The first picture (or video) among the shared files. A stub without a type (Slack Connect's
         `file_access: check_file_info`) may be one: it is completed with files.info, in order."""
         pictures = [f for f in files if _is_picture(f)]
         if pictures:

@@ -26,6 +26,7 @@ STEPS = {
     ("files.completeUploadExternal", 0): "files.completeUploadExternal",
     ("chat.postMessage", 2): "chat.postMessage (result controls, under the video)",
     ("chat.delete", 0): "chat.delete (the finished progress message)",
+    ("views.publish", 0): "views.publish (the owner's Home tab follows)",
 }
 FAULTS = {
     "HTTP 429 once": {"retry_after": 0},

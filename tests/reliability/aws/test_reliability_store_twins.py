@@ -59,10 +59,12 @@ def test_renders_written_before_reservations_existed_still_count(store):
         store.reserve_job(a_job(2), check(Limits(per_user_concurrent=1)))
 
 
-def test_a_full_workspace_still_takes_a_render_which_waits_in_line(store):
-    caps = Limits(workspace_concurrent=1)
+def test_the_workspace_cap_counts_everyones_renders(store):
+    caps = Limits(workspace_concurrent=2)
     store.reserve_job(a_job(1, owner="U1"), check(caps, "U1"))
-    assert store.reserve_job(a_job(2, owner="U2"), check(caps, "U2")).status == "queued"
+    store.reserve_job(a_job(2, owner="U2"), check(caps, "U2"))
+    with pytest.raises(QuotaExceeded, match="render slots for this workspace are busy"):
+        store.reserve_job(a_job(3, owner="U3"), check(caps, "U3"))
 
 
 def test_a_claim_is_granted_once_until_it_expires(store):

@@ -167,6 +167,7 @@ class VideobotStack(cdk.Stack):
         # Launching looks for the staged weights' manifest under models/ (a LIST), never reads them.
         # The Home tab reads a render's poster to show it, and deletes a render its owner deleted; a
         # storyboard's shot or cut reads earlier renders' clips (copied into its spec's folder).
+        # Extend, Smooth and Upscale copy a finished render's video beside their spec.
         self.storage.grant_media(
             slack,
             read=(IMAGES_PREFIX, RENDERS_PREFIX),

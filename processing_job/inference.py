@@ -1,7 +1,8 @@
 """The container's entry point: `python -m processing_job.inference` (or `main()` in-process).
 
 Reads `input/spec.json` (and the picture, clip or clips it names from `input/`), runs its plan —
-the render (generate or extend) or a join, then smooth and upscale as asked — and writes
+the render (generate or extend), a join, or nothing (mode `stages`: the staged clip as it is), then
+smooth and upscale as asked — and writes
 `output/video.mp4`, `poster.jpg` and `result.json` (see `paths.py`). Exit 0 means all three exist.
 Any failure exits 1 and leaves one or two plain sentences in the failure file, which SageMaker hands
 back as the job's ExitMessage and the bot shows to the person; the traceback goes to the log, never
@@ -21,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from processing_job.models import EXTEND, V2V, ModelInfo
+from processing_job.models import EXTEND, STAGES, V2V, ModelInfo
 from processing_job.paths import JobPaths
 from processing_job.progress import DONE, LOADING, WRITING, ProgressReporter, ProgressSink, sink_from_env
 from processing_job.spec import JobSpec, SpecError
@@ -87,7 +88,7 @@ def run_job(
     """Run `spec`'s plan into `paths.output_dir`; returns what it wrote to result.json.
 
     1. the render (generate: t2v, i2v or v2v; or extend), or a join of the spec's clips, written
-       as an mp4;
+       as an mp4 (or, for a stages-only job, the staged clip itself);
     2. the optional stages, file to file: smooth (`interpolate`), then upscale;
     3. export: the last file becomes video.mp4 (H.264, yuv420p, faststart), with its poster and
        result.json, which lists every stage's parameters and time."""
@@ -102,6 +103,9 @@ def run_job(
         reporter.phase(LOADING)
         if spec.renders:
             made, result = _render(spec, paths, reporter, quiet_libraries=quiet_libraries)
+        elif spec.mode == STAGES:
+            reporter.phase(WRITING)
+            made, result = _staged_clip(spec, paths)
         else:
             reporter.phase(WRITING)
             made, result = _join(spec, paths)
@@ -278,6 +282,37 @@ def _join(spec: JobSpec, paths: JobPaths) -> tuple[Path, dict[str, Any]]:
         "made_by": [_stage_dict(report)],
     }
     return made, result
+
+
+def _staged_clip(spec: JobSpec, paths: JobPaths) -> tuple[Path, dict[str, Any]]:
+    """A stages-only job's clip (an earlier render), checked as a stage's input; no model is loaded.
+    The stages read it where it lies and write their own files."""
+    from processing_job.stages._ffmpeg import checked
+
+    assert spec.video is not None  # the spec's validation
+    path = paths.input_file(spec.video)
+    if not path.is_file():
+        raise JobInputError(f"The video {spec.video} was not found in the job's input folder.")
+    facts = checked(path)
+    result = {
+        "result_version": RESULT_VERSION,
+        "job_id": spec.job_id,
+        "spec": spec.to_dict(),
+        "timings_s": {},
+        "input_video": {
+            "file": spec.video,
+            "width": facts.width,
+            "height": facts.height,
+            "fps": facts.fps,
+            "frame_count": facts.frame_count,
+            "duration_s": facts.duration_s,
+            "codec": facts.codec,
+        },
+        "versions": library_versions(),
+        "warnings": [],
+        "made_by": [],
+    }
+    return path, result
 
 
 def _run_stages(spec: JobSpec, made: Path, paths: JobPaths) -> tuple[Path, list[dict[str, Any]]]:

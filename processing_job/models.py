@@ -30,8 +30,10 @@ WAN_PIPELINE = "WanPipeline"
 COGVIDEOX = "cogvideox"
 WAN = "wan"
 # What a render does: text to video, image to video, video to video (a restyle), and extend (continue
-# a clip from its last frame with an image-to-video model, then join). `join` only joins clips.
+# a clip from its last frame with an image-to-video model, then join). `join` only joins clips, and
+# `stages` only runs the stages (smooth, upscale) on a clip: neither loads a model.
 T2V, I2V, V2V, EXTEND, JOIN = "t2v", "i2v", "v2v", "extend", "join"
+STAGES = "stages"
 RENDER_MODES = (T2V, I2V, V2V, EXTEND)
 
 COGVIDEOX_PROMPT_STYLE = (

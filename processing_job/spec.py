@@ -8,7 +8,9 @@ Version 2 (this one) renamed `speed` to `quality` (draft | final: how good, not 
 is still written beside it, the same value, for readers not yet moved, and read when alone) and added
 the modes v2v (restyle `video` with a `strength`), extend (continue `video` from its last frame) and
 join (`clips`, with an optional `crossfade_s`), and the stages after a render: `interpolate` (1-3×
-the frames, same duration) and `upscale` (1, 2 or 4× the size). Version 1 specs are still read (their
+the frames, same duration) and `upscale` (1, 2 or 4× the size). Mode `stages` runs only the stages,
+on `video` (an earlier render smoothed or upscaled as a job of its own); its model, prompt and shape
+are those of the render it post-processes, for the record. Version 1 specs are still read (their
 `speed` is the quality).
 """
 
@@ -24,6 +26,7 @@ from processing_job.models import (
     EXTEND,
     I2V,
     JOIN,
+    STAGES,
     T2V,
     V2V,
     ModelInfo,
@@ -34,7 +37,7 @@ from processing_job.models import (
 SPEC_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 LEGACY_SPEED = "speed"  # version 1's name for the quality; version 2 writes it too, for old readers
-MODES = (T2V, I2V, V2V, EXTEND, JOIN)
+MODES = (T2V, I2V, V2V, EXTEND, JOIN, STAGES)
 QUALITIES = ("final", "draft")
 INTERPOLATIONS = (1, 2, 3)
 UPSCALES = (1, 2, 4)
@@ -116,8 +119,8 @@ class JobSpec:
 
     @property
     def renders(self) -> bool:
-        """Whether the job runs a model (everything but joining clips)."""
-        return self.mode != JOIN
+        """Whether the job runs a model (everything but joining clips and running only the stages)."""
+        return self.mode not in (JOIN, STAGES)
 
     @classmethod
     def create(cls, *, job_id: str, model: str, prompt: str, seed: int, **overrides: Any) -> JobSpec:
@@ -273,11 +276,12 @@ def _input_problems(spec: JobSpec) -> list[str]:
         problems.append(f"Only image-to-video takes an image; {_MODE_NAMES.get(mode, mode)} doesn't.")
     if spec.image is not None and not IMAGE_NAME_PATTERN.match(spec.image):
         problems.append("The image must be a plain file name inside the job's input folder.")
-    if mode in (V2V, EXTEND) and not spec.video:
+    if mode in _VIDEO_MODES and not spec.video:
         problems.append(f"{_MODE_NAMES[mode].capitalize()} needs a video.")
-    if mode not in (V2V, EXTEND) and spec.video:
+    if mode not in _VIDEO_MODES and spec.video:
         problems.append(
-            f"Only video-to-video and extend take a video; {_MODE_NAMES.get(mode, mode)} doesn't."
+            "Only video-to-video, extend and post-processing take a video; "
+            f"{_MODE_NAMES.get(mode, mode)} doesn't."
         )
     if spec.video is not None and not IMAGE_NAME_PATTERN.match(spec.video):
         problems.append("The video must be a plain file name inside the job's input folder.")
@@ -305,6 +309,10 @@ def _input_problems(spec: JobSpec) -> list[str]:
 
 def _stage_problems(spec: JobSpec) -> list[str]:
     problems = []
+    if spec.mode == STAGES and spec.interpolate == 1 and spec.upscale == 1:
+        problems.append(
+            "Post-processing needs a stage: smoothing (interpolate 2 or 3) or upscaling (2 or 4)."
+        )
     if spec.interpolate not in INTERPOLATIONS:
         problems.append(f"Smoothing makes 1, 2 or 3 times the frames, not {spec.interpolate}.")
     if spec.upscale not in UPSCALES:
@@ -318,7 +326,9 @@ _MODE_NAMES = {
     V2V: "video-to-video",
     EXTEND: "extend",
     JOIN: "a join",
+    STAGES: "post-processing",
 }
+_VIDEO_MODES = (V2V, EXTEND, STAGES)
 
 
 def _type_problems(values: Mapping[str, Any]) -> list[str]:

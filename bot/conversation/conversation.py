@@ -1,6 +1,7 @@
 """The conversation's use cases, as the Slack listeners call them: drafting (bot.conversation.drafting:
 start from words or a picture, refine, settings, cancel a draft, back to drafting from a render),
-rendering (bot.conversation.rendering: generate, reroll, final render, retry, cancel a render) and
+rendering (bot.conversation.rendering: generate, reroll, final render, retry, cancel a render; extend,
+smooth and upscale a finished video) and
 `/video status`.
 
 Each takes plain values (no Slack payloads) and works through the ports in `Services`; the rules live
@@ -11,6 +12,7 @@ video or an explanation.
 
 from __future__ import annotations
 
+from bot.conversation.costs import spent
 from bot.conversation.drafting import Drafting
 from bot.conversation.quotas import DAY_S, usage
 from bot.conversation.rendering import Rendering
@@ -43,20 +45,25 @@ class Conversation(UseCase):
         self.final_render = self.rendering.final_render
         self.retry = self.rendering.retry
         self.cancel_job = self.rendering.cancel_job
+        self.extend = self.rendering.extend
+        self.smooth = self.rendering.smooth
+        self.upscale = self.rendering.upscale
         # feedback on results
         self.votes = Votes(services)
         self.vote_up = self.votes.vote_up
         self.vote_down = self.votes.vote_down
 
     def status(self, *, user: str) -> blocks.Message:
-        """`/video status`: my renders of the last day, the queue, my quota."""
+        """`/video status`: my renders of the last day, the queue, my quota, the GPU time and money
+        they took."""
         now = self._now()
         mine = self.store.jobs_for_owner(user, since=now - DAY_S)
         active = self.store.active_jobs()
         listed = [job for job in mine if job.deleted_at is None]  # deleted videos still count
-        text, status_blocks = status_message(
-            user, listed, active, usage(user, mine, active, now=now), self.limits
-        )
+        # What the day's renders took, deleted ones too: the GPU time was spent.
+        spent_today = [cost for job in mine if (cost := spent(job, pricing=self.settings.pricing))]
+        current = usage(user, mine, active, now=now)
+        text, status_blocks = status_message(user, listed, active, current, self.limits, spent=spent_today)
         if user in self.admins:  # what people think of the videos, for those who run the bot
             text, status_blocks = feedback_summary(self.votes.summary(), text, status_blocks)
         return text, status_blocks

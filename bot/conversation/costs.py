@@ -159,8 +159,10 @@ def estimate_render(spec: JobSpec, *, pricing: Pricing) -> RenderCost:
         stages += SMOOTH_S_PER_MEGAPIXEL_FRAME * megapixel_frames * spec.interpolate
     if spec.upscale > 1:
         stages += UPSCALE_S_PER_MEGAPIXEL_FRAME * megapixel_frames * spec.interpolate * spec.upscale**2
-    if spec.mode == "join":
-        return _priced(JOIN_S_PER_CLIP * len(spec.clips), 0.0, instance, pricing)
+    if not spec.renders:  # joining clips or only the stages: no weights, no denoising
+        startup = 0.0 if pricing.local or pricing.warm else COLD_START_S
+        work = JOIN_S_PER_CLIP * len(spec.clips) + stages
+        return _priced(work + startup, startup, instance, pricing)
     steps = spec.num_inference_steps * (spec.strength if spec.mode == "v2v" and spec.strength else 1.0)
     cache = DRAFT_CACHE_SPEEDUP if spec.quality == "draft" else 1.0
     if pricing.local or info.built_locally or info.key not in ARCHITECTURES:

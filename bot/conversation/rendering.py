@@ -1,9 +1,10 @@
-"""Rendering: Generate on a draft card, 🎲 Reroll, 🎬 Final render and 🔁 Try again on a result, and
-🛑 Cancel on a render's progress.
+"""Rendering: Generate on a draft card, 🎲 Reroll, 🎬 Final render, 🔁 Try again, ⏩ Extend, 〰️ Smooth and
+🔍 Upscale on a result, and 🛑 Cancel on a render's progress.
 
 Every render passes the same checks (the allow-lists, the workspace's caps through the one request
 check, the content policy on its prompt and picture), is counted against the quotas atomically with
-its write, then launched; what happens when it ends is bot.jobs.delivery's.
+its write, then launched; what happens when it ends is bot.jobs.delivery's. Extend, Smooth and Upscale
+make a job of a finished video (bot.conversation.follow_ups), through the same checks.
 """
 
 from __future__ import annotations
@@ -13,6 +14,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
+from bot.adapters.blobs import render_key
+from bot.conversation.follow_ups import (
+    FollowUpRefused,
+    extension_spec,
+    follow_up_id,
+    plan_follow_up,
+    stages_spec,
+)
 from bot.conversation.ports import Conflict, QuotaExceeded
 from bot.conversation.quotas import (
     DAY_S,
@@ -23,7 +32,7 @@ from bot.conversation.quotas import (
     usage,
     waiting_line,
 )
-from bot.conversation.requests import limit_problems, sentences, within_limits
+from bot.conversation.requests import limit_problems, sentences, upscale_problems, within_limits
 from bot.conversation.sessions import (
     TERMINAL,
     ConversationError,
@@ -47,7 +56,7 @@ from bot.conversation.use_case import UseCase
 from bot.slack import blocks
 from bot.slack.chat import ChatError
 from processing_job.models import UnknownModelError
-from processing_job.spec import SpecError
+from processing_job.spec import JobSpec, SpecError
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +89,17 @@ class Rendering(UseCase):
         return self._render_from(job_id, user, "final", as_final)
 
     def retry(self, *, job_id: str, user: str) -> Job | None:
-        """🔁 Try again on a failed render: the same draft once more."""
+        """🔁 Try again on a failed render: the same draft once more (an extension or post-processing
+        of a video: the same once more, of the same video)."""
+        failed = self.store.get_job(job_id)
+        if failed is not None and failed.source_job_id:
+            return self._follow_up(
+                job_id,
+                user,
+                "retry",
+                lambda job, _: job.job_spec.with_changes(job_id=follow_up_id(job.job_id, "t")),
+                source_of=lambda job: job.source_job_id or job.job_id,
+            )
         return self._render_from(job_id, user, "retry", lambda d: d)
 
     def _render_from(
@@ -120,6 +139,99 @@ class Rendering(UseCase):
             change_session(self.store, session, lambda s: forget_action(s, key))
         return rendered
 
+    def extend(self, *, job_id: str, user: str) -> Job | None:
+        """⏩ Extend on a result: the clip continued from its last frame (the session's prompt, refined
+        if its owner replied since), joined to it and posted with its parts."""
+        return self._follow_up(
+            job_id,
+            user,
+            "extend",
+            lambda source, session: extension_spec(source, session, job_id=follow_up_id(source.job_id, "x")),
+        )
+
+    def smooth(self, *, job_id: str, user: str, factor: int) -> Job | None:
+        """〰️ Smooth on a result: the clip with `factor` times the frames, as a job of its own."""
+        return self._follow_up(
+            job_id,
+            user,
+            f"smooth{factor}",
+            lambda source, _: stages_spec(
+                source, job_id=follow_up_id(source.job_id, f"s{factor}"), interpolate=factor
+            ),
+        )
+
+    def upscale(self, *, job_id: str, user: str, factor: int) -> Job | None:
+        """🔍 Upscale on a result: the clip at `factor` times its size, as a job of its own."""
+        return self._follow_up(
+            job_id,
+            user,
+            f"upscale{factor}",
+            lambda source, _: stages_spec(
+                source, job_id=follow_up_id(source.job_id, f"u{factor}"), upscale=factor
+            ),
+        )
+
+    def _follow_up(
+        self,
+        job_id: str,
+        user: str,
+        action: str,
+        make_spec: Callable[[Job, Session], JobSpec],
+        *,
+        source_of: Callable[[Job], str] | None = None,
+    ) -> Job | None:
+        """A job made of a finished video (`make_spec` of the job clicked, whose own video it is unless
+        `source_of` names another): the owner's, within the quotas and caps, once per click."""
+        found = self._job_and_session(job_id, user)
+        if found is None:
+            return None
+        clicked, session = found
+        channel, thread_ts = session.channel, session.thread_ts
+        refusal = self._refusal(session)
+        if refusal:  # before the button is used up, so it still works once the quota frees up
+            self._tell(channel, user, thread_ts, refusal)
+            return None
+        try:
+            spec = make_spec(clicked, session)
+        except FollowUpRefused as refused:
+            self._tell(channel, user, thread_ts, f"⚠️ {refused}")
+            return None
+        except (SpecError, UnknownModelError) as error:
+            self._tell(channel, user, thread_ts, blocks.cant_render_message([str(error)]))
+            return None
+        refusal = self._follow_up_refusal(spec)
+        if refusal:
+            self._tell(channel, user, thread_ts, refusal)
+            return None
+        source_id = source_of(clicked) if source_of else clicked.job_id
+        video_key = render_key(source_id, "video.mp4")
+        if not self.services.blobs.exists(video_key):  # kept for a while, not for ever
+            self._tell(channel, user, thread_ts, blocks.VIDEO_GONE)
+            return None
+        key = f"{action}:{job_id}"
+        try:
+            session = change_session(self.store, session, lambda s: use_action(s, key, self._now()))
+        except ConversationError as error:
+            self._tell(channel, user, thread_ts, str(error))
+            return None
+        job = plan_follow_up(session, source_id, spec, video_key=video_key, now=self._now())
+        launched = self._launch(session, job, user, already="That's already on its way.")
+        if launched is None and not self.store.get_job(job.job_id):
+            # Refused after all (a concurrent render took the last slot): the button works again.
+            change_session(self.store, session, lambda s: forget_action(s, key))
+        return launched
+
+    def _follow_up_refusal(self, spec: JobSpec) -> str | None:
+        """The checks a render's draft passes, on a follow-up that renders (an extension): the
+        workspace's caps on its length and steps, and the content policy on its prompt."""
+        if not spec.renders:
+            return None  # post-processing: stages_spec held it to what Slack plays
+        problems = limit_problems(draft_from_spec(spec, refined_by=""), self.limits)
+        if problems:
+            return blocks.cant_render_message(sentences(problems))
+        problem = self._text_refusal([spec.prompt, spec.negative_prompt])
+        return f"🙅 {problem}" if problem else None
+
     def _refusal(self, session: Session) -> str | None:
         """Why the session's owner can't start a render now (allow-lists, then quotas), or None."""
         now = self._now()
@@ -148,6 +260,21 @@ class Rendering(UseCase):
         if refusal:
             self._tell(channel, user, thread_ts, refusal)
             return None
+        return self._launch(session, job, user, close_card=close_card)
+
+    def _launch(
+        self,
+        session: Session,
+        job: Job,
+        user: str,
+        *,
+        close_card: bool = False,
+        already: str = "This draft is already rendering (or has been rendered).",
+    ) -> Job | None:
+        """A checked job: counted, written, shown with its progress message, launched. `already` is
+        what a second click on the same thing is told."""
+        channel, thread_ts = session.channel, session.thread_ts
+        now = self._now()
         try:
             # Counted and written in one step: concurrent clicks can't all squeeze under the caps. Every
             # render joins the line first; `start_waiting` launches it when a slot is free (now, mostly).
@@ -156,7 +283,7 @@ class Rendering(UseCase):
                 admission(self.limits, session.owner, now=now, queue_when_full=True),
             )
         except Conflict:
-            self._tell(channel, user, thread_ts, "This draft is already rendering (or has been rendered).")
+            self._tell(channel, user, thread_ts, already)
             return None
         except QuotaExceeded as refused:
             self._tell(channel, user, thread_ts, f"⏸️ {refused}")
@@ -254,7 +381,9 @@ class Rendering(UseCase):
         if refusal:
             return f"⏸️ {refusal}"
         assert session.draft is not None  # plan_job checked
-        problems = limit_problems(session.draft, self.limits)
+        problems = limit_problems(session.draft, self.limits) + upscale_problems(
+            *session.draft.size, session.draft.upscale
+        )
         if problems:
             return blocks.cant_render_message(sentences(problems))
         return None

@@ -9,7 +9,8 @@ text, a modal's input) is the surface's own business; what those values may be i
 The checks run in stages, and the first stage with a problem is the answer (a request the model can't
 make is refused for that, before the workspace's caps are counted):
 1. the model exists (for the session's mode: a picture needs an image-to-video model);
-2. the job spec the request makes is valid (processing_job's own validation, `SpecError`);
+2. the job spec the request makes is valid (processing_job's own validation, `SpecError`), and an
+   upscaled video stays within what Slack plays;
 3. the clip's length fits the model;
 4. the length and steps fit the workspace's caps (for the command, only what the person chose: the
    defaults are brought within the caps by `within_limits`).
@@ -24,7 +25,7 @@ from bot.conversation.limits import Limits
 from bot.conversation.ports import words_for_tokens
 from bot.conversation.sessions import Draft, DraftOptions, aspect_problem, new_draft, seconds_problem
 from processing_job.models import ModelInfo, UnknownModelError, resolve_model
-from processing_job.spec import MAX_PROMPT_CHARS, SpecError
+from processing_job.spec import MAX_PROMPT_CHARS, UPSCALES, SpecError
 
 # The fields of a request, as the surfaces name their inputs after them.
 MODEL = "model"
@@ -33,6 +34,7 @@ FRAMES = "frames"
 STEPS = "steps"
 ASPECT = "aspect"
 PROMPT = "prompt"
+UPSCALE = "upscale"
 
 # The problems' codes.
 UNKNOWN_MODEL = "unknown_model"
@@ -42,6 +44,11 @@ LONGER_THAN_WORKSPACE = "longer_than_workspace"
 MORE_STEPS_THAN_WORKSPACE = "more_steps_than_workspace"
 UNSUPPORTED_ASPECT = "unsupported_aspect"
 PROMPT_TOO_LONG = "prompt_too_long"
+LARGER_THAN_SLACK = "larger_than_slack"
+
+# Slack plays videos up to 4K: an upscaled video's longer side stays within this (CogVideoX 1.5's
+# 1360×768 upscales ×2, not ×4).
+MAX_VIDEO_SIDE = 3840
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,7 @@ def check_request(
     too_long = prompt_problem(options.exact_prompt, resolve_model(draft.model))
     if too_long:
         return [Problem(PROMPT, PROMPT_TOO_LONG, too_long)]
-    problems = spec_problems(draft, mode=mode)
+    problems = spec_problems(draft, mode=mode) or upscale_problems(*draft.size, draft.upscale)
     if problems:
         return problems
     if options.seconds is not None:
@@ -136,6 +143,27 @@ def spec_problems(draft: Draft, *, mode: str = "t2v") -> list[Problem]:
     else:
         remaining = set()
     return [Problem(MODEL if p in remaining else FRAMES, INVALID_SPEC, p) for p in found]
+
+
+def upscale_factors(width: int, height: int) -> tuple[int, ...]:
+    """The upscale factors (besides 1) a `width`×`height` video can take and still play in Slack."""
+    return tuple(f for f in UPSCALES if f > 1 and max(width, height) * f <= MAX_VIDEO_SIDE)
+
+
+def upscale_problems(width: int, height: int, factor: int) -> list[Problem]:
+    """Why upscaling a `width`×`height` video `factor` times makes one too large for Slack ([] if not)."""
+    if factor <= 1 or factor in upscale_factors(width, height):
+        return []
+    fitting = upscale_factors(width, height)
+    choice = f"choose ×{fitting[-1]}" if fitting else "leave it at its size"
+    return [
+        Problem(
+            UPSCALE,
+            LARGER_THAN_SLACK,
+            f"Upscaling {width}×{height} ×{factor} would make it {width * factor}×{height * factor}, "
+            f"larger than Slack plays ({MAX_VIDEO_SIDE} pixels a side); {choice}.",
+        )
+    ]
 
 
 def limit_problems(draft: Draft, limits: Limits) -> list[Problem]:

@@ -72,6 +72,8 @@ class DraftOptions:
     aspect: str | None = None  # "16:9", "9:16" or "1:1" (ASPECTS); None: the picture's shape or the default
     # The prompt exactly as the person typed it: no refinement (the content policy still judges it).
     exact_prompt: str | None = None
+    interpolate: int | None = None  # smooth the render: this many times the frames (1 = not)
+    upscale: int | None = None  # upscale the render: this many times the size (1 = not)
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,9 @@ class Draft:
     height: int | None = None
     width: int | None = None
     aspect: str | None = None  # the shape the person chose (ASPECTS), kept across model changes
+    # The stages after the render: smooth (this many times the frames), upscale (this many times the size).
+    interpolate: int = 1
+    upscale: int = 1
 
     def to_spec(
         self,
@@ -119,6 +124,8 @@ class Draft:
             strength=strength,
             height=self.height,
             width=self.width,
+            interpolate=self.interpolate,
+            upscale=self.upscale,
         )
 
     @property
@@ -209,6 +216,8 @@ class Job:
     # Accepted while every render slot of the workspace was busy: it waits in line (queued, not yet
     # handed to the launcher) and is launched when a slot frees (bot.conversation.rendering).
     waiting_for_slot: bool = False
+    # The finished render this job continues (Extend) or post-processes (Smooth, Upscale).
+    source_job_id: str | None = None
     # The App Home's view of a delivered video (bot.conversation.home): its poster as a Slack file of
     # the bot's, the thread's permalink, and when its owner deleted it (then nothing lists it).
     poster_file_id: str | None = None
@@ -297,6 +306,8 @@ def new_draft(
         height=height,
         width=width,
         aspect=options.aspect if aspect_size(info, options.aspect) else None,
+        interpolate=options.interpolate or 1,
+        upscale=options.upscale or 1,
     )
 
 
@@ -312,6 +323,8 @@ def for_mode(draft: Draft, mode: str) -> Draft:
         negative_prompt=draft.negative_prompt,
         quality=draft.quality,
         aspect=draft.aspect if draft.aspect and aspect_size(info, draft.aspect) else None,
+        interpolate=draft.interpolate,
+        upscale=draft.upscale,
     )
     return replace(
         new_draft(options, prompt=draft.prompt, default_model=info.key, seed=draft.seed, refined_by=""),
@@ -459,6 +472,8 @@ def draft_from_spec(spec: JobSpec, *, refined_by: str) -> Draft:
         refined_by=refined_by,
         height=spec.height,
         width=spec.width,
+        interpolate=spec.interpolate,
+        upscale=spec.upscale,
     )
 
 

@@ -15,6 +15,8 @@ from dataclasses import replace
 from typing import Any
 
 from bot.adapters.blobs import render_key
+from bot.conversation.costs import spent
+from bot.conversation.follow_ups import with_parts
 from bot.conversation.home import Home
 from bot.conversation.ports import BlobNotFound
 from bot.conversation.references import withhold
@@ -111,7 +113,7 @@ class JobEventHandler:
             return
         job = claimed
         try:
-            result = self._read_result(job.job_id)
+            result = self._read_result(job)
             if job.file_id and self.chat.file_shared_in(job.file_id, job.channel):
                 # An earlier attempt shared the video and died before it could say so: done.
                 file_id = job.file_id
@@ -143,10 +145,12 @@ class JobEventHandler:
         self._refresh_home(job)
 
     def _show_result_controls(self, job: Job, seconds: float) -> None:
-        """Reroll / Refine / Final render go under the video, in a message of their own; the progress
+        """Reroll / Refine / Final render / Extend / Smooth / Upscale go under the video with the GPU time
+        and cost it took, in a message of their own; the progress
         message above it has nothing left to say and goes. If Slack won't take the new message, the
         progress message becomes it instead."""
-        text, done_blocks = blocks.done_message(job, seconds)
+        cost = spent(job, pricing=self.services.settings.pricing)
+        text, done_blocks = blocks.done_message(job, seconds, cost)
         try:
             self.chat.post(job.channel, text=text, blocks=done_blocks, thread_ts=job.thread_ts)
         except ChatError as error:
@@ -214,13 +218,17 @@ class JobEventHandler:
         except Exception:  # the lease still runs out on its own
             log.warning("could not release the delivery of %s", job.job_id, exc_info=True)
 
-    def _read_result(self, job_id: str) -> dict[str, Any]:
+    def _read_result(self, job: Job) -> dict[str, Any]:
+        """What the job said of its video (result.json), and for an extension the parts it joins."""
         try:
-            with self.services.blobs.open(render_key(job_id, "result.json")) as stream:
+            with self.services.blobs.open(render_key(job.job_id, "result.json")) as stream:
                 result = json.load(stream)
         except (BlobNotFound, ValueError):
             return {}
-        return result if isinstance(result, dict) else {}
+        if not isinstance(result, dict):
+            return {}
+        source = self.store.get_job(job.source_job_id) if job.source_job_id else None
+        return with_parts(job, result, source)
 
     def on_failed(self, job: Job, change: JobStateChange) -> None:
         explanation = _explain_failure(change, job.job_id, model_name(job))

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 from bot.conversation.costs import RenderCost
+from bot.conversation.follow_ups import GENERATED, SMOOTH_FACTORS, Offers, clip_of, offers
 from bot.conversation.limits import Limits
 from bot.conversation.ports import words_for_tokens
 from bot.conversation.quotas import reached_gpu
+from bot.conversation.requests import MAX_VIDEO_SIDE, upscale_factors
 from bot.conversation.sessions import (
     ASPECTS,
     Draft,
@@ -23,7 +26,7 @@ from bot.conversation.sessions import (
     crop_note,
     offered_aspects,
 )
-from processing_job.models import REGISTRY, ModelInfo, resolve_model
+from processing_job.models import EXTEND, REGISTRY, STAGES, ModelInfo, resolve_model
 from processing_job.spec import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED
 
 Blocks = list[dict[str, Any]]
@@ -38,6 +41,9 @@ REROLL = "reroll"
 REFINE = "refine"
 FINAL_RENDER = "final_render"
 RETRY = "retry_render"
+EXTEND_VIDEO = "extend_video"
+SMOOTH_VIDEO = "smooth_video"  # a select: 2× or 3× the frames
+UPSCALE_VIDEO = "upscale_video"  # a select: ×2 or ×4 the size
 SETTINGS_VIEW = "draft_settings"
 FEEDBACK_UP = "feedback_up"
 FEEDBACK_DOWN = "feedback_down"
@@ -52,9 +58,15 @@ QUALITY_INPUT = ("quality", "quality")
 ASPECT_INPUT = ("aspect", "aspect")
 PROMPT_INPUT = ("prompt", "prompt")
 AUTO_ASPECT = "auto"  # the picture's shape (picture sessions), or the model's usual size
+SMOOTH_INPUT = ("smooth", "interpolate")
+UPSCALE_INPUT = ("upscale", "upscale")
 
 SECTION_LIMIT = 3000  # characters in a section's text
 CAPTION_PROMPT_CHARS = 160  # the caption's excerpt: the draft card above has it all
+VIDEO_GONE = (
+    "That video is no longer stored, so I can't extend, smooth or upscale it. Make it again with "
+    "🎲 Reroll, or start a new one with `/video`."
+)
 REFINE_HINT = 'Reply in this thread to change it ("make it night", "slower camera").'
 
 
@@ -178,8 +190,15 @@ def describe_draft(draft: Draft) -> str:
         f"seed {draft.seed}",
         f"{draft.num_inference_steps} steps",
         "draft quality (a quick preview)" if draft.quality == "draft" else "final quality",
+        *stage_parts(draft.interpolate, draft.upscale),
     ]
     return " · ".join(parts)
+
+
+def stage_parts(interpolate: int, upscale: int) -> list[str]:
+    """The stages after a render, as the cards and captions name them."""
+    parts = [f"smoothed {interpolate}×"] if interpolate > 1 else []
+    return parts + ([f"upscaled ×{upscale}"] if upscale > 1 else [])
 
 
 def root_message(owner: str, idea: str) -> Message:
@@ -278,6 +297,11 @@ def crop_blocks(session: Session) -> Blocks:
     return [_context(f"✂️ {note} Another shape or model may keep more of it: see ⚙️ *Settings*.")]
 
 
+def cost_after(cost: RenderCost) -> str:
+    """The line a result shows: the GPU time the job really took, where, and what it cost."""
+    return f"⏱️ It took {cost.line()}."
+
+
 def cost_before(cost: RenderCost) -> str:
     """The line a card shows before a render: how long, where and what it will cost (a prediction)."""
     return f"⏱️ Rendering takes {cost.line()}."
@@ -372,12 +396,37 @@ def progress_message(
             "writing": "💾 Writing the video…",
             "done": "📤 Uploading the video…",
         }.get(phase, "🎞️ Rendering…") + elapsed
+    if job.spec.get("mode") == STAGES and not queue_position and phase not in ("queued", "starting"):
+        headline = f"{post_processing(job.spec)}…{elapsed}"
     blocks = [
         _section(headline),
-        _context(describe_spec(job.spec)),
+        _context(describe_work(job.spec)),
         _actions("progress", _button("Cancel", CANCEL_JOB, job_ref(job), style="danger")),
     ]
     return headline, blocks
+
+
+def post_processing(spec: dict[str, Any]) -> str:
+    """What a stages-only job does, e.g. "〰️ Smoothing 2×" or "🔍 Upscaling ×2"."""
+    doing = []
+    if int(spec.get("interpolate", 1)) > 1:
+        doing.append(("〰️", f"smoothing {spec['interpolate']}×"))
+    if int(spec.get("upscale", 1)) > 1:
+        doing.append(("🔍", f"upscaling ×{spec['upscale']}"))
+    if not doing:
+        return "Processing"
+    (icon, first), *rest = doing  # capitalised by hand: to str.capitalize() the emoji is the first letter
+    return " and ".join([f"{icon} {first[0].upper()}{first[1:]}", *(f"{i} {words}" for i, words in rest)])
+
+
+def describe_work(spec: dict[str, Any]) -> str:
+    """What a job makes, for its progress message: a render's settings, or what it does to a video."""
+    if spec.get("mode") == STAGES:
+        return f"{post_processing(spec)} the video above"
+    if spec.get("mode") == EXTEND:
+        seconds = (int(spec["num_frames"]) - 1) / int(spec["fps"])
+        return f"⏩ Continuing the video above by {seconds:.1f} s · {describe_spec(spec)}"
+    return describe_spec(spec)
 
 
 def spec_quality(spec: dict[str, Any]) -> str:
@@ -388,33 +437,79 @@ def spec_quality(spec: dict[str, Any]) -> str:
 def describe_spec(spec: dict[str, Any]) -> str:
     info = resolve_model(spec["model"])
     quality = "draft quality" if spec_quality(spec) == "draft" else "final quality"
+    stages = "".join(
+        f" · {part}" for part in stage_parts(int(spec.get("interpolate", 1)), int(spec.get("upscale", 1)))
+    )
     return (
         f"{info.name} · {spec['num_frames']} frames · {spec['width']}×{spec['height']} · "
-        f"seed {spec['seed']} · {spec['num_inference_steps']} steps · {quality}"
+        f"seed {spec['seed']} · {spec['num_inference_steps']} steps · {quality}{stages}"
     )
 
 
-def done_message(job: Job, render_seconds: float) -> Message:
-    """The controls under the video: what to do next. What the video is (its prompt, seed, size, time)
-    is said once, in the video's caption (`video_caption`), so this message doesn't repeat it."""
+def done_message(job: Job, render_seconds: float, cost: RenderCost | None = None) -> Message:
+    """The controls under the video: what it took (`cost`, measured) and what to do next. What the
+    video is (done, its prompt, seed, size) is said once, in the video's caption (`video_caption`)."""
     ref = job_ref(job)
-    buttons = [
-        _button("🎲 Reroll", REROLL, ref),
-        _button("✏️ Refine", REFINE, ref),
-    ]
-    if spec_quality(job.spec) == "draft":
-        buttons.append(_button("🎬 Final render", FINAL_RENDER, ref, style="primary"))
-    hint = "*Reroll* renders again with a new seed · *Refine* goes back to the prompt"
-    if spec_quality(job.spec) == "draft":
-        hint += " · *Final render* makes this one at full quality"
-    text = "What next for this video? Reroll, Refine" + (
-        " or Final render" if spec_quality(job.spec) == "draft" else ""
-    )
-    return text, [
-        _context(hint),
-        _actions("result", *buttons),
-        *feedback_blocks(job),
-    ]
+    buttons: list[dict[str, Any]] = []
+    hints: list[str] = []
+    if job.spec.get("mode") in GENERATED:
+        buttons += [_button("🎲 Reroll", REROLL, ref), _button("✏️ Refine", REFINE, ref)]
+        hints.append("*Reroll* renders again with a new seed · *Refine* goes back to the prompt")
+        if spec_quality(job.spec) == "draft":
+            buttons.append(_button("🎬 Final render", FINAL_RENDER, ref, style="primary"))
+            hints.append("*Final render* makes this one at full quality")
+    offered = offers(job)
+    buttons += follow_up_elements(job, offered)
+    if offered.extend:
+        hints.append("*Extend* continues the clip")
+    if offered.smooth or offered.upscale:
+        hints.append("*Smooth* and *Upscale* make it more fluid or larger")
+    text = "What next for this video? " + " · ".join(hints) if hints else "Your video is in the thread."
+    blocks = [_context(" · ".join(hints))] if hints else []
+    if cost is not None:
+        blocks.append(_context(cost_after(cost)))
+    if buttons:
+        blocks.append(_actions("result", *buttons))
+    return text, [*blocks, *feedback_blocks(job)]
+
+
+def follow_up_elements(job: Job, offered: Offers) -> list[dict[str, Any]]:
+    """⏩ Extend, and the 〰️ Smooth and 🔍 Upscale choices, that a finished video offers."""
+    elements = [_button("⏩ Extend", EXTEND_VIDEO, job_ref(job))] if offered.extend else []
+    for action_id, placeholder, factors, label in (
+        (SMOOTH_VIDEO, "〰️ Smooth…", offered.smooth, "{n}× the frames, same length"),
+        (UPSCALE_VIDEO, "🔍 Upscale…", offered.upscale, "×{n} the size"),
+    ):
+        if factors:
+            elements.append(
+                {
+                    "type": "static_select",
+                    "action_id": action_id,
+                    "placeholder": _plain(placeholder),
+                    "options": [_option(label.format(n=n), factor_ref(job, n)) for n in factors],
+                }
+            )
+    return elements
+
+
+def factor_ref(job: Job, factor: int) -> str:
+    """A Smooth or Upscale choice's value: which render, how many times."""
+    return json.dumps({"job_id": job.job_id, "factor": factor}, separators=(",", ":"))
+
+
+def describe_result(job: Job) -> str:
+    """A finished video as it came out: its render's settings, or for an extension or post-processing
+    what it is now."""
+    clip = clip_of(job)
+    if clip is None or job.spec.get("mode") in GENERATED:
+        return describe_spec(job.spec)
+    info = resolve_model(job.spec["model"])
+    return f"{info.name} · {clip.frames} frames at {clip.fps:g} fps · {clip.width}×{clip.height}"
+
+
+def describe_parts(parts: list[float]) -> str:
+    """An extended clip's parts: "Part 1 · 6 s, Part 2 · 5 s"."""
+    return ", ".join(f"Part {number} · {round(seconds, 1):g} s" for number, seconds in enumerate(parts, 1))
 
 
 def feedback_blocks(job: Job, votes: tuple[int, int] | None = None) -> Blocks:
@@ -441,7 +536,7 @@ def failed_message(job: Job, explanation: str) -> Message:
     return text, [
         _section(text),
         _context(quota_note(job)),
-        _actions("failed", _button("🔁 Try again", RETRY, ref), _button("✏️ Refine", REFINE, ref)),
+        _actions("failed", *_after_an_unfinished(job, _button("🔁 Try again", RETRY, ref))),
     ]
 
 
@@ -450,8 +545,16 @@ def cancelled_message(job: Job, by: str | None) -> Message:
     return text, [
         _section(text),
         _context(quota_note(job)),
-        _actions("cancelled", _button("✏️ Refine", REFINE, job_ref(job))),
+        _actions("cancelled", *_after_an_unfinished(job)),
     ]
+
+
+def _after_an_unfinished(job: Job, *buttons: dict[str, Any]) -> list[dict[str, Any]]:
+    """What an unfinished job offers: `buttons` and ✏️ Refine; an extension or post-processing of a
+    video (which has no draft of its own to refine) offers to try it again."""
+    if job.source_job_id:
+        return [_button("🔁 Try again", RETRY, job_ref(job))]
+    return [*buttons, _button("✏️ Refine", REFINE, job_ref(job))]
 
 
 def render_seconds(result: dict[str, Any]) -> float | None:
@@ -462,14 +565,34 @@ def render_seconds(result: dict[str, Any]) -> float | None:
 
 
 def video_caption(job: Job, result: dict[str, Any]) -> str:
-    """The comment posted with the mp4, where people look for what the video is: done (and how long it
-    took), the prompt once, and the render's settings once (the seed among them)."""
+    """The comment posted with the mp4: what it is (as it came out: an extension's parts, a smoothed
+    clip's frames) and how it was made."""
+    spec = job.spec
+    mode = spec.get("mode")
     seconds = render_seconds(result)
-    took = f" in {seconds:.0f} s" if seconds is not None else ""
+    verb = "processed" if mode == STAGES else "rendered"
+    took = f" · {verb} in {seconds:.0f} s" if seconds is not None else ""
     notes = "".join(f"\n⚠️ {shown(excerpt(note, 300))}" for note in job_notes(result))
+    clip = clip_of(replace(job, result=result))
+    size = f"{clip.width}×{clip.height}" if clip else f"{spec['width']}×{spec['height']}"
+    frames = clip.frames if clip else spec["num_frames"]
+    parts = result.get("parts")
+    joined = f"{describe_parts(parts)} · " if isinstance(parts, list) and len(parts) > 1 else ""
+    stages = stage_parts(int(spec.get("interpolate", 1)), int(spec.get("upscale", 1)))
+    prompt = quote(excerpt(spec["prompt"]))
+    if mode == STAGES:
+        rate = f" at {clip.fps:g} fps" if clip else ""
+        return (
+            f"✅ Done: ✨ <@{job.owner}>, here is your video, {' and '.join(stages)}.\n{prompt}\n"
+            f"{joined}{frames} frames{rate} · {size}{took}{notes}"
+        )
+    headline = "here is your video, extended." if mode == EXTEND else "here is your video."
+    quality = " · draft quality" if spec_quality(spec) == "draft" else ""
+    done = "".join(f" · {part}" for part in stages)
     return (
-        f"✅ Done{took}: <@{job.owner}>, here is your video.\n{quote(excerpt(job.spec['prompt']))}\n"
-        f"{describe_spec(job.spec)}{notes}"
+        f"✅ Done: {'⏩ ' if mode == EXTEND else ''}<@{job.owner}>, {headline}\n{prompt}\n"
+        f"{joined}{resolve_model(spec['model']).name} · {frames} frames · {size} · "
+        f"seed {spec['seed']}{quality}{done}{took}{notes}"
     )
 
 
@@ -580,6 +703,8 @@ def settings_view(session: Session, limits: Limits) -> dict[str, Any]:
         _option("Final: full quality", "final"),
         _option("Draft: a quick preview", "draft"),
     ]
+    smoothing = [_option("None", "1"), *(_option(f"{n}× the frames", str(n)) for n in SMOOTH_FACTORS)]
+    upscaling = [_option("None", "1"), *(_option(f"×{n}", str(n)) for n in upscale_factors(*draft.size))]
     return {
         "type": "modal",
         "callback_id": SETTINGS_VIEW,
@@ -639,6 +764,20 @@ def settings_view(session: Session, limits: Limits) -> dict[str, Any]:
                 },
             ),
             aspect_input(session),
+            _choice(
+                SMOOTH_INPUT,
+                "Smooth",
+                smoothing,
+                draft.interpolate,
+                hint="More frames a second by motion interpolation, the same length.",
+            ),
+            _choice(
+                UPSCALE_INPUT,
+                "Upscale",
+                upscaling,
+                draft.upscale,
+                hint=f"A larger video, up to what Slack plays ({MAX_VIDEO_SIDE} pixels a side).",
+            ),
         ],
     }
 
@@ -678,3 +817,12 @@ def aspect_input(session: Session) -> dict[str, Any]:
         "Shape",
         {"type": "static_select", "action_id": ASPECT_INPUT[1], "options": options, "initial_option": chosen},
     )
+
+
+def _choice(
+    ids: tuple[str, str], label: str, options: list[dict[str, Any]], current: int, *, hint: str
+) -> dict[str, Any]:
+    """A radio-button input of factors ("1" is none), set to `current`."""
+    initial = next((o for o in options if o["value"] == str(current)), options[0])
+    element = {"type": "radio_buttons", "action_id": ids[1], "options": options, "initial_option": initial}
+    return _input(ids[0], label, element, hint=hint)

@@ -4,7 +4,9 @@ Slack shows `response_action: errors` under the inputs they belong to, so every 
 the input's block_id. The submission carries the draft as it was when the modal opened (in
 `private_metadata`), which is enough to validate it without the store, within Slack's 3 seconds.
 A field left at its old value follows a change of model or quality (fewer steps for a draft, the new
-model's own guidance), so changing one setting doesn't strand the others.
+model's own guidance), so changing one setting doesn't strand the others. Smooth and Upscale are the
+stages after the render (an upscale Slack can't play, such as CogVideoX 1.5 ×4, is refused under its
+input); a modal opened before they existed leaves them off.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from bot.conversation.requests import check_request
 from bot.conversation.sessions import DraftOptions
 from bot.slack import blocks
 from processing_job.models import UnknownModelError, resolve_model
-from processing_job.spec import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED
+from processing_job.spec import INTERPOLATIONS, MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED, UPSCALES
 
 # Where the modal shows a problem with each field of the request (the model's input for the rest).
 INPUT_OF_FIELD = {
@@ -30,6 +32,7 @@ INPUT_OF_FIELD = {
     requests.STEPS: blocks.STEPS_INPUT,
     requests.ASPECT: blocks.ASPECT_INPUT,
     requests.PROMPT: blocks.PROMPT_INPUT,
+    requests.UPSCALE: blocks.UPSCALE_INPUT,
 }
 
 
@@ -122,6 +125,16 @@ def read_settings(view: dict[str, Any], limits: Limits) -> EditedDraft:
     quality = _value(values, blocks.QUALITY_INPUT)
     if quality not in ("draft", "final"):
         errors[blocks.QUALITY_INPUT[0]] = "Choose draft or final quality."
+    stages = {}
+    for name, ids, allowed, what in (
+        ("interpolate", blocks.SMOOTH_INPUT, INTERPOLATIONS, "smoothing"),
+        ("upscale", blocks.UPSCALE_INPUT, UPSCALES, "upscaling"),
+    ):
+        chosen = _value(values, ids)
+        factor = int(chosen) if isinstance(chosen, str) and chosen.isdigit() else 1 if chosen is None else 0
+        if factor not in allowed:
+            errors[ids[0]] = f"Choose one of the {what} options."
+        stages[name] = factor
     if errors or info is None:
         raise SettingsInvalid(errors)
 
@@ -141,6 +154,8 @@ def read_settings(view: dict[str, Any], limits: Limits) -> EditedDraft:
         negative_prompt=negative,
         quality=str(quality),
         aspect=aspect,
+        interpolate=stages["interpolate"],
+        upscale=stages["upscale"],
     )
     typed = str(prompt).strip() if prompt is not None else None
     checked = replace(options, exact_prompt=typed)  # the prompt is checked, not re-written

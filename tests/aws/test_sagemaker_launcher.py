@@ -206,6 +206,21 @@ def test_a_stack_that_can_not_reach_the_hub_always_mounts_the_staged_folder(reso
     assert request["Environment"]["HF_HUB_OFFLINE"] == "1"
 
 
+def test_smoothing_or_upscaling_a_render_mounts_no_weights(launcher, resources):
+    from dataclasses import replace
+
+    from processing_job.spec import JobSpec
+
+    stage(resources, "cogvideox-2b")
+    job = replace(a_job(launcher.store), inputs={"clip.mp4": "renders/r1/video.mp4"})
+    spec = JobSpec.create(
+        job_id=job.job_id, model="2b", prompt="A fox.", seed=1, mode="stages", video="clip.mp4", upscale=2
+    )
+    request = launcher.processing_job_request(job, spec)
+    assert [i["InputName"] for i in request["ProcessingInputs"]] == ["spec"]
+    assert "HF_HOME" not in request["Environment"]
+
+
 # Job names: one prefix per stack
 
 

@@ -157,3 +157,20 @@ def test_a_price_that_is_not_a_number_is_a_clear_configuration_error():
 
 def test_local_settings_price_nothing():
     assert Settings.from_env({}).pricing.local
+
+
+def test_only_the_stages_cost_no_denoising_and_no_model_load():
+    plain = estimate_render(spec(), pricing=CLOUD)
+    stages_only = JobSpec.create(
+        job_id="j",
+        model="cogvideox-5b",
+        prompt="",
+        seed=1,
+        mode="stages",
+        video="clip.mp4",
+        interpolate=2,
+        upscale=2,
+    )
+    staged = estimate_render(stages_only, pricing=CLOUD)
+    assert staged.seconds < plain.seconds / 2
+    assert staged.startup_s < plain.startup_s

@@ -64,7 +64,7 @@ def test_generate_posts_the_video_into_the_same_thread_with_its_details(slack, v
     assert "A red fox running through snow" in video.initial_comment
     assert "seed 7" in video.initial_comment and "9 frames" in video.initial_comment
     assert video.alt_txt.startswith("AI-generated video: A red fox running through snow")
-    slack.wait_until(lambda: "✅ Done in" in thread_text(slack, root), what="the done message")
+    slack.wait_until(lambda: "✅ Done: " in thread_text(slack, root), what="the done message")
 
 
 def test_the_posted_video_is_one_slack_plays_inline(slack, videobot, alice):

@@ -83,7 +83,12 @@ def wan(make_spec) -> dict:
         ({"mode": "extend"}, "Extend needs a video."),
         (
             {"mode": "t2v", "video": "clip.mp4"},
-            "Only video-to-video and extend take a video; text-to-video doesn't.",
+            "Only video-to-video, extend and post-processing take a video; text-to-video doesn't.",
+        ),
+        ({"mode": "stages", "interpolate": 2}, "Post-processing needs a video."),
+        (
+            {"mode": "stages", "video": "clip.mp4"},
+            "Post-processing needs a stage: smoothing (interpolate 2 or 3) or upscaling (2 or 4).",
         ),
         (
             {"mode": "v2v", "video": "clip.mp4", "image": "p.png"},

@@ -45,7 +45,8 @@ def test_the_prompt_appears_once_on_its_draft_card(slack, videobot, alice):
 
 def test_done_is_said_in_the_videos_caption_not_in_a_message_of_its_own(slack, videobot, alice):
     _, video, controls = delivered(slack, alice, f"a fox {FAST}")
-    assert video.initial_comment.startswith("✅ Done in ")
+    assert video.initial_comment.startswith("✅ Done: ")
+    assert "rendered in" in video.initial_comment
     assert f"<@{ALICE}>, here is your video." in video.initial_comment
     assert "Done" not in seen(controls)
 

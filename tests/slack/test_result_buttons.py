@@ -6,6 +6,7 @@ import re
 
 from bot.slack.blocks import (
     CANCEL_JOB,
+    EXTEND_VIDEO,
     FEEDBACK_DOWN,
     FEEDBACK_UP,
     FINAL_RENDER,
@@ -13,6 +14,8 @@ from bot.slack.blocks import (
     REFINE,
     REROLL,
     RETRY,
+    SMOOTH_VIDEO,
+    UPSCALE_VIDEO,
 )
 from tests.conftest import CHANNEL, FAST, message_with, seen, thread_text, video_in_thread
 
@@ -52,7 +55,7 @@ def test_the_result_buttons_sit_under_the_video_and_the_progress_message_is_gone
 
 def test_reroll_renders_the_same_draft_again_with_a_new_seed(slack, videobot, alice):
     root, result = rendered(slack, alice, f"a fox {FAST} --seed 7")
-    assert controls(result) == [REROLL, REFINE]
+    assert controls(result)[:2] == [REROLL, REFINE]  # Extend & co.: test_post_processing.py
     assert "seed 7" not in seen(result)  # the caption says it, once (test_repetition.py)
     alice.click(result, REROLL)
     progress = slack.wait_until(lambda: progress_messages(slack, root)[0], what="the reroll's progress")
@@ -62,7 +65,8 @@ def test_reroll_renders_the_same_draft_again_with_a_new_seed(slack, videobot, al
 
 def test_a_draft_renders_result_offers_a_final_render_with_the_same_prompt_and_seed(slack, videobot, alice):
     root, result = rendered(slack, alice, f"a fox {FAST} --seed 7 --draft")
-    assert controls(result) == [REROLL, REFINE, FINAL_RENDER] and "draft quality" in thread_text(slack, root)
+    assert controls(result) == [REROLL, REFINE, FINAL_RENDER, EXTEND_VIDEO, SMOOTH_VIDEO, UPSCALE_VIDEO]
+    assert "draft quality" in thread_text(slack, root)
     alice.click(result, FINAL_RENDER)
     progress = slack.wait_until(lambda: progress_messages(slack, root)[0], what="the final render's progress")
     assert "seed 7" in seen(progress) and "4 steps" in seen(progress) and "final quality" in seen(progress)

@@ -138,7 +138,8 @@ class SageMakerJobLauncher:
             "VIDEOBOT_EVENT_BUS": aws.event_bus,
             "VIDEOBOT_MODEL_CACHE": MODEL_CACHE_PATH,
         }
-        if not info.built_locally and spec.renders:  # a join reads clips, not weights
+        # Smoothing, upscaling or joining clips loads no model: no weights to copy in, none to download.
+        if not info.built_locally and spec.renders:
             if self.weights_staged(info):
                 inputs.append(self._input("model", self.blobs.uri(self._weights_prefix(info)), MODEL_PATH))
                 # The weights are staged: never fall back to downloading 20 GB from the hub per render.

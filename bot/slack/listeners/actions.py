@@ -1,6 +1,7 @@
 """Buttons: on draft cards (Generate, Settings, Cancel), on progress (Cancel) and on results (Reroll,
-Refine, Final render, Try again). Ack at once; the work runs in lazy listeners, except Settings, whose
-modal must open within the 3 seconds the click's trigger_id lives."""
+Refine, Final render, Try again, Extend, and the Smooth and Upscale choices). Ack at once; the work
+runs in lazy listeners, except Settings, whose modal must open within the 3 seconds the click's
+trigger_id lives."""
 
 from __future__ import annotations
 
@@ -34,8 +35,11 @@ def acknowledge(ack: Ack) -> None:
 
 
 def _value(action: dict[str, Any]) -> dict[str, Any]:
+    """A button's value, or the value of the option picked from a select."""
+    picked = action.get("selected_option") or {}
+    raw = action.get("value") or (picked.get("value") if isinstance(picked, dict) else None)
     try:
-        value = json.loads(action.get("value") or "{}")
+        value = json.loads(raw or "{}")
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
@@ -55,6 +59,12 @@ def draft_ref(action: dict[str, Any]) -> tuple[str, str, int] | None:
 def job_ref(action: dict[str, Any]) -> str | None:
     job_id = blocks.ref_field(_value(action), "job_id")
     return job_id if isinstance(job_id, str) and job_id else None
+
+
+def factor_ref(action: dict[str, Any]) -> tuple[str, int] | None:
+    """(job_id, factor) from a Smooth or Upscale choice, or None for anything malformed."""
+    job_id, factor = job_ref(action), _value(action).get("factor")
+    return (job_id, factor) if job_id and type(factor) is int else None
 
 
 def register(app: App, conversation: Conversation) -> None:
@@ -124,6 +134,20 @@ def register(app: App, conversation: Conversation) -> None:
         run.__name__ = run.__qualname__ = name
         return guarded(run)
 
+    def on_factor(name: str, use_case: Any) -> Any:
+        def run(body: dict[str, Any], action: dict[str, Any]) -> None:
+            ref = factor_ref(action)
+            if ref is None:
+                unreadable(body)
+            elif conversation.store.get_job(ref[0]) is None:
+                unreadable(body, UNKNOWN_RENDER)
+            else:
+                use_case(job_id=ref[0], user=body["user"]["id"], factor=ref[1])
+
+        # Named before guarding: lazy listeners are found again by their name, and failures logged by it.
+        run.__name__ = run.__qualname__ = name
+        return guarded(run)
+
     generate_video = on_draft("generate_video", conversation.generate)
     cancel_draft = on_draft("cancel_draft", conversation.cancel_draft)
 
@@ -135,6 +159,9 @@ def register(app: App, conversation: Conversation) -> None:
     app.action(blocks.FINAL_RENDER)(ack=acknowledge, lazy=[on_job("render_final", conversation.final_render)])
     app.action(blocks.RETRY)(ack=acknowledge, lazy=[on_job("retry_render", conversation.retry)])
     app.action(blocks.REFINE)(ack=acknowledge, lazy=[on_job("refine_from_render", conversation.refine_from)])
+    app.action(blocks.EXTEND_VIDEO)(ack=acknowledge, lazy=[on_job("extend_video", conversation.extend)])
+    app.action(blocks.SMOOTH_VIDEO)(ack=acknowledge, lazy=[on_factor("smooth_video", conversation.smooth)])
+    app.action(blocks.UPSCALE_VIDEO)(ack=acknowledge, lazy=[on_factor("upscale_video", conversation.upscale)])
     # 👍 / 👎 under a result (bot.conversation.votes)
     app.action(blocks.FEEDBACK_UP)(ack=acknowledge, lazy=[on_job("vote_up", conversation.vote_up)])
     app.action(blocks.FEEDBACK_DOWN)(ack=acknowledge, lazy=[on_job("vote_down", conversation.vote_down)])

@@ -326,7 +326,7 @@ class Rendering(UseCase):
                 job = change_job(self.store, job, self._take_slot)
             except InvalidTransition:
                 continue  # started (or cancelled) by someone else meanwhile
-            if self._launch(job, give_up=job.job_id == asked_now):
+            if self._hand_to_launcher(job, give_up=job.job_id == asked_now):
                 free -= 1
                 started.append(job.job_id)
         still = [job for job in line if job.job_id not in started]
@@ -339,7 +339,7 @@ class Rendering(UseCase):
             raise InvalidTransition(f"{job.job_id} no longer waits for a slot")
         return replace(job, waiting_for_slot=False, updated_at=self._now())
 
-    def _launch(self, job: Job, *, give_up: bool) -> bool:
+    def _hand_to_launcher(self, job: Job, *, give_up: bool) -> bool:
         """Hand a render that holds a slot to the launcher; False if it couldn't start. Then it is
         ended, and said so (`give_up`), or put back in line for the next try."""
         try:

@@ -19,6 +19,7 @@ from bot.runtime.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.blocks import (
     EXTEND_VIDEO,
+    FEEDBACK_UP,
     GENERATE,
     OPEN_SETTINGS,
     REFINE,
@@ -79,7 +80,7 @@ def result_under(slack: SlackStandIn, video: UploadedFile) -> Message:
     def find() -> Message | None:
         thread = slack.thread(CHANNEL, video.thread_ts)
         after = [m for m in thread if float(m.ts) > float(video.message_ts or 0)]
-        return next((m for m in after if m.text.startswith("✅ Done")), None)
+        return next((m for m in after if FEEDBACK_UP in m.action_ids()), None)  # the controls under it
 
     return slack.wait_until(find, what="the result under the video")
 

@@ -62,7 +62,7 @@ SMOOTH_INPUT = ("smooth", "interpolate")
 UPSCALE_INPUT = ("upscale", "upscale")
 
 SECTION_LIMIT = 3000  # characters in a section's text
-CAPTION_PROMPT_CHARS = 160  # the caption's excerpt: the draft card above has it all
+CAPTION_PROMPT_CHARS = 280
 VIDEO_GONE = (
     "That video is no longer stored, so I can't extend, smooth or upscale it. Make it again with "
     "🎲 Reroll, or start a new one with `/video`."

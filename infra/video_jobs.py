@@ -20,6 +20,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from bot.jobs.messages import PROGRESS_SOURCE
+from bot.runtime.aws_settings import CPU_INSTANCE
 from infra.bot_runtime import BotRuntime
 from infra.bundle import REPO_ROOT
 from infra.nag import acknowledge, wildcard_resource
@@ -70,7 +71,8 @@ class VideoJobs(Construct):
             JobNetwork(self, "Network", log_retention=runtime.log_retention) if settings.job_vpc else None
         )
         self.role = self._job_role(bucket, progress_bus)
-        self.instance_types = sorted(set(settings.instance_types.values()))
+        # Each model's GPU, and the CPU instance a storyboard's join runs on (it renders nothing).
+        self.instance_types = sorted(set(settings.instance_types.values()) | {CPU_INSTANCE})
 
         self.queue_dead_letters = dead_letter_queue(self, "CapacityDeadLetters")
         self.queue = secure_queue(
@@ -248,7 +250,8 @@ class VideoJobs(Construct):
         return role
 
     def allow_starting_renders(self, role: iam.IRole) -> None:
-        """CreateProcessingJob (with its tags) for this stack's job names on the chosen GPUs, and
+        """CreateProcessingJob (with its tags) for this stack's job names on the chosen GPUs (and the
+        CPU instance of joins), and
         passing the job role to SageMaker."""
         role.add_to_principal_policy(
             iam.PolicyStatement(

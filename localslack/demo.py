@@ -7,7 +7,9 @@ A local Slack stand-in plays Slack and a person called Alice, in three sessions:
      writes a motion prompt in the picture's thread, Alice shortens the clip in ⚙️ Settings, and
      Generate animates it;
   3. a storyboard: `/video story … --shots 3`, the shot list on one card, Generate: the three shots
-     render with a line each on one progress message, and the cut (crossfades) lands in the thread.
+     render with a line each on one progress message, and the cut (crossfades) lands in the thread;
+     then ⏩ Extend under the cut continues it from its last frame (the last shot's prompt), and the
+     extended clip lands beside it with its parts listed.
 The real Bolt app answers over HTTP with the embedded defaults (SQLite, a folder, the offline refiner,
 the local job runner), and the real `processing_job` renders with tiny random-weight CogVideoX models
 built on this machine, so the videos are noise in motion: the flow, formats and timings are real, the
@@ -30,7 +32,7 @@ from typing import TextIO
 from bot.runtime.compose import build_local_services
 from bot.runtime.settings import Settings
 from bot.slack.app import build_app
-from bot.slack.blocks import FINAL_RENDER, GENERATE, OPEN_SETTINGS, SECONDS_INPUT
+from bot.slack.blocks import EXTEND_VIDEO, FINAL_RENDER, GENERATE, OPEN_SETTINGS, SECONDS_INPUT
 from bot.slack.story_blocks import STORY_GENERATE
 from localslack import Message, SlackStandIn, UploadedFile, format_transcript
 from localslack.local_server import LocalAppServer
@@ -208,6 +210,14 @@ class _Demo:
 
         cut = slack.wait_until(cut_or_progress, timeout=RENDER_TIMEOUT_S, what="the storyboard's cut")
         step(f"videobot posted the cut {cut.name} ({cut.size / 1e6:.2f} MB) with the shot list under it")
+        shot_list = slack.wait_until(
+            lambda: next(filter(_with_button(EXTEND_VIDEO), slack.thread(CHANNEL, root.ts)), None),
+            timeout=30,
+            what="⏩ Extend under the cut's shot list",
+        )
+        step("@alice clicks ⏩ Extend under the cut: on from its last frame, with the last shot's prompt")
+        slack.click(shot_list, EXTEND_VIDEO, user=ALICE)
+        self._video(root.ts, 2)
         return root.ts
 
     def _card(self, thread_ts: str, label: str, other_than: str | None = None) -> Message:

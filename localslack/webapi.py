@@ -602,6 +602,10 @@ class WebApi:
         if not p.get("thread_ts") or "status" not in p:
             raise ApiError("invalid_arguments")
         loading = p.get("loading_messages")
+        if isinstance(loading, list) and len(loading) > 10:  # Slack's documented maximum
+            raise ApiError("invalid_arguments")
+        if self.ws.find_message(channel, str(p["thread_ts"])) is None:
+            raise ApiError("invalid_thread_ts")
         status = Status(channel, str(p["thread_ts"]), str(p["status"] or ""), loading, time.time())
         self.ws.record_status(status)
         return {}

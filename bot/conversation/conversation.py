@@ -17,9 +17,10 @@ from bot.conversation.drafting import Drafting
 from bot.conversation.quotas import DAY_S, usage
 from bot.conversation.rendering import Rendering
 from bot.conversation.use_case import UseCase
+from bot.conversation.votes import Votes
 from bot.runtime.services import Services
 from bot.slack import blocks
-from bot.slack.status import status_message
+from bot.slack.status import feedback_summary, status_message
 
 
 class Conversation(UseCase):
@@ -47,6 +48,10 @@ class Conversation(UseCase):
         self.extend = self.rendering.extend
         self.smooth = self.rendering.smooth
         self.upscale = self.rendering.upscale
+        # feedback on results
+        self.votes = Votes(services)
+        self.vote_up = self.votes.vote_up
+        self.vote_down = self.votes.vote_down
 
     def status(self, *, user: str) -> blocks.Message:
         """`/video status`: my renders of the last day, the queue, my quota, the GPU time and money
@@ -58,4 +63,7 @@ class Conversation(UseCase):
         # What the day's renders took, deleted ones too: the GPU time was spent.
         spent_today = [cost for job in mine if (cost := spent(job, pricing=self.settings.pricing))]
         current = usage(user, mine, active, now=now)
-        return status_message(user, listed, active, current, self.limits, spent=spent_today)
+        text, status_blocks = status_message(user, listed, active, current, self.limits, spent=spent_today)
+        if user in self.admins:  # what people think of the videos, for those who run the bot
+            text, status_blocks = feedback_summary(self.votes.summary(), text, status_blocks)
+        return text, status_blocks

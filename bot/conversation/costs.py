@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.conversation.sessions import Job, Session
-from processing_job.models import ModelInfo, resolve_model
+from processing_job.models import JOIN, ModelInfo, resolve_model
 from processing_job.spec import JobSpec
 
 # SageMaker processing, on-demand, us-east-1, USD per instance-hour (EC2's price × 1.25, SageMaker's
@@ -86,9 +86,16 @@ class Pricing:
     per_hour: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_PRICES_PER_HOUR))
     instances: Mapping[str, str] = field(default_factory=dict)  # model key -> instance, where configured
     warm: bool = False  # a warm job takes the render: no start-up, no load
+    join_instance: str | None = None  # where a join (a storyboard's cut) runs, when not its model's
 
     def instance_for(self, info: ModelInfo) -> str | None:
         return None if self.local else self.instances.get(info.key, info.instance)
+
+    def instance_for_job(self, info: ModelInfo, mode: object) -> str | None:
+        """Where a job of `mode` runs: a join on `join_instance` (a CPU one on AWS), else its model's."""
+        if mode == JOIN and self.join_instance and not self.local:
+            return self.join_instance
+        return self.instance_for(info)
 
     def price_for(self, instance: str | None) -> float | None:
         return None if instance is None else self.per_hour.get(instance)
@@ -152,7 +159,7 @@ def estimate_render(spec: JobSpec, *, pricing: Pricing) -> RenderCost:
         info = resolve_model(spec.model)
     except ValueError:
         return RenderCost(0.0, None)
-    instance = pricing.instance_for(info)
+    instance = pricing.instance_for_job(info, spec.mode)
     megapixel_frames = spec.num_frames * spec.height * spec.width / 1e6
     stages = 0.0
     if spec.interpolate > 1:
@@ -202,7 +209,7 @@ def spent(job: Job, *, pricing: Pricing) -> RenderCost | None:
         info = resolve_model(job.spec.get("model", ""))
     except ValueError:
         return None
-    instance = pricing.instance_for(info)
+    instance = pricing.instance_for_job(info, job.spec.get("mode"))
     seconds = max(0.0, job.finished_at - began)
     startup = max(0.0, job.started_at - began)
     return _priced(seconds, startup, instance, pricing, predicted=False)

@@ -57,4 +57,5 @@ def with_defaults(options: DraftOptions, defaults: UserDefaults, *, mode: str = 
             model = defaults.model
         except ValueError:  # UnknownModelError: no such model (any more), or none for this mode
             pass
-    return replace(options, model=model, quality=options.quality or defaults.quality)
+    aspect = options.aspect or (defaults.aspect if defaults.aspect != "auto" else None)
+    return replace(options, model=model, quality=options.quality or defaults.quality, aspect=aspect)

@@ -53,6 +53,14 @@ PICTURE_IDEA = "(a shared picture)"
 VIDEO_IDEA = "(a shared video)"
 
 
+EXACT_NOTE = "Used exactly as you typed it (no rewriting)."
+
+
+def exactly_as_typed(prompt: str) -> Refinement:
+    """A prompt the person wrote themselves (`--exact`, Settings), standing in for the refiner's."""
+    return Refinement(prompt=prompt.strip(), refiner="you", note=EXACT_NOTE)
+
+
 class Drafting(UseCase):
     def __init__(
         self,
@@ -397,7 +405,11 @@ class Drafting(UseCase):
             prompt_style=writes_for.prompt_style,
         )
         try:
-            refinement = self.services.refiner.refine(request, on_text=stream.show)
+            if options.exact_prompt:  # `--exact`: the person's own words, as typed
+                refinement = exactly_as_typed(options.exact_prompt)
+                stream.show(refinement.prompt)
+            else:
+                refinement = self.services.refiner.refine(request, on_text=stream.show)
         except RefinementBlocked as blocked:
             stream.finish_notice(*blocks.blocked_message(str(blocked)))
             return session
@@ -434,7 +446,11 @@ class Drafting(UseCase):
         old_ts, old_draft = before.draft_card_ts, before.draft
         if old_ts and old_draft and session.draft:
             self._close_card(
-                session.channel, old_ts, old_draft, f"Replaced by draft {session.draft.revision}."
+                session.channel,
+                old_ts,
+                old_draft,
+                f"Replaced by draft {session.draft.revision}.",
+                replaced=True,
             )
 
     def _model_to_write_for(self, session: Session, options: DraftOptions) -> ModelInfo:
@@ -461,9 +477,7 @@ class Drafting(UseCase):
             draft = for_mode(
                 replace(previous, prompt=refinement.prompt, refined_by=refinement.refiner), session.mode
             )
-        if session.mode in ("i2v", "v2v"):
-            draft = fitted_to_picture(draft, session)
-        return within_limits(draft, self.limits)
+        return within_limits(fitted_to_picture(draft, session), self.limits)
 
     def settings_view(
         self, *, channel: str, thread_ts: str, revision: int, user: str
@@ -493,8 +507,14 @@ class Drafting(UseCase):
             self._tell(session.channel, user, session.thread_ts, str(error))
             return None
         draft = with_options(session.draft, edited.options, mode=session.mode)
-        if session.mode in ("i2v", "v2v"):
-            draft = fitted_to_picture(draft, session)
+        draft = fitted_to_picture(draft, session)
+        if edited.prompt and edited.prompt != session.draft.prompt:
+            # A prompt typed in Settings is rendered as written; the content policy still judges it.
+            problem = self._text_refusal([edited.prompt])
+            if problem:
+                self._tell(session.channel, user, session.thread_ts, f"🙅 {problem}")
+                return None
+            draft = replace(draft, prompt=edited.prompt, refined_by="you")
         try:
             session = change_session(self.store, session, lambda s: set_draft(s, draft, self._now()))
         except (SpecError, UnknownModelError) as error:

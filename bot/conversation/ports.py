@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from bot.conversation.defaults import UserDefaults
+from bot.conversation.feedback import Feedback
 from bot.conversation.sessions import Job, Session, Turn
 from processing_job.spec import JobSpec
 
@@ -84,6 +85,14 @@ class SessionStore(ChannelSettings, Protocol):
     def claim_once(self, key: str, *, expires_at: float, now: float) -> bool:
         """True the first time `key` is claimed; False while an earlier claim of it hasn't expired
         (replayed Slack requests are refused on this)."""
+        ...
+
+    def record_feedback(self, feedback: Feedback) -> None:
+        """Keep a 👍 / 👎: one per person per render, replacing that person's earlier vote on it."""
+        ...
+
+    def feedback_since(self, since: float) -> list[Feedback]:
+        """Every vote cast (or last changed) at or after `since`."""
         ...
 
     def user_defaults(self, user: str) -> UserDefaults | None:

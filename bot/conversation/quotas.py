@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from bot.conversation.limits import Limits
 from bot.conversation.ports import QuotaCheck
 from bot.conversation.sessions import ACTIVE, Job
+from processing_job.models import JOIN
 
 DAY_S = 24 * 3600
 GIVEN_BACK = frozenset(
@@ -29,7 +30,11 @@ def reached_gpu(job: Job) -> bool:
 
 
 def counts_against_quota(job: Job) -> bool:
-    """A render uses up the daily cap unless it failed or was cancelled before reaching the GPU."""
+    """A render uses up the daily cap unless it failed or was cancelled before reaching the GPU. A
+    join (a storyboard's cut, from shots that each counted) renders nothing and never counts: it runs
+    on a CPU instance, once per storyboard at a time, within its own time limit."""
+    if job.spec.get("mode") == JOIN:
+        return False
     return job.status not in GIVEN_BACK or reached_gpu(job)
 
 
@@ -39,7 +44,7 @@ class Usage:
 
     running: int  # this person's renders queued or in progress
     last_day: int  # this person's renders in the last 24 hours that count
-    workspace_running: int
+    workspace_running: int  # renders holding one of the workspace's slots (not those waiting in line)
     next_free_at: float | None  # when the oldest counted render leaves the 24-hour window
 
 
@@ -51,7 +56,7 @@ def usage(owner: str, owner_jobs: Iterable[Job], active_jobs: Iterable[Job], *, 
     return Usage(
         running=sum(1 for job in active if job.owner == owner and job.status in ACTIVE),
         last_day=len(counted),
-        workspace_running=len(active),
+        workspace_running=sum(1 for job in active if holds_slot(job)),
         next_free_at=counted[0] + DAY_S if counted else None,
     )
 
@@ -85,8 +90,9 @@ def refine_rate_refusal(limits: Limits) -> str:
     )
 
 
-def render_refusal(limits: Limits, current: Usage) -> str | None:
-    """Why a new render can't start now, or None."""
+def render_refusal(limits: Limits, current: Usage, *, queue_when_full: bool = False) -> str | None:
+    """Why a new render can't start now, or None. A full workspace refuses too, unless the caller
+    queues the render instead (`queue_when_full`: Generate, Reroll... wait in `waiting_line`)."""
     if current.running >= limits.per_user_concurrent:
         plural = "render" if limits.per_user_concurrent == 1 else "renders"
         return (
@@ -100,20 +106,39 @@ def render_refusal(limits: Limits, current: Usage) -> str | None:
             f"Your next one frees up {when}. "
             "Renders that fail or are cancelled before they start rendering don't count."
         )
-    if current.workspace_running >= limits.workspace_concurrent:
+    if not queue_when_full and current.workspace_running >= limits.workspace_concurrent:
+        slots = limits.workspace_concurrent
+        every = "The render slot" if slots == 1 else f"All {slots} render slots"
         return (
-            f"All {limits.workspace_concurrent} render slots for this workspace are busy right now. "
+            f"{every} for this workspace {'is' if slots == 1 else 'are'} busy right now. "
             "Please try again when one finishes, usually within a few minutes."
         )
     return None
 
 
-def admission(limits: Limits, owner: str, *, now: float) -> QuotaCheck:
+def holds_slot(job: Job) -> bool:
+    """Whether an active render takes one of the workspace's render slots (waiting in line doesn't)."""
+    return job.status in ACTIVE and not job.waiting_for_slot
+
+
+def waiting_line(active_jobs: Iterable[Job]) -> list[Job]:
+    """The renders waiting for a free slot, first come first served."""
+    waiting = [job for job in active_jobs if job.status == "queued" and job.waiting_for_slot]
+    return sorted(waiting, key=lambda job: (job.created_at, job.job_id))
+
+
+def free_slots(limits: Limits, active_jobs: Iterable[Job]) -> int:
+    """How many more renders the workspace may start now."""
+    return max(0, limits.workspace_concurrent - sum(1 for job in active_jobs if holds_slot(job)))
+
+
+def admission(limits: Limits, owner: str, *, now: float, queue_when_full: bool = False) -> QuotaCheck:
     """The check `SessionStore.reserve_job` runs on the jobs as they stand when the render is written:
     the same caps and sentences as `render_refusal`, decided atomically with the write."""
 
     def check(owner_jobs: Sequence[Job], active_jobs: Sequence[Job]) -> str | None:
-        return render_refusal(limits, usage(owner, owner_jobs, active_jobs, now=now))
+        current = usage(owner, owner_jobs, active_jobs, now=now)
+        return render_refusal(limits, current, queue_when_full=queue_when_full)
 
     return check
 

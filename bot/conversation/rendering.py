@@ -9,6 +9,7 @@ make a job of a finished video (bot.conversation.follow_ups), through the same c
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -22,12 +23,21 @@ from bot.conversation.follow_ups import (
     stages_spec,
 )
 from bot.conversation.ports import Conflict, QuotaExceeded
-from bot.conversation.quotas import DAY_S, access_refusal, admission, render_refusal, usage
+from bot.conversation.quotas import (
+    DAY_S,
+    access_refusal,
+    admission,
+    free_slots,
+    render_refusal,
+    usage,
+    waiting_line,
+)
 from bot.conversation.requests import limit_problems, sentences, upscale_problems, within_limits
 from bot.conversation.sessions import (
     TERMINAL,
     ConversationError,
     Draft,
+    InvalidTransition,
     Job,
     Session,
     advance,
@@ -233,6 +243,7 @@ class Rendering(UseCase):
                 self.store.active_jobs(),
                 now=now,
             ),
+            queue_when_full=True,
         )
         return f"⏸️ {refusal}" if refusal else None
 
@@ -265,8 +276,12 @@ class Rendering(UseCase):
         channel, thread_ts = session.channel, session.thread_ts
         now = self._now()
         try:
-            # Counted and written in one step: concurrent clicks can't all squeeze under the caps.
-            job = self.store.reserve_job(job, admission(self.limits, session.owner, now=now))
+            # Counted and written in one step: concurrent clicks can't all squeeze under the caps. Every
+            # render joins the line first; `start_waiting` launches it when a slot is free (now, mostly).
+            job = self.store.reserve_job(
+                replace(job, waiting_for_slot=True),
+                admission(self.limits, session.owner, now=now, queue_when_full=True),
+            )
         except Conflict:
             self._tell(channel, user, thread_ts, already)
             return None
@@ -282,21 +297,82 @@ class Rendering(UseCase):
                     channel, session.draft_card_ts, session.draft, f"▶️ <@{user}> started the render."
                 )
             job = self._post_progress(job)
+        except Exception as error:
+            log.exception("accepting %s failed", job.job_id)
+            self._fail_unlaunched(job, error)
+            return None
+        # In line from now on: the sweepers know it waits (and for how long), not that it was lost.
+        job = self._mark_launched(job)
+        self.start_waiting(asked_now=job.job_id)
+        latest = self.store.get_job(job.job_id) or job
+        return None if latest.status == "failed" and latest.started_at is None else latest
+
+    def start_waiting(self, *, asked_now: str | None = None) -> list[str]:
+        """Launch the renders waiting in line while the workspace has free slots, first come first
+        served, and tell the others their place; returns the ids of those started. Called after every
+        new render and whenever one ends (bot.jobs.delivery), and by the sweepers after a restart.
+
+        A render that can't be launched is ended with an explanation if it is the one just asked for
+        (`asked_now`); any other goes back in line for the next try (where the renderer refuses this
+        process, e.g. an AWS function not allowed to start renders, nothing waiting is lost)."""
+        active = self.store.active_jobs()
+        free = free_slots(self.limits, active)
+        started: list[str] = []
+        line = waiting_line(active)
+        for job in line:
+            if free <= 0:
+                break
+            try:
+                job = change_job(self.store, job, self._take_slot)
+            except InvalidTransition:
+                continue  # started (or cancelled) by someone else meanwhile
+            if self._hand_to_launcher(job, give_up=job.job_id == asked_now):
+                free -= 1
+                started.append(job.job_id)
+        still = [job for job in line if job.job_id not in started]
+        for position, job in enumerate(still, 1):
+            self._show_place(job, position)
+        return started
+
+    def _take_slot(self, job: Job) -> Job:
+        if job.status != "queued" or not job.waiting_for_slot:
+            raise InvalidTransition(f"{job.job_id} no longer waits for a slot")
+        return replace(job, waiting_for_slot=False, updated_at=self._now())
+
+    def _hand_to_launcher(self, job: Job, *, give_up: bool) -> bool:
+        """Hand a render that holds a slot to the launcher; False if it couldn't start. Then it is
+        ended, and said so (`give_up`), or put back in line for the next try."""
+        try:
             launch = self.services.launcher.launch(job, job.job_spec)
         except Exception as error:
+            if not give_up:
+                log.warning("could not start %s from the line; it waits for the next try", job.job_id)
+                self._back_in_line(job)
+                return False
             # The render never started: say so, and give the quota back (a job left waiting would hold
             # it until the sweeper ends it).
             log.exception("launching %s failed", job.job_id)
             self._fail_unlaunched(job, error)
-            return None
-        job = self._mark_launched(job)
-        if launch.state == "queued" and job.progress_ts:
-            text, progress_blocks = blocks.progress_message(
-                job, phase="queued", queue_position=launch.queue_position
-            )
-            progress_ts = job.progress_ts
-            self._quietly(lambda: self.chat.update(channel, progress_ts, text=text, blocks=progress_blocks))
-        return job
+            return False
+        if launch.state == "queued":
+            self._show_place(job, launch.queue_position)
+        return True
+
+    def _back_in_line(self, job: Job) -> None:
+        def wait_again(current: Job) -> Job:
+            if current.status != "queued":
+                raise InvalidTransition(f"{current.job_id} is {current.status}")
+            return replace(current, waiting_for_slot=True)
+
+        with contextlib.suppress(InvalidTransition):  # started, or cancelled, meanwhile
+            change_job(self.store, job, wait_again)
+
+    def _show_place(self, job: Job, position: int) -> None:
+        if not job.progress_ts or not position:
+            return
+        text, progress_blocks = blocks.progress_message(job, phase="queued", queue_position=position)
+        progress_ts = job.progress_ts
+        self._quietly(lambda: self.chat.update(job.channel, progress_ts, text=text, blocks=progress_blocks))
 
     def _render_refusal(self, session: Session) -> str | None:
         """The one check every render passes (Generate, Reroll, Final render, Try again, ...): the
@@ -368,6 +444,8 @@ class Rendering(UseCase):
         if job.status in TERMINAL:
             self._tell(job.channel, user, job.thread_ts, "That render has already finished.")
             return
+        if job.waiting_for_slot and self._cancel_waiting(job, user):
+            return
         # "Cancelling…" first: a launcher may report the render stopped before stop() returns.
         if job.progress_ts:
             progress_ts = job.progress_ts
@@ -375,3 +453,24 @@ class Rendering(UseCase):
                 lambda: self.chat.update(job.channel, progress_ts, text=f"🛑 Cancelling… (<@{user}>)")
             )
         self.services.launcher.stop(job_id)
+
+    def _cancel_waiting(self, job: Job, user: str) -> bool:
+        """Cancel a render still waiting in line (no launcher has it); False if it has just started."""
+
+        def cancel(current: Job) -> Job:
+            if current.status != "queued" or not current.waiting_for_slot:
+                raise InvalidTransition(f"{current.job_id} no longer waits")
+            return advance(current, "cancelled", now=self._now())
+
+        try:
+            job = change_job(self.store, job, cancel)
+        except InvalidTransition:
+            return False
+        text, cancelled_blocks = blocks.cancelled_message(job, user)
+        if job.progress_ts:
+            progress_ts = job.progress_ts
+            self._quietly(
+                lambda: self.chat.update(job.channel, progress_ts, text=text, blocks=cancelled_blocks)
+            )
+        self.start_waiting()  # the others move up
+        return True

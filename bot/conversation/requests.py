@@ -22,15 +22,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from bot.conversation.limits import Limits
-from bot.conversation.sessions import Draft, DraftOptions, new_draft, seconds_problem
-from processing_job.models import UnknownModelError, resolve_model
-from processing_job.spec import UPSCALES, SpecError
+from bot.conversation.ports import words_for_tokens
+from bot.conversation.sessions import Draft, DraftOptions, aspect_problem, new_draft, seconds_problem
+from processing_job.models import ModelInfo, UnknownModelError, resolve_model
+from processing_job.spec import MAX_PROMPT_CHARS, UPSCALES, SpecError
 
 # The fields of a request, as the surfaces name their inputs after them.
 MODEL = "model"
 SECONDS = "seconds"  # the clip's length, however it was asked for (seconds or frames)
 FRAMES = "frames"
 STEPS = "steps"
+ASPECT = "aspect"
+PROMPT = "prompt"
 UPSCALE = "upscale"
 
 # The problems' codes.
@@ -39,6 +42,8 @@ INVALID_SPEC = "invalid_spec"
 LONGER_THAN_MODEL = "longer_than_model"
 LONGER_THAN_WORKSPACE = "longer_than_workspace"
 MORE_STEPS_THAN_WORKSPACE = "more_steps_than_workspace"
+UNSUPPORTED_ASPECT = "unsupported_aspect"
+PROMPT_TOO_LONG = "prompt_too_long"
 LARGER_THAN_SLACK = "larger_than_slack"
 
 # Slack plays videos up to 4K: an upscaled video's longer side stays within this (CogVideoX 1.5's
@@ -78,6 +83,12 @@ def check_request(
         )
     except UnknownModelError as error:
         return [Problem(MODEL, UNKNOWN_MODEL, str(error))]
+    wrong_shape = aspect_problem(resolve_model(draft.model), options.aspect)
+    if wrong_shape:
+        return [Problem(ASPECT, UNSUPPORTED_ASPECT, wrong_shape)]
+    too_long = prompt_problem(options.exact_prompt, resolve_model(draft.model))
+    if too_long:
+        return [Problem(PROMPT, PROMPT_TOO_LONG, too_long)]
     problems = spec_problems(draft, mode=mode) or upscale_problems(*draft.size, draft.upscale)
     if problems:
         return problems
@@ -92,6 +103,23 @@ def check_request(
             chosen.add(SECONDS)
         problems = [problem for problem in problems if problem.field in chosen]
     return problems
+
+
+def prompt_problem(prompt: str | None, info: ModelInfo) -> str | None:
+    """Why a prompt typed by a person is longer than `info` reads (its characters, or its words against
+    the text encoder's token limit, at about 4 words per 3 tokens), or None. The bot has no tokenizer:
+    the job counts exactly and reports what it cut, this keeps people well clear of that."""
+    if prompt is None:
+        return None
+    if len(prompt) > MAX_PROMPT_CHARS:
+        return f"The prompt is {len(prompt)} characters; please keep it under {MAX_PROMPT_CHARS}."
+    words, most = len(prompt.split()), words_for_tokens(info.max_prompt_tokens)
+    if words > most:
+        return (
+            f"The prompt is {words} words, but {info.name} reads only {info.max_prompt_tokens} tokens "
+            f"(about {most} words): please cut it by {words - most} words or more."
+        )
+    return None
 
 
 def spec_problems(draft: Draft, *, mode: str = "t2v") -> list[Problem]:

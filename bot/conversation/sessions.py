@@ -8,6 +8,7 @@ Slack retries, duplicate job events and double clicks harmless.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -68,6 +69,9 @@ class DraftOptions:
     guidance_scale: float | None = None
     negative_prompt: str | None = None
     quality: str | None = None  # "draft" (a quick preview, fewer steps) or "final"
+    aspect: str | None = None  # "16:9", "9:16" or "1:1" (ASPECTS); None: the picture's shape or the default
+    # The prompt exactly as the person typed it: no refinement (the content policy still judges it).
+    exact_prompt: str | None = None
     interpolate: int | None = None  # smooth the render: this many times the frames (1 = not)
     upscale: int | None = None  # upscale the render: this many times the size (1 = not)
 
@@ -89,6 +93,7 @@ class Draft:
     # The video's size when it isn't the model's default (a picture's shape, for models that allow it).
     height: int | None = None
     width: int | None = None
+    aspect: str | None = None  # the shape the person chose (ASPECTS), kept across model changes
     # The stages after the render: smooth (this many times the frames), upscale (this many times the size).
     interpolate: int = 1
     upscale: int = 1
@@ -208,6 +213,9 @@ class Job:
     # More inputs the render reads besides `image_key` (a video to restyle or extend, clips to join):
     # the file name inside the job's input folder (as the spec names it) -> the blob that holds it.
     inputs: dict[str, str] = field(default_factory=dict)
+    # Accepted while every render slot of the workspace was busy: it waits in line (queued, not yet
+    # handed to the launcher) and is launched when a slot frees (bot.conversation.rendering).
+    waiting_for_slot: bool = False
     # The finished render this job continues (Extend) or post-processes (Smooth, Upscale).
     source_job_id: str | None = None
     # The App Home's view of a delivered video (bot.conversation.home): its poster as a Slack file of
@@ -278,6 +286,7 @@ def new_draft(
 ) -> Draft:
     """A draft with the person's choices, and the model's defaults for the rest."""
     info = model_for_mode(options.model or default_model, mode)
+    height, width = _aspect_or_default(info, options.aspect)
     num_frames = options.num_frames
     if num_frames is None and options.seconds is not None:
         num_frames = info.frames_for_seconds(options.seconds)
@@ -294,6 +303,9 @@ def new_draft(
         negative_prompt=options.negative_prompt or "",
         quality=options.quality or "final",
         refined_by=refined_by,
+        height=height,
+        width=width,
+        aspect=options.aspect if aspect_size(info, options.aspect) else None,
         interpolate=options.interpolate or 1,
         upscale=options.upscale or 1,
     )
@@ -310,6 +322,7 @@ def for_mode(draft: Draft, mode: str) -> Draft:
         seed=draft.seed,
         negative_prompt=draft.negative_prompt,
         quality=draft.quality,
+        aspect=draft.aspect if draft.aspect and aspect_size(info, draft.aspect) else None,
         interpolate=draft.interpolate,
         upscale=draft.upscale,
     )
@@ -333,18 +346,107 @@ def with_options(draft: Draft, options: DraftOptions, *, mode: str) -> Draft:
 
 def fitted_to_picture(draft: Draft, session: Session) -> Draft:
     """An image session's draft at the allowed size closest to the picture's shape (a restyle's: the
-    clip's shape, and no longer than the clip)."""
+    clip's shape, and no longer than the clip), or at the shape the person chose, when they chose one
+    the model renders."""
     if session.mode == V2V and session.video_seconds:
         info = resolve_model(draft.model)
         fitting = [n for n in info.allowed_frame_counts() if (n - 1) / info.fps <= session.video_seconds]
         draft = replace(draft, num_frames=min(draft.num_frames, fitting[-1] if fitting else draft.num_frames))
-    if session.mode not in ("i2v", V2V) or not session.image_width or not session.image_height:
-        return replace(draft, height=None, width=None)
     info = resolve_model(draft.model)
-    height, width = info.size_for_aspect(session.image_width, session.image_height)
+    chosen = aspect_size(info, draft.aspect) if draft.aspect else None
+    if chosen:
+        height, width = chosen
+    elif session.mode not in ("i2v", V2V) or not session.image_width or not session.image_height:
+        return replace(draft, height=None, width=None)
+    else:
+        height, width = info.size_for_aspect(session.image_width, session.image_height)
     if (height, width) == (info.height, info.width):
         return replace(draft, height=None, width=None)
     return replace(draft, height=height, width=width)
+
+
+# The shapes people may ask for: landscape, portrait, square (each model renders the ones its sizes allow).
+ASPECTS: dict[str, str] = {"16:9": "landscape", "9:16": "portrait", "1:1": "square"}
+# Ratios a size is named by ("cropped to 3:2"), when it is within a few percent of one.
+_NAMED_RATIOS = (
+    (21, 9), (16, 9), (5, 3), (3, 2), (4, 3), (5, 4), (1, 1), (4, 5), (3, 4), (2, 3), (3, 5), (9, 16)
+)  # fmt: skip
+
+
+def orientation(height: int, width: int) -> str:
+    return "landscape" if width > height else "portrait" if height > width else "square"
+
+
+def aspect_size(info: ModelInfo, aspect: str | None) -> tuple[int, int] | None:
+    """The (height, width) `info` renders closest to `aspect` ("16:9", "9:16", "1:1"), among its sizes
+    of that orientation; None when it has none (CogVideoX-5B renders landscape only)."""
+    if aspect not in ASPECTS:
+        return None
+    across, down = (int(part) for part in aspect.split(":"))
+    fitting = [size for size in info.candidate_sizes() if orientation(*size) == ASPECTS[aspect]]
+    if not fitting:
+        return None
+    wanted = math.log(across / down)
+    return min(fitting, key=lambda size: abs(math.log(size[1] / size[0]) - wanted))
+
+
+def offered_aspects(info: ModelInfo) -> list[str]:
+    """The shapes `info` renders, of landscape, portrait and square."""
+    return [aspect for aspect in ASPECTS if aspect_size(info, aspect) is not None]
+
+
+def aspect_problem(info: ModelInfo, aspect: str | None) -> str | None:
+    """Why `info` can't render `aspect`, or None."""
+    if aspect is None or aspect_size(info, aspect) is not None:
+        return None
+    if aspect not in ASPECTS:
+        return f"The aspect is one of {', '.join(ASPECTS)}, not {aspect}."
+    offered = " and ".join(
+        f"{ASPECTS[a]} ({size[1]}×{size[0]})" for a in offered_aspects(info) if (size := aspect_size(info, a))
+    )
+    return f"{info.name} renders {offered} only, not {ASPECTS[aspect]} ({aspect})."
+
+
+def _aspect_or_default(info: ModelInfo, aspect: str | None) -> tuple[int | None, int | None]:
+    """The size for a chosen aspect, or (None, None): the model's default (or the picture's shape)."""
+    size = aspect_size(info, aspect) if aspect else None
+    if size is None or size == (info.height, info.width):
+        return None, None
+    return size
+
+
+def ratio_name(width: int, height: int) -> str:
+    """ "16:9", "3:2", ... for a size close to a common ratio; else "width×height"."""
+    actual = math.log(width / height)
+    across, down = min(_NAMED_RATIOS, key=lambda r: abs(math.log(r[0] / r[1]) - actual))
+    if abs(math.log(across / down) - actual) <= 0.04:
+        return f"{across}:{down}"
+    return f"{width}×{height}"
+
+
+def cropped_share(picture: tuple[int, int], video: tuple[int, int]) -> tuple[str, float]:
+    """What centre-cropping a `picture` (width, height) to fill a `video` frame cuts: ("height" or
+    "width", the fraction of it cut). The picture is scaled to cover the frame, never stretched."""
+    (pw, ph), (vw, vh) = picture, video
+    scale = max(vw / pw, vh / ph)
+    width_cut, height_cut = 1 - vw / (pw * scale), 1 - vh / (ph * scale)
+    return ("height", height_cut) if height_cut >= width_cut else ("width", width_cut)
+
+
+CROP_SHOWN_FROM = 0.02  # a cut smaller than this is rounding, not worth a sentence
+
+
+def crop_note(session: Session) -> str | None:
+    """How much of the session's picture its draft's video crops away, when it is more than a sliver:
+    "The picture is cropped to 16:9: 44% of its height is cut." (None for words-only sessions)."""
+    draft = session.draft
+    if session.mode != "i2v" or draft is None or not session.image_width or not session.image_height:
+        return None
+    width, height = draft.size
+    side, share = cropped_share((session.image_width, session.image_height), (width, height))
+    if share < CROP_SHOWN_FROM:
+        return None
+    return f"The picture is cropped to {ratio_name(width, height)}: {share:.0%} of its {side} is cut."
 
 
 def rerolled(draft: Draft, seed: int) -> Draft:

@@ -21,6 +21,8 @@ from typing import Any
 
 from bot.adapters.blobs import render_key
 from bot.conversation.costs import RenderCost, spent
+from bot.conversation.follow_ups import offers
+from bot.conversation.home import Home
 from bot.conversation.ports import (
     BlobNotFound,
     Conflict,
@@ -49,7 +51,9 @@ from bot.conversation.storyboards import (
     WAITING,
     Storyboard,
     StoryboardChanged,
+    cancelled,
     cut_job_id,
+    cut_session,
     cut_spec,
     edit_shot,
     expected_cost,
@@ -62,9 +66,10 @@ from bot.conversation.storyboards import (
     shot_job_id,
     shot_spec,
     start_storyboard,
+    with_cut,
     with_shot,
 )
-from bot.conversation.updates import change_job, change_storyboard
+from bot.conversation.updates import change_job, change_session, change_storyboard
 from bot.conversation.use_case import UseCase
 from bot.jobs.messages import JobProgress, JobStateChange
 from bot.slack import blocks, story_blocks
@@ -329,7 +334,17 @@ class Storyboarding(UseCase):
             return self._change(board, lambda b: with_shot(b, index, now, state=FAILED, failure=why))
         except Conflict:
             return board
-        board = self._change(board, lambda b: with_shot(b, index, now, state=QUEUED, job_id=job.job_id))
+
+        def queued(b: Storyboard) -> Storyboard:
+            if b.cancelled:
+                raise StoryboardChanged("This storyboard was cancelled.")
+            return with_shot(b, index, now, state=QUEUED, job_id=job.job_id)
+
+        try:
+            board = self._change(board, queued)
+        except StoryboardChanged:  # 🛑 Cancel came first: the shot never starts, its quota goes back
+            self._finish_job(job, "cancelled")
+            return self.store.get_storyboard(board.channel, board.thread_ts) or board
         if not self._launched(job):
             board = self._change(board, lambda b: with_shot(b, index, now, state=FAILED, failure=CANT_START))
         return board
@@ -390,6 +405,41 @@ class Storyboarding(UseCase):
             self._tell(channel, user, thread_ts, str(error))
             return None
         return self._launch_ready(board)
+
+    def cancel(self, *, channel: str, thread_ts: str, user: str) -> Storyboard | None:
+        """🛑 Cancel on the progress message: every shot still waiting, queued or rendering, and the
+        cut being joined, stop; the shots already done are kept and listed. A render stopped before it
+        reached the GPU gives its quota back (bot.conversation.quotas), as any cancelled render does."""
+        board = self._board(channel, thread_ts, user)
+        if board is None:
+            return None
+        try:
+            check_owner(board.owner, user, self.admins)
+        except ConversationError as error:
+            self._tell(channel, user, thread_ts, str(error))
+            return None
+        stopping: list[str] = []
+
+        def cancel(b: Storyboard) -> Storyboard:
+            if not b.under_way:
+                raise StoryboardChanged("This storyboard has nothing rendering any more.")
+            stopping[:] = [s.job_id for s in b.shots if s.job_id and s.state in (QUEUED, RENDERING)]
+            if b.cut_state == "joining" and b.cut_job_id and b.cut_job_id not in stopping:
+                stopping.append(b.cut_job_id)
+            return cancelled(b, user, self._now())
+
+        try:
+            board = change_storyboard(self.store, board, cancel)
+        except ConversationError as error:
+            self._tell(channel, user, thread_ts, str(error))
+            return None
+        self._show_progress(board)
+        for job_id in stopping:
+            try:
+                self.services.launcher.stop(job_id)
+            except Exception:  # the sweeper ends what no event ends
+                log.exception("stopping %s of storyboard %s failed", job_id, board.key)
+        return board
 
     def rebuild_cut(self, *, channel: str, thread_ts: str, user: str) -> Storyboard | None:
         board = self._board(channel, thread_ts, user)
@@ -489,11 +539,10 @@ class Storyboarding(UseCase):
         def finish(current: Job) -> Job:
             if current.status in TERMINAL:
                 raise InvalidTransition(f"{current.job_id} already {current.status}")
-            if status == "delivered":
-                if current.status == "queued":
-                    current = advance(current, "rendering", now=self._now())
-                if current.status == "rendering":
-                    current = advance(current, "delivering", now=self._now())
+            if status in ("delivering", "delivered") and current.status == "queued":
+                current = advance(current, "rendering", now=self._now())
+            if status == "delivered" and current.status == "rendering":
+                current = advance(current, "delivering", now=self._now())
             return advance(current, status, now=self._now(), **changes)
 
         try:
@@ -511,7 +560,7 @@ class Storyboarding(UseCase):
 
     def on_completed(self, board: Storyboard, job: Job) -> None:
         if job.job_id == board.cut_job_id and not board.continuity:
-            if self._finish_job(job, "delivered") is not None:
+            if self._finish_job(job, "delivering") is not None:
                 self._post_cut(board, job.job_id)
             return
         index = board.shot_of(job.job_id)
@@ -524,13 +573,15 @@ class Storyboarding(UseCase):
             board, lambda b: with_shot(b, index, self._now(), state=DONE, percent=100, frames=frames)
         )
         board = self._launch_ready(board)
-        if board.all_done and board.cut_state in ("", "failed"):
+        if board.all_done and board.cut_state in ("", "failed") and not board.cancelled:
             self._start_cut(board)
 
     def on_failed(self, board: Storyboard, job: Job, explanation: str, *, cancelled: bool = False) -> None:
         status = "cancelled" if cancelled else "failed"
         changes = {} if cancelled else {"failure": explanation}
         if self._finish_job(job, status, **changes) is None:
+            return
+        if board.cancelled:  # stopped by 🛑 Cancel: its line already says so
             return
         if job.job_id == board.cut_job_id:
             board = self._change(board, lambda b: replace(b, cut_state="failed", cut_failure=explanation))
@@ -559,14 +610,17 @@ class Storyboarding(UseCase):
         return total
 
     def _post_cut(self, board: Storyboard, job_id: str) -> None:
-        """The cut into the thread, the shot list under it; the progress message says it's below."""
+        """The cut into the thread, the shot list under it with what can follow a finished video
+        (⏩ Extend, 〰️ Smooth, 🔍 Upscale: the same controls as under any result); the cut's job ends
+        `delivered` with its result, and the thread becomes a session (`cut_session`) so they work.
+        The progress message says the cut is below."""
         result = self._result(job_id)
         video = result.get("video") if isinstance(result.get("video"), dict) else {}
         fps = int(video.get("fps") or resolve_model(board.settings.model).fps)
         frames = int(video.get("frames") or 0)
         try:
             with self.services.blobs.open(render_key(job_id, "video.mp4")) as data:
-                self.chat.upload_video(
+                file_id = self.chat.upload_video(
                     board.channel,
                     board.thread_ts,
                     data=data,
@@ -576,14 +630,70 @@ class Storyboarding(UseCase):
                     alt_text=f"AI-generated storyboard of {len(board.shots)} shots: {board.idea}"[:1000],
                 )
         except BlobNotFound:
-            board = self._change(
-                board, lambda b: replace(b, cut_state="failed", cut_failure="the cut's video is missing.")
-            )
-            self._show_progress(board)
+            self._cut_failed(board, job_id, "the cut's video is missing.")
             return
-        text, shot_list = story_blocks.cut_shot_list(board)
+        except Exception:
+            self._undeliver(job_id)  # so a retry of the event (or the sweeper) posts it
+            raise
+        job = self._delivered(job_id, result, file_id)
+        self._cut_session(board, job_id)
+        controls = blocks.follow_up_elements(job, offers(job)) if job is not None else []
+        text, shot_list = story_blocks.cut_shot_list(board, controls)
         self._quietly(
             lambda: self.chat.post(board.channel, text=text, blocks=shot_list, thread_ts=board.thread_ts)
         )
         board = self._change(board, lambda b: replace(b, cut_state="done"))
         self._show_progress(board)
+        if job is not None:
+            self._refresh_home(job)
+
+    def _refresh_home(self, job: Job) -> None:
+        """The owner's App Home lists the cut among their videos, as any delivered one (never in the
+        way of the cut)."""
+        try:
+            Home(self.services).refresh(job)
+        except Exception:
+            log.warning("could not refresh the Home tab of %s", job.owner, exc_info=True)
+
+    def _delivered(self, job_id: str, result: dict[str, Any], file_id: str) -> Job | None:
+        """The cut's job, delivered: its result (what the follow-ups read) and its file."""
+        job = self.store.get_job(job_id)
+        if job is None:
+            return None
+
+        def deliver(current: Job) -> Job:
+            if current.status == "delivering":
+                current = advance(current, "delivered", now=self._now())
+            return replace(current, result=result or current.result, file_id=file_id)
+
+        return change_job(self.store, job, deliver)
+
+    def _undeliver(self, job_id: str) -> None:
+        """The cut couldn't be posted (Slack failed): back to `rendering`, so the event's retry posts it."""
+        job = self.store.get_job(job_id)
+        if job is None or job.status != "delivering":
+            return
+        try:
+            change_job(
+                self.store, job, lambda j: replace(j, status="rendering") if j.status == "delivering" else j
+            )
+        except Exception:
+            log.warning("could not hand the cut %s back for another try", job_id, exc_info=True)
+
+    def _cut_failed(self, board: Storyboard, job_id: str, why: str) -> None:
+        job = self.store.get_job(job_id)
+        if job is not None and job.status not in TERMINAL:
+            self._finish_job(job, "failed", failure=f"The cut didn't join: {why}")
+        board = self._change(board, lambda b: replace(b, cut_state="failed", cut_failure=why))
+        self._show_progress(board)
+
+    def _cut_session(self, board: Storyboard, job_id: str) -> None:
+        """The thread's session (made once, with the first cut), with this cut among its videos."""
+        try:
+            self.store.create_session(cut_session(board, job_id, self._now()))
+            return
+        except Conflict:
+            pass
+        session = self.store.get_session(board.channel, board.thread_ts)
+        if session is not None:
+            change_session(self.store, session, lambda s: with_cut(s, job_id))

@@ -19,8 +19,11 @@ from bot.conversation.sessions import (
     ConversationError,
     Draft,
     Job,
+    Session,
     check_owner,
     session_key,
+    set_draft,
+    start_session,
 )
 from processing_job.models import EXTEND, JOIN, image_model_for, resolve_model
 from processing_job.spec import JobSpec
@@ -29,14 +32,16 @@ CROSSFADE_S = 0.5  # each cut dissolves over half a second (less for very short 
 SHOT_CLIP = "shot{number}.mp4"  # a shot's video, as a join's or an extension's input folder names it
 
 # A shot's state, as its line on the progress message says it.
-DRAFTED, WAITING, QUEUED, RENDERING, DONE, FAILED = (
+DRAFTED, WAITING, QUEUED, RENDERING, DONE, FAILED, CANCELLED = (
     "drafted",
     "waiting",
     "queued",
     "rendering",
     "done",
     "failed",
+    "cancelled",
 )
+UNDER_WAY = (WAITING, QUEUED, RENDERING)  # a shot Cancel stops (a waiting one never starts)
 
 
 class StoryboardChanged(ConversationError):
@@ -73,8 +78,9 @@ class Storyboard:
     generated: bool = False
     launches: int = 0  # renders started so far (shots, retries, cuts): each job gets a new id
     cut_job_id: str | None = None
-    cut_state: str = ""  # "", "joining", "done", "failed"
+    cut_state: str = ""  # "", "joining", "done", "failed", "cancelled"
     cut_failure: str = ""
+    cancelled_by: str = ""  # who pressed 🛑 Cancel: nothing more starts; the shots done are kept
     team: str = ""
     version: int = 0
 
@@ -89,6 +95,17 @@ class Storyboard:
     @property
     def all_done(self) -> bool:
         return bool(self.shots) and all(shot.state == DONE for shot in self.shots)
+
+    @property
+    def cancelled(self) -> bool:
+        return bool(self.cancelled_by)
+
+    @property
+    def under_way(self) -> bool:
+        """Whether a shot or the cut is still to come (what 🛑 Cancel would stop)."""
+        return not self.cancelled and (
+            any(shot.state in UNDER_WAY for shot in self.shots) or self.cut_state == "joining"
+        )
 
     def shot_of(self, job_id: str) -> int | None:
         return next((i for i, shot in enumerate(self.shots) if shot.job_id == job_id), None)
@@ -271,14 +288,22 @@ def expected_cut_frames(board: Storyboard) -> int:
 def cut_spec(board: Storyboard, job_id: str) -> tuple[JobSpec, dict[str, str]]:
     """The join of every shot's clip, in order, with crossfades; and its inputs (file -> shot job)."""
     clips = {SHOT_CLIP.format(number=i + 1): shot.job_id or "" for i, shot in enumerate(board.shots)}
-    spec = JobSpec.create(
+    settings = board.settings
+    spec = JobSpec.create(  # the shots' shape and render settings: an Extend of the cut renders alike
         job_id=job_id,
-        model=board.settings.model,
+        model=settings.model,
         prompt=board.idea,
-        seed=board.settings.seed,
+        seed=settings.seed,
         mode=JOIN,
         clips=tuple(clips),
         crossfade_s=crossfade_s(board),
+        num_frames=settings.num_frames,
+        height=settings.height,
+        width=settings.width,
+        num_inference_steps=settings.num_inference_steps,
+        guidance_scale=settings.guidance_scale,
+        negative_prompt=settings.negative_prompt,
+        quality=settings.quality,
     )
     return spec, clips
 
@@ -297,6 +322,30 @@ def shot_job(board: Storyboard, spec: JobSpec, inputs: dict[str, str], now: floa
     )
 
 
+def cut_session(board: Storyboard, cut_job_id: str, now: float) -> Session:
+    """The thread as a session once its cut is out, so the cut is a finished video like any other:
+    ⏩ Extend, 〰️ Smooth and 🔍 Upscale under it. Its draft is the last shot's render, so Extend
+    continues the story from the last frame with the last shot's prompt; a reply from the owner
+    refines that draft (as in any session), and Extend then goes on with the refined prompt."""
+    session = start_session(
+        channel=board.channel,
+        thread_ts=board.thread_ts,
+        owner=board.owner,
+        idea=board.idea,
+        now=now,
+        team=board.team,
+    )
+    session = set_draft(session, shot_draft(board, len(board.shots) - 1), now)
+    return with_cut(session, cut_job_id)
+
+
+def with_cut(session: Session, cut_job_id: str) -> Session:
+    """`session` with a (re)built cut among its videos."""
+    if cut_job_id in session.job_ids:
+        return session
+    return replace(session, job_ids=(*session.job_ids, cut_job_id))
+
+
 def with_shot(board: Storyboard, index: int, now: float, **changes: Any) -> Storyboard:
     shots = list(board.shots)
     shots[index] = replace(shots[index], **changes)
@@ -312,6 +361,14 @@ def next_to_launch(board: Storyboard) -> list[int]:
     if waiting and all(shot.state == DONE for shot in board.shots[: waiting[0]]):
         return waiting[:1]
     return []
+
+
+def cancelled(board: Storyboard, user: str, now: float) -> Storyboard:
+    """🛑 Cancel: every shot not yet done is cancelled (a waiting one never starts; a queued or
+    rendering one is stopped by the caller), and so is a cut being joined. The shots done stay."""
+    shots = tuple(replace(shot, state=CANCELLED) if shot.state in UNDER_WAY else shot for shot in board.shots)
+    cut_state = "cancelled" if board.cut_state == "joining" else board.cut_state
+    return replace(board, shots=shots, cancelled_by=user, cut_state=cut_state, updated_at=now)
 
 
 def in_flight(board: Storyboard) -> int:

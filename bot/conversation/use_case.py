@@ -55,8 +55,10 @@ class UseCase:
         """What rendering the session's draft will take, predicted for the card."""
         return estimate_draft(session, pricing=self.settings.pricing)
 
-    def _close_card(self, channel: str, ts: str, draft: Draft, outcome: str) -> None:
-        text, card_blocks = blocks.closed_draft_card(draft, outcome)
+    def _close_card(
+        self, channel: str, ts: str, draft: Draft, outcome: str, *, replaced: bool = False
+    ) -> None:
+        text, card_blocks = blocks.closed_draft_card(draft, outcome, replaced=replaced)
         self._quietly(lambda: self.chat.update(channel, ts, text=text, blocks=card_blocks))
 
     def _tell(self, channel: str, user: str, thread_ts: str | None, text: str) -> None:

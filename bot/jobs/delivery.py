@@ -139,6 +139,7 @@ class JobEventHandler:
             job,
             self._advance_if("delivering", "delivered", file_id=file_id, result=result),
         )
+        self._slot_freed()
         seconds = blocks.render_seconds(result) or (job.finished_at or 0) - (job.started_at or 0)
         self._show_result_controls(job, seconds)
         self._refresh_home(job)
@@ -177,7 +178,7 @@ class JobEventHandler:
                 job.thread_ts,
                 data=video,
                 filename="video.mp4",
-                title=job.spec["prompt"][:200],
+                title=blocks.video_title(job),
                 comment=blocks.video_caption(job, result),
                 alt_text=blocks.video_alt_text(job),
                 before_sharing=remember,
@@ -264,6 +265,7 @@ class JobEventHandler:
             job = change_job(self.store, job, fail)
         except InvalidTransition:
             return
+        self._slot_freed()
         text, failed_blocks = blocks.failed_message(job, explanation)
         self._post_or_update(job, text, failed_blocks)
         self._refresh_home(job)
@@ -278,6 +280,7 @@ class JobEventHandler:
             job = change_job(self.store, job, cancel)
         except InvalidTransition:
             return
+        self._slot_freed()
         self._post_or_update(job, *blocks.cancelled_message(job, None))
         self._refresh_home(job)
 
@@ -288,6 +291,16 @@ class JobEventHandler:
             Home(self.services).refresh(job)
         except Exception:
             log.warning("could not refresh the Home tab of %s", job.owner, exc_info=True)
+
+    def _slot_freed(self) -> None:
+        """A render ended: the next one waiting in line (if any) starts. Never stops this delivery;
+        the sweepers start waiting renders again later if this fails."""
+        from bot.conversation.rendering import Rendering
+
+        try:
+            Rendering(self.services).start_waiting()
+        except Exception:
+            log.warning("could not start the renders waiting in line", exc_info=True)
 
     def _update_progress(self, job: Job, text: str, message_blocks: list[dict[str, Any]]) -> None:
         if not job.progress_ts:

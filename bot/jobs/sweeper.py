@@ -92,7 +92,19 @@ def sweep_stale_renders(
             log.exception("sweeping the warm jobs failed")
     if report.checked or report.warm_stopped:
         log.info("swept %d stale renders", len(report.checked), extra=report.to_dict())
+    start_waiting_renders(services)
     return report
+
+
+def start_waiting_renders(services: Services) -> None:
+    """Renders waiting in line for a slot start when one is free: after each sweep, so that none waits
+    for ever when the render ending before it couldn't start it (a restart, a failed Lambda)."""
+    from bot.conversation.rendering import Rendering
+
+    try:
+        Rendering(services).start_waiting()
+    except Exception:
+        log.exception("starting the renders waiting in line failed")
 
 
 # ------------------------------------------------------------------------------------------ warm jobs
@@ -179,6 +191,8 @@ def reconcile_local_renders(services: Services, runner: LocalRenders, *, stale_a
     for job in services.store.active_jobs():
         if now - job.updated_at < stale_after_s:
             continue  # (just reserved, its launch may still be on the way)
+        if job.waiting_for_slot and job.launched_at is not None:
+            continue  # in line for a slot, in the store: it survives restarts and starts below
         report.checked.append(job.job_id)
         with log_context(job_id=job.job_id, session=job.session_key):
             try:
@@ -196,6 +210,7 @@ def reconcile_local_renders(services: Services, runner: LocalRenders, *, stale_a
                 report.errors.append(job.job_id)
     if report.given_up or report.finished:
         log.warning("reconciled local renders", extra=report.to_dict())
+    start_waiting_renders(services)
     return report
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.jobs.messages import JOB_NAME_PREFIX, JOB_NAME_PREFIX_ENV
-from processing_job.models import REGISTRY, ModelInfo
+from processing_job.models import JOIN, REGISTRY, ModelInfo
 
 # Environment variable names: the contract between infra/ and the Lambda functions.
 TABLE_ENV = "VIDEOBOT_TABLE"
@@ -87,10 +87,18 @@ def instance_type_for(info: ModelInfo, chosen: Mapping[str, str]) -> str:
     return GPU_24GB_INSTANCE if 0 < info.min_gpu_memory_gb <= 22 else GPU_48GB_INSTANCE
 
 
+def job_instance_type(info: ModelInfo, mode: str, chosen: Mapping[str, str]) -> str:
+    """The instance a job runs on: a join (a storyboard's cut) renders nothing and loads no model, so
+    it runs ffmpeg on a CPU instance; every other job on its model's (a stages-only job too: its
+    upscaling runs on the GPU)."""
+    return CPU_INSTANCE if mode == JOIN else instance_type_for(info, chosen)
+
+
 def instance_types_in_use(chosen: Mapping[str, str] | None = None) -> list[str]:
-    """Every instance type a render may ask for (what the stack's IAM condition must allow)."""
+    """Every instance type a render may ask for (what the stack's IAM condition must allow): each
+    model's, and the CPU instance joins run on."""
     merged = {**DEFAULT_INSTANCE_TYPES, **(chosen or {})}
-    return sorted({instance_type_for(info, merged) for info in REGISTRY.values()})
+    return sorted({instance_type_for(info, merged) for info in REGISTRY.values()} | {CPU_INSTANCE})
 
 
 class AwsConfigError(ValueError):

@@ -136,7 +136,7 @@ def _pricing(env: Mapping[str, str], aws: AwsSettings | None) -> Pricing:
     processing's on-demand rates unless `VIDEOBOT_INSTANCE_PRICES` gives others, as a JSON object)."""
     if aws is None:
         return Pricing(local=True)
-    from bot.runtime.aws_settings import instance_type_for
+    from bot.runtime.aws_settings import CPU_INSTANCE, instance_type_for
     from processing_job.models import REGISTRY
 
     prices = dict(DEFAULT_PRICES_PER_HOUR)
@@ -156,4 +156,4 @@ def _pricing(env: Mapping[str, str], aws: AwsSettings | None) -> Pricing:
             raise ConfigError(f"{PRICES_ENV} must be a JSON object of instance type -> US dollars per hour.")
         prices.update({k: float(v) for k, v in chosen.items()})
     instances = {key: instance_type_for(info, aws.instance_types) for key, info in REGISTRY.items()}
-    return Pricing(local=False, per_hour=prices, instances=instances)
+    return Pricing(local=False, per_hour=prices, instances=instances, join_instance=CPU_INSTANCE)

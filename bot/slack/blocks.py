@@ -14,9 +14,18 @@ from typing import Any
 from bot.conversation.costs import RenderCost
 from bot.conversation.follow_ups import GENERATED, SMOOTH_FACTORS, Offers, clip_of, offers
 from bot.conversation.limits import Limits
+from bot.conversation.ports import words_for_tokens
 from bot.conversation.quotas import reached_gpu
 from bot.conversation.requests import MAX_VIDEO_SIDE, upscale_factors
-from bot.conversation.sessions import Draft, Job, Session
+from bot.conversation.sessions import (
+    ASPECTS,
+    Draft,
+    Job,
+    Session,
+    aspect_size,
+    crop_note,
+    offered_aspects,
+)
 from processing_job.models import EXTEND, REGISTRY, STAGES, ModelInfo, resolve_model
 from processing_job.spec import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED
 
@@ -36,6 +45,8 @@ EXTEND_VIDEO = "extend_video"
 SMOOTH_VIDEO = "smooth_video"  # a select: 2× or 3× the frames
 UPSCALE_VIDEO = "upscale_video"  # a select: ×2 or ×4 the size
 SETTINGS_VIEW = "draft_settings"
+FEEDBACK_UP = "feedback_up"
+FEEDBACK_DOWN = "feedback_down"
 # the modal's inputs: (block_id, action_id)
 MODEL_INPUT = ("model", "model")
 SECONDS_INPUT = ("length", "seconds")
@@ -44,6 +55,9 @@ STEPS_INPUT = ("steps", "steps")
 GUIDANCE_INPUT = ("guidance", "guidance")
 NEGATIVE_INPUT = ("negative", "negative")
 QUALITY_INPUT = ("quality", "quality")
+ASPECT_INPUT = ("aspect", "aspect")
+PROMPT_INPUT = ("prompt", "prompt")
+AUTO_ASPECT = "auto"  # the picture's shape (picture sessions), or the model's usual size
 SMOOTH_INPUT = ("smooth", "interpolate")
 UPSCALE_INPUT = ("upscale", "upscale")
 
@@ -259,6 +273,7 @@ def draft_card(
     blocks.append(_section(details))
     if draft.negative_prompt:
         blocks.append(plain_section(f"Avoiding: {draft.negative_prompt}"))
+    blocks += crop_blocks(session)
     if cost is not None:
         blocks.append(_context(cost_before(cost)))
     blocks += [
@@ -272,6 +287,14 @@ def draft_card(
     ]
     text = f"Draft {draft.revision} ready: {shown(excerpt(draft.prompt, 200))}"
     return text, blocks
+
+
+def crop_blocks(session: Session) -> Blocks:
+    """How much of the picture the video's shape cuts away, when it cuts more than a sliver."""
+    note = crop_note(session)
+    if note is None:
+        return []
+    return [_context(f"✂️ {note} Another shape or model may keep more of it: see ⚙️ *Settings*.")]
 
 
 def cost_after(cost: RenderCost) -> str:
@@ -289,11 +312,16 @@ def prompt_blocks(prompt: str) -> Blocks:
     return [_context("✍️ *Prompt*"), plain_section(prompt)]
 
 
-def closed_draft_card(draft: Draft, outcome: str) -> Message:
-    """The draft card once it has been used, replaced or cancelled: its buttons are gone."""
+REPLACED_PROMPT_CHARS = 120
+
+
+def closed_draft_card(draft: Draft, outcome: str, *, replaced: bool = False) -> Message:
+    """The draft card once it has been used, replaced or cancelled: its buttons are gone. A replaced
+    draft keeps only the opening of its prompt: the new card below says it in full."""
     text = f"Draft {draft.revision}: {outcome}"
+    prompt = excerpt(draft.prompt, REPLACED_PROMPT_CHARS) if replaced else draft.prompt
     return text, [
-        *prompt_blocks(draft.prompt),
+        *prompt_blocks(prompt),
         _section(f"*Draft {draft.revision}* · {describe_draft(draft)}"),
         _context(outcome),
     ]
@@ -316,6 +344,24 @@ def prompt_so_far(text: str) -> Message:
 # rendering
 
 
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, ..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def place_in_line(position: int) -> str:
+    """A waiting render's place, said the way people say it."""
+    if position <= 1:
+        return "You're next in line; I'll start it when a slot frees."
+    return f"You're {ordinal(position)} in line; I'll start it when a slot frees."
+
+
+def plural(count: int, singular: str, several: str | None = None) -> str:
+    """ "1 render slot", "2 render slots"."""
+    return f"{count} {singular if count == 1 else (several or singular + 's')}"
+
+
 def progress_bar(fraction: float, width: int = 10) -> str:
     filled = max(0, min(width, round(fraction * width)))
     return "▓" * filled + "░" * (width - filled)
@@ -332,7 +378,7 @@ def progress_message(
     """The render's progress, updated in place: phase, a bar, step k/N, time so far and left; Cancel."""
     elapsed = f" · {clock(elapsed_s)} elapsed" if elapsed_s >= 1 else ""
     if queue_position:
-        headline = f"⏳ Queued: number {queue_position} in line. I'll start as soon as a renderer is free."
+        headline = f"⏳ {place_in_line(queue_position)}"
     elif phase == "denoising" and total:
         fraction = step / total
         # The job's clock includes loading the model, so this leans long; it settles as steps go by.
@@ -401,9 +447,8 @@ def describe_spec(spec: dict[str, Any]) -> str:
 
 
 def done_message(job: Job, render_seconds: float, cost: RenderCost | None = None) -> Message:
-    """The progress message once the video is in the thread: what it was, what it took (`cost`,
-    measured), and what to do next."""
-    text = f"✅ Done in {render_seconds:.0f} s · seed {job.spec['seed']}"
+    """The controls under the video: what it took (`cost`, measured) and what to do next. What the
+    video is (done, its prompt, seed, size) is said once, in the video's caption (`video_caption`)."""
     ref = job_ref(job)
     buttons: list[dict[str, Any]] = []
     hints: list[str] = []
@@ -419,12 +464,13 @@ def done_message(job: Job, render_seconds: float, cost: RenderCost | None = None
         hints.append("*Extend* continues the clip")
     if offered.smooth or offered.upscale:
         hints.append("*Smooth* and *Upscale* make it more fluid or larger")
-    blocks = [_section(text), _context(describe_result(job), " · ".join(hints))]
+    text = "What next for this video? " + " · ".join(hints) if hints else "Your video is in the thread."
+    blocks = [_context(" · ".join(hints))] if hints else []
     if cost is not None:
         blocks.append(_context(cost_after(cost)))
     if buttons:
         blocks.append(_actions("result", *buttons))
-    return text, blocks
+    return text, [*blocks, *feedback_blocks(job)]
 
 
 def follow_up_elements(job: Job, offered: Offers) -> list[dict[str, Any]]:
@@ -464,6 +510,17 @@ def describe_result(job: Job) -> str:
 def describe_parts(parts: list[float]) -> str:
     """An extended clip's parts: "Part 1 · 6 s, Part 2 · 5 s"."""
     return ", ".join(f"Part {number} · {round(seconds, 1):g} s" for number, seconds in enumerate(parts, 1))
+
+
+def feedback_blocks(job: Job, votes: tuple[int, int] | None = None) -> Blocks:
+    """👍 / 👎 on a result: one vote per person per render, which a second click changes."""
+    ref = job_ref(job)
+    blocks: Blocks = [
+        _actions("feedback", _button("👍", FEEDBACK_UP, ref), _button("👎", FEEDBACK_DOWN, ref)),
+    ]
+    if votes is not None and any(votes):
+        blocks.append(_context(f"👍 {votes[0]} · 👎 {votes[1]}"))
+    return blocks
 
 
 def quota_note(job: Job) -> str:
@@ -526,17 +583,24 @@ def video_caption(job: Job, result: dict[str, Any]) -> str:
     if mode == STAGES:
         rate = f" at {clip.fps:g} fps" if clip else ""
         return (
-            f"✨ <@{job.owner}>, here is your video, {' and '.join(stages)}.\n{prompt}\n"
+            f"✅ Done: ✨ <@{job.owner}>, here is your video, {' and '.join(stages)}.\n{prompt}\n"
             f"{joined}{frames} frames{rate} · {size}{took}{notes}"
         )
     headline = "here is your video, extended." if mode == EXTEND else "here is your video."
     quality = " · draft quality" if spec_quality(spec) == "draft" else ""
     done = "".join(f" · {part}" for part in stages)
     return (
-        f"{'⏩' if mode == EXTEND else '🎬'} <@{job.owner}>, {headline}\n{prompt}\n"
+        f"✅ Done: {'⏩ ' if mode == EXTEND else ''}<@{job.owner}>, {headline}\n{prompt}\n"
         f"{joined}{resolve_model(spec['model']).name} · {frames} frames · {size} · "
         f"seed {spec['seed']}{quality}{done}{took}{notes}"
     )
+
+
+def video_title(job: Job) -> str:
+    """The file's title: short, and not the prompt again (the caption shows it)."""
+    info = resolve_model(job.spec["model"])
+    kind = "animated picture" if job.spec.get("mode") == "i2v" else "video"
+    return f"{info.name.split(' (')[0]} {kind}"
 
 
 def job_notes(result: dict[str, Any], limit: int = 3) -> list[str]:
@@ -650,7 +714,7 @@ def settings_view(session: Session, limits: Limits) -> dict[str, Any]:
         "close": _plain("Cancel"),
         "blocks": [
             _section(f"*Draft {draft.revision}*"),
-            plain_section(excerpt(draft.prompt, 500)),
+            prompt_input(draft),
             _input(MODEL_INPUT[0], "Model", model_select),
             _input(
                 SECONDS_INPUT[0],
@@ -699,6 +763,7 @@ def settings_view(session: Session, limits: Limits) -> dict[str, Any]:
                     "initial_option": qualities[1] if draft.quality == "draft" else qualities[0],
                 },
             ),
+            aspect_input(session),
             _choice(
                 SMOOTH_INPUT,
                 "Smooth",
@@ -715,6 +780,43 @@ def settings_view(session: Session, limits: Limits) -> dict[str, Any]:
             ),
         ],
     }
+
+
+def prompt_input(draft: Draft) -> dict[str, Any]:
+    """The prompt itself, editable: what is saved here is rendered as written (no rewriting)."""
+    info = resolve_model(draft.model)
+    return _input(
+        PROMPT_INPUT[0],
+        "Prompt",
+        {
+            "type": "plain_text_input",
+            "action_id": PROMPT_INPUT[1],
+            "multiline": True,
+            "max_length": MAX_PROMPT_CHARS,
+            "initial_value": draft.prompt[:MAX_PROMPT_CHARS],
+        },
+        hint=f"Rendered exactly as written. {info.name} reads about "
+        f"{words_for_tokens(info.max_prompt_tokens)} words.",
+    )
+
+
+def aspect_input(session: Session) -> dict[str, Any]:
+    """The video's shape: the ones the draft's model renders (landscape, portrait, square), or the
+    picture's own shape (picture sessions) / the model's usual size."""
+    assert session.draft is not None
+    draft = session.draft
+    info = resolve_model(draft.model)
+    automatic = "Closest to the picture" if session.mode == "i2v" else "The model's usual size"
+    options = [_option(f"{automatic} ({draft.size[0]}×{draft.size[1]} now)", AUTO_ASPECT)]
+    for aspect in offered_aspects(info):
+        height, width = aspect_size(info, aspect) or (0, 0)
+        options.append(_option(f"{ASPECTS[aspect].capitalize()} {aspect} ({width}×{height})", aspect))
+    chosen = next((o for o in options if o["value"] == (draft.aspect or AUTO_ASPECT)), options[0])
+    return _input(
+        ASPECT_INPUT[0],
+        "Shape",
+        {"type": "static_select", "action_id": ASPECT_INPUT[1], "options": options, "initial_option": chosen},
+    )
 
 
 def _choice(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from bot.conversation.ports import DEFAULT_SHOTS, MAX_SHOTS, MIN_SHOTS
-from bot.conversation.sessions import DraftOptions
+from bot.conversation.sessions import ASPECTS, DraftOptions
 from processing_job.models import UnknownModelError, resolve_model
 from processing_job.spec import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED, MAX_STEPS
 
@@ -55,6 +55,7 @@ HELP_TEXT = (
 )
 
 _VALUE_FLAGS = {"--model", "--frames", "--seconds", "--seed", "--steps", "--guidance", "--negative"}
+_VALUE_FLAGS |= {"--aspect", "--exact"}  # the video's shape; a prompt used as typed (no refinement)
 _SWITCHES = {"--draft"}
 _SWITCH_VALUES = {"true", "false"}  # `--draft false`: a value given to a switch, not words of the idea
 
@@ -119,7 +120,7 @@ def parse_video_command(text: str) -> VideoCommand:
         else:
             idea_words.append(_without_double_quotes(word))
         position += 1
-    idea = " ".join(w for w in idea_words if w)
+    idea = " ".join(w for w in idea_words if w) or values.get("--exact", "").strip()
     if not idea:
         raise CommandError(
             "Tell me what the video should show, e.g. `/video a red fox running through snow`."
@@ -234,6 +235,8 @@ def _example(flag: str) -> str:
         "--steps": "50",
         "--guidance": "6",
         "--negative": '"blurry, low quality"',
+        "--aspect": "9:16",
+        "--exact": '"A red fox trots through fresh snow at dawn, the camera tracking alongside."',
     }[flag]
 
 
@@ -249,8 +252,21 @@ def _options(values: dict[str, str], draft: bool) -> DraftOptions:
     negative = values.get("--negative")
     if negative is not None and len(negative) > MAX_PROMPT_CHARS:
         raise CommandError(f"The negative prompt must be under {MAX_PROMPT_CHARS} characters.")
+    aspect = values.get("--aspect")
+    if aspect is not None and aspect not in ASPECTS:
+        choices = ", ".join(f"`{a}` ({shape})" for a, shape in ASPECTS.items())
+        raise CommandError(f"`--aspect` is one of {choices}, not `{_shown(aspect)}`.")
+    exact = values.get("--exact")
+    if exact is not None:
+        exact = exact.strip()
+        if not exact:
+            raise CommandError('`--exact` needs the prompt itself, e.g. `--exact "a fox in the snow"`.')
+        if len(exact) > MAX_PROMPT_CHARS:
+            raise CommandError(f"The exact prompt must be under {MAX_PROMPT_CHARS} characters.")
     return DraftOptions(
         model=model,
+        aspect=aspect,
+        exact_prompt=exact,
         num_frames=_number(values, "--frames", int, 1, 1000),
         seconds=_number(values, "--seconds", float, 0.5, 60.0),
         seed=_number(values, "--seed", int, 0, MAX_SEED),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.conversation import requests
@@ -30,6 +30,8 @@ INPUT_OF_FIELD = {
     requests.SECONDS: blocks.SECONDS_INPUT,
     requests.FRAMES: blocks.SECONDS_INPUT,
     requests.STEPS: blocks.STEPS_INPUT,
+    requests.ASPECT: blocks.ASPECT_INPUT,
+    requests.PROMPT: blocks.PROMPT_INPUT,
     requests.UPSCALE: blocks.UPSCALE_INPUT,
 }
 
@@ -42,6 +44,7 @@ class EditedDraft:
     thread_ts: str
     revision: int
     options: DraftOptions
+    prompt: str | None = None  # the prompt as the form holds it (None: a form without the field)
 
 
 class SettingsInvalid(ValueError):
@@ -114,6 +117,11 @@ def read_settings(view: dict[str, Any], limits: Limits) -> EditedDraft:
     negative = str(_value(values, blocks.NEGATIVE_INPUT) or "").strip()
     if len(negative) > MAX_PROMPT_CHARS:
         errors[blocks.NEGATIVE_INPUT[0]] = f"Please keep this under {MAX_PROMPT_CHARS} characters."
+    prompt = _value(values, blocks.PROMPT_INPUT)
+    if prompt is not None and not str(prompt).strip():
+        errors[blocks.PROMPT_INPUT[0]] = "The prompt can't be empty: describe what the video shows."
+    aspect = _value(values, blocks.ASPECT_INPUT)
+    aspect = None if aspect in (None, blocks.AUTO_ASPECT) else str(aspect)
     quality = _value(values, blocks.QUALITY_INPUT)
     if quality not in ("draft", "final"):
         errors[blocks.QUALITY_INPUT[0]] = "Choose draft or final quality."
@@ -145,13 +153,16 @@ def read_settings(view: dict[str, Any], limits: Limits) -> EditedDraft:
         guidance_scale=guidance,
         negative_prompt=negative,
         quality=str(quality),
+        aspect=aspect,
         interpolate=stages["interpolate"],
         upscale=stages["upscale"],
     )
-    problems = check_request(options, default_model=info.key, limits=limits, mode=mode)
+    typed = str(prompt).strip() if prompt is not None else None
+    checked = replace(options, exact_prompt=typed)  # the prompt is checked, not re-written
+    problems = check_request(checked, default_model=info.key, limits=limits, mode=mode)
     if problems:
         errors = {}
         for problem in problems:
             errors.setdefault(INPUT_OF_FIELD.get(problem.field, blocks.MODEL_INPUT)[0], problem.sentence)
         raise SettingsInvalid(errors)
-    return EditedDraft(channel=channel, thread_ts=thread_ts, revision=revision, options=options)
+    return EditedDraft(channel=channel, thread_ts=thread_ts, revision=revision, options=options, prompt=typed)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.conversation.costs import RenderCost, duration, money
+from bot.conversation.feedback import VoteTotal
 from bot.conversation.limits import Limits
 from bot.conversation.quotas import GIVEN_BACK, Usage, reached_gpu, slack_time
 from bot.conversation.sessions import Job
-from bot.slack.blocks import Message, describe_work, excerpt, shown
+from bot.slack.blocks import Blocks, Message, describe_work, excerpt, plural, shown
 
 SHOWN = 10
 STATES = {
@@ -63,8 +64,21 @@ def status_message(
     if spent:
         lines.append(f"*GPU time in the last 24 hours:* {day_total(spent)}")
     lines.append(
-        f"\n*Now:* {current.workspace_running} of {limits.workspace_concurrent} render slots busy in this "
+        f"\n*Now:* {current.workspace_running} of {plural(limits.workspace_concurrent, 'render slot')} busy "
+        "in this "
         f"workspace · you have {current.running} of {limits.per_user_concurrent} going."
     )
     text = "\n".join(lines)
     return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]
+
+
+def feedback_summary(sums: list[VoteTotal], text: str, message_blocks: Blocks) -> Message:
+    """The status answer with the 👍 / 👎 of the last 30 days added, per model and quality (admins)."""
+    lines = ["*Feedback on videos, last 30 days* (admins only)"]
+    if not sums:
+        lines.append("No votes yet: 👍 / 👎 sit under each video.")
+    for total in sums[:SHOWN]:
+        lines.append(f"• {total.model}, {total.quality} quality: 👍 {total.up} · 👎 {total.down}")
+    summary = "\n".join(lines)
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": summary[:3000]}}
+    return f"{text}\n\n{summary}", [*message_blocks, section]

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.conversation.costs import RenderCost, duration
 from bot.conversation.storyboards import (
+    CANCELLED,
     DONE,
     FAILED,
     QUEUED,
@@ -17,6 +18,7 @@ from bot.conversation.storyboards import (
     Storyboard,
 )
 from bot.slack.blocks import (
+    EXTEND_VIDEO,
     Blocks,
     Message,
     _actions,
@@ -45,6 +47,12 @@ STORY_EDIT_VIEW = "story_shot_edit"
 SHOT_TITLE_INPUT = ("shot_title", "title")
 SHOT_PROMPT_INPUT = ("shot_prompt", "prompt")
 
+CUT_EXTEND_HINT = (
+    "*Extend* continues the cut from its last frame with the last shot's prompt (reply here first to "
+    "change how it goes on)"
+)
+CUT_STAGES_HINT = "*Smooth* and *Upscale* make it more fluid or larger"
+STORY_CANCEL = "story_cancel"
 PARALLEL_NOTE = "Shots render in parallel, then join into one cut with crossfades."
 CONTINUITY_NOTE = (
     "Continuity: each shot starts from the previous shot's last frame, so they render one after another."
@@ -138,6 +146,7 @@ def shot_line(number: int, title: str, state: str, percent: int, failure: str, *
         RENDERING: f"🎞️ rendering {percent}%",
         DONE: "✅ done",
         FAILED: f"❌ failed: {failure}",
+        CANCELLED: "🛑 cancelled",
     }.get(state, state)
     return f"{number}. {title} — {status}"
 
@@ -156,7 +165,16 @@ def storyboard_progress(board: Storyboard) -> Message:
         "done": "✅ The cut is below.",
         "failed": f"❌ The cut didn't join: {board.cut_failure}",
     }.get(board.cut_state, "The cut joins when every shot is done.")
+    if board.cancelled and board.cut_state != "done":
+        headline = f"🛑 Storyboard cancelled: {done} of {len(board.shots)} shots done"
+        cut = (
+            f"🛑 <@{board.cancelled_by}> cancelled the storyboard: the shots done are kept, nothing else "
+            "renders, and no cut is joined. Shots that hadn't started rendering don't count against "
+            "your daily renders."
+        )
     blocks: Blocks = [_section(f"*{headline}*"), plain_section("\n".join(lines)), _context(cut)]
+    if board.under_way:
+        blocks.append(_actions("storyboard-cancel", _button("🛑 Cancel", STORY_CANCEL, story_ref(board))))
     buttons = [
         _button(f"🔁 Render shot {i + 1} again", STORY_RETRY_SHOT, story_ref(board, i))
         for i, shot in enumerate(board.shots)
@@ -185,10 +203,17 @@ def cut_caption(board: Storyboard, frames: int, fps: int, took: RenderCost | Non
     )
 
 
-def cut_shot_list(board: Storyboard) -> Message:
-    """The shot list under the cut, each shot's prompt as plain text."""
+def cut_shot_list(board: Storyboard, controls: list[dict[str, Any]] | None = None) -> Message:
+    """The shot list under the cut, each shot's prompt as plain text; then `controls`, what can
+    follow the cut as any finished video (`blocks.follow_up_elements`)."""
     blocks: Blocks = [_context("🎞️ *Shot list*")]
     blocks += [plain_section(_shot_text(i + 1, s.title, s.prompt)) for i, s in enumerate(board.shots)]
+    if controls:
+        extends = any(element.get("action_id") == EXTEND_VIDEO for element in controls)
+        hints = [CUT_EXTEND_HINT] if extends else []
+        hints += [CUT_STAGES_HINT] if len(controls) > int(extends) else []
+        blocks.append(_context(" · ".join(hints)))
+        blocks.append(_actions("result", *controls))
     return f"Shot list: {len(board.shots)} shots", blocks
 
 

@@ -30,6 +30,7 @@ from bot.slack.chat import ChatError, SlackChat
 
 log = logging.getLogger(__name__)
 
+WRITING_STATUS = "is writing the prompt…"  # shown under the thread while the prompt is written
 UPDATE_INTERVAL_S = 1.0  # chat.update is rate limited (about one a second per message)
 STREAM_BUFFER_CHARS = 200
 
@@ -38,9 +39,10 @@ class PromptStreams:
     """Makes a `PromptStream` per refinement; remembers when the workspace refused streaming, so the
     next refinement doesn't ask again."""
 
-    def __init__(self, chat: SlackChat, *, streaming: bool = True) -> None:
+    def __init__(self, chat: SlackChat, *, streaming: bool = True, statuses: bool = True) -> None:
         self.chat = chat
         self.streaming = streaming
+        self.statuses = statuses  # False once Slack refused `assistant.threads.setStatus` for good
 
     def open(
         self, *, channel: str, thread_ts: str, recipient: str, team: str, placeholder: str
@@ -68,6 +70,23 @@ class PromptStreams:
             log.info("Slack refused streaming (%s); using chat.update from now on", error)
             self.streaming = False
 
+    def set_status(self, channel: str, thread_ts: str, status: str) -> None:
+        """The thread's status line ("videobot is writing the prompt…"; "" clears it). Cosmetic: a
+        refusal or an error is logged and never reaches the draft."""
+        if not self.statuses:
+            return
+        try:
+            self.chat.client.assistant_threads_setStatus(
+                channel_id=channel, thread_ts=thread_ts, status=status
+            )
+        except SlackApiError as error:
+            code = str(error.response.get("error", ""))
+            log.info("Slack refused the thread status (%s)", code)
+            if code in ("missing_scope", "unknown_method", "not_allowed_token_type", "feature_not_enabled"):
+                self.statuses = False
+        except Exception:  # (a timeout, a refused connection): the draft goes on without a status
+            log.warning("could not set the thread status in %s", thread_ts, exc_info=True)
+
 
 class PromptStream:
     def __init__(
@@ -93,6 +112,7 @@ class PromptStream:
         self._diverged = False
         self._last_update = 0.0
         self.ts: str | None = None
+        streams.set_status(channel, thread_ts, WRITING_STATUS)
         if not stream:
             self._post_placeholder()
 
@@ -176,7 +196,23 @@ class PromptStream:
     # when it is written
 
     def finish(self, card: Callable[[bool], Message]) -> str:
-        """End the message as `card(with_prompt)`; returns its ts."""
+        """End the message as `card(with_prompt)`, and the thread's status line; returns its ts."""
+        try:
+            return self._finish(card)
+        finally:
+            self._clear_status()
+
+    def finish_notice(self, text: str, blocks: Blocks) -> str:
+        """End the message as a notice instead of a card (a refusal, a problem with the draft)."""
+        try:
+            return self._finish_notice(text, blocks)
+        finally:
+            self._clear_status()
+
+    def _clear_status(self) -> None:
+        self._streams.set_status(self.channel, self.thread_ts, "")
+
+    def _finish(self, card: Callable[[bool], Message]) -> str:
         if self._stream is not None and not self._diverged:
             _, blocks = card(False)
             rest = self._escaped_delta(self._latest) if len(self._latest) > len(self._sent) else None
@@ -191,8 +227,7 @@ class PromptStream:
             self._stop_quietly()
         return self._replace(*card(True))
 
-    def finish_notice(self, text: str, blocks: Blocks) -> str:
-        """End the message as a notice instead of a card (a refusal, a problem with the draft)."""
+    def _finish_notice(self, text: str, blocks: Blocks) -> str:
         if self._stream is not None:
             self._stop_quietly()
         return self._replace(text, blocks)

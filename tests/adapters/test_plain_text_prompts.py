@@ -101,5 +101,6 @@ def test_the_settings_modal_shows_the_prompt_as_plain_text(slack, videobot, alic
     card = alice.draft_card(alice.video(f"a fox {SNEAKY}"))
     alice.click(card, OPEN_SETTINGS)
     view = slack.wait_until(lambda: slack.views[-1], what="the settings modal")
-    prompt_block = next(b for b in view.view["blocks"] if "Sign in again" in str(b.get("text", "")))
-    assert prompt_block["text"]["type"] == "plain_text"
+    # The prompt is an input now (Settings edits it): an input's value is plain text, never formatting.
+    prompt_block = next(b for b in view.view["blocks"] if "Sign in again" in str(b.get("element", "")))
+    assert prompt_block["element"]["type"] == "plain_text_input"

@@ -25,7 +25,7 @@ def wait_in_line(deployed, person, idea):
 def test_no_capacity_puts_the_render_in_line_and_says_its_place(deployed, alice, slack):
     deployed.refuse_capacity(times=1)
     root, job_id = wait_in_line(deployed, alice, "a fox")
-    assert "⏳ Queued: number 1 in line." in progress_text(slack, root)
+    assert "⏳ You're next in line; I'll start it when a slot frees." in progress_text(slack, root)
     assert deployed.aws.sagemaker_jobs() == {}
     assert deployed.services.store.get_job(job_id).status == "queued"
 
@@ -58,8 +58,8 @@ def test_renders_waiting_together_see_their_own_places(deployed, alice, bob, sla
     deployed.refuse_capacity(times=2)
     first, _ = wait_in_line(deployed, alice, "a fox")
     second, _ = wait_in_line(deployed, bob, "an owl")
-    assert "number 1 in line" in progress_text(slack, first)
-    assert "number 2 in line" in progress_text(slack, second)
+    assert "You're next in line" in progress_text(slack, first)
+    assert "You're 2nd in line" in progress_text(slack, second)
 
 
 def test_a_render_cancelled_while_waiting_ends_and_is_never_started(deployed, alice, slack):

@@ -62,7 +62,7 @@ def test_video_then_a_refinement_then_generate_ends_with_the_mp4_in_the_thread(d
         deployed.resources.s3.get_object(Bucket=BUCKET, Key=f"specs/{job_id}/spec.json")["Body"].read()
     )
     assert "night" in spec["prompt"].lower()  # the refined draft is what was rendered
-    assert "Done in 93 s" in slack.thread_transcript(CHANNEL, root.ts)
+    assert "rendered in 93 s" in slack.thread_transcript(CHANNEL, root.ts)
 
 
 def test_the_request_asks_for_the_models_instance_type_volume_and_the_jobs_environment(deployed, alice):

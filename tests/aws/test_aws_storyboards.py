@@ -4,9 +4,16 @@ cut is a join job whose input folder holds every shot's clip."""
 
 from __future__ import annotations
 
+import time
+
+from bot.conversation.quotas import usage
+from bot.conversation.sessions import Job
+from bot.jobs.launchers.sagemaker import JOIN_MAX_RUNTIME_S
+from bot.runtime.aws_settings import CPU_INSTANCE, GPU_24GB_INSTANCE, instance_types_in_use
 from bot.slack.story_blocks import STORY_GENERATE, STORY_RETRY_SHOT
+from processing_job.spec import JobSpec
 from tests.aws.conftest import open_thread
-from tests.conftest import CHANNEL, seen
+from tests.conftest import ALICE, CHANNEL, seen
 from tests.fakes.aws_lambda import BUCKET
 
 
@@ -90,3 +97,64 @@ def test_a_failed_shot_loses_none_of_the_others_and_the_cut_joins_every_clip(dep
         lambda: next((f for f in deployed.slack.files if f.thread_ts == root.ts), None), what="the cut"
     )
     assert video.name == "storyboard.mp4" and "2 shots, with crossfades" in video.initial_comment
+
+
+def instance_of(request):
+    return request["ProcessingResources"]["ClusterConfig"]["InstanceType"]
+
+
+def test_the_cut_is_joined_on_a_cpu_instance_within_minutes_while_the_shots_render_on_the_gpu(
+    deployed, alice
+):
+    sent = deployed.record_requests()
+    root = generated(deployed, alice, "a red fox running through snow --shots 2")
+    first, second = shot_jobs(deployed, root, 2)
+    deployed.finish(first, "Completed")
+    deployed.finish(second, "Completed")
+    store = deployed.services.store
+    cut = deployed.slack.wait_until(
+        lambda: store.get_storyboard(CHANNEL, root.ts).cut_job_id, what="the join"
+    )
+    deployed.processing_job(cut)
+    join = next(r for r in sent if r["ProcessingJobName"].endswith(cut))
+    shots = [r for r in sent if not r["ProcessingJobName"].endswith(cut)]
+    assert instance_of(join) == CPU_INSTANCE
+    assert [instance_of(r) for r in shots] == [GPU_24GB_INSTANCE] * 2  # the default model's A10G
+    assert join["StoppingCondition"]["MaxRuntimeInSeconds"] <= JOIN_MAX_RUNTIME_S
+    assert CPU_INSTANCE in instance_types_in_use(deployed.services.launcher.settings.instance_types)
+
+
+def test_post_processing_of_a_video_stays_on_its_models_gpu(deployed):
+    spec = JobSpec.create(
+        job_id="c1-1-u2",
+        model="cogvideox-2b",
+        prompt="A fox.",
+        seed=1,
+        mode="stages",
+        video="clip.mp4",
+        upscale=2,
+    )
+    job = Job(
+        job_id=spec.job_id,
+        channel="C1",
+        thread_ts="1.0",
+        owner=ALICE,
+        spec=spec.to_dict(),
+        created_at=0,
+        updated_at=0,
+    )
+    request = deployed.services.launcher.processing_job_request(job, spec)
+    assert instance_of(request) == GPU_24GB_INSTANCE  # upscaling runs on the GPU
+
+
+def test_a_join_never_counts_against_the_owners_daily_renders(deployed, alice):
+    root = generated(deployed, alice, "a red fox running through snow --shots 2")
+    for shot in shot_jobs(deployed, root, 2):
+        deployed.finish(shot, "Completed")
+    store = deployed.services.store
+    cut = deployed.slack.wait_until(
+        lambda: store.get_storyboard(CHANNEL, root.ts).cut_job_id, what="the join"
+    )
+    jobs = store.jobs_for_owner(ALICE)
+    assert cut in {j.job_id for j in jobs} and len(jobs) == 3
+    assert usage(ALICE, jobs, [], now=time.time()).last_day == 2  # the two shots, not the join

@@ -106,3 +106,15 @@ def test_a_finished_job_leaves_the_sparse_index(table, resources):
     assert resources.dynamodb.get_item(TableName=TABLE, Key=key)["Item"]["active_key"] == {"S": "active"}
     table.save_job(replace(job, status="failed"))
     assert "active_key" not in resources.dynamodb.get_item(TableName=TABLE, Key=key)["Item"]
+
+
+def test_a_vote_is_one_per_person_per_render_and_a_new_one_replaces_it(store):
+    from bot.conversation.feedback import vote_on
+
+    spec = a_job().spec
+    store.record_feedback(vote_on("job-1", spec, user="U1", vote="up", now=10.0))
+    store.record_feedback(vote_on("job-1", spec, user="U1", vote="down", now=11.0))
+    store.record_feedback(vote_on("job-1", spec, user="U2", vote="up", now=12.0))
+    votes = sorted((f.user, f.vote, f.parameters["seed"]) for f in store.feedback_since(0.0))
+    assert votes == [("U1", "down", 1), ("U2", "up", 1)]
+    assert [f.user for f in store.feedback_since(11.5)] == ["U2"]

@@ -87,14 +87,6 @@ def test_failed_and_cancelled_renders_dont_count_against_the_daily_cap(slack, st
     slack.wait_until(lambda: services.store.get_session(CHANNEL, root.ts).job_ids, what="the render")
 
 
-def test_a_full_workspace_asks_to_try_again_soon(slack, start_app, alice):
-    services = start_app(limits=limits(workspace_concurrent=1))
-    services.store.create_job(a_job("someone-elses", owner=BOB))
-    root = alice.video("a fox")
-    alice.click(alice.draft_card(root), GENERATE)
-    assert "render slots for this workspace are busy" in alice.told("busy")
-
-
 def test_video_status_lists_my_renders_and_the_queue(slack, start_app, alice):
     services = start_app()
     services.store.create_job(a_job("mine-1", owner=ALICE, status="delivered"))

@@ -48,12 +48,14 @@ def test_the_personal_cap_counts_only_my_active_renders():
     )
 
 
-def test_the_workspace_cap_comes_after_the_personal_ones():
+def test_a_full_workspace_is_no_refusal_for_a_render_that_waits_for_a_slot():
     current = usage("UA", [], [job(owner="UB", status="rendering")], now=NOW)
-    assert "render slots for this workspace are busy" in render_refusal(
-        replace(Limits(), workspace_concurrent=1), current
+    one_slot = replace(Limits(), workspace_concurrent=1)
+    assert render_refusal(one_slot, current, queue_when_full=True) is None
+    assert render_refusal(one_slot, current) == (
+        "The render slot for this workspace is busy right now. "
+        "Please try again when one finishes, usually within a few minutes."
     )
-    assert render_refusal(Limits(), current) is None
 
 
 def test_allow_lists_refuse_with_the_reason():

@@ -64,7 +64,7 @@ def test_generate_posts_the_video_into_the_same_thread_with_its_details(slack, v
     assert "A red fox running through snow" in video.initial_comment
     assert "seed 7" in video.initial_comment and "9 frames" in video.initial_comment
     assert video.alt_txt.startswith("AI-generated video: A red fox running through snow")
-    slack.wait_until(lambda: "✅ Done in" in thread_text(slack, root), what="the done message")
+    slack.wait_until(lambda: "✅ Done: " in thread_text(slack, root), what="the done message")
 
 
 def test_the_posted_video_is_one_slack_plays_inline(slack, videobot, alice):
@@ -176,7 +176,8 @@ def test_a_render_waiting_for_the_renderer_shows_its_place_in_the_queue(slack, v
     second = alice.video(f"a hare {FAST}")
     alice.click(alice.draft_card(second), GENERATE)
     slack.wait_until(
-        lambda: "⏳ Queued: number 1 in line." in thread_text(slack, second), what="the queue position"
+        lambda: "You're next in line; I'll start it when a slot frees." in thread_text(slack, second),
+        what="the queue position",
     )
 
 

@@ -126,13 +126,15 @@ def test_nothing_else_in_the_stack_may_pass_a_role(deployed):
         assert not passes or {role["Ref"] for role in policy["Roles"]} <= allowed
 
 
-def test_renders_are_created_only_with_this_stacks_prefix_on_the_chosen_gpus(deployed):
+def test_renders_are_created_only_with_this_stacks_prefix_on_the_chosen_gpus_and_joins_cpu(deployed):
     prefix = deployed.stack.job_name_prefix
     for name in ("slack", "dispatcher", "job_events", "sweeper"):
         (statement,) = granting(deployed, function_roles(deployed)[name], "sagemaker:CreateProcessingJob")
         assert text(statement["Resource"]).endswith(f':processing-job/{prefix}*"]]}}')
         assert statement["Condition"] == {
-            "ForAllValues:StringEquals": {"sagemaker:InstanceTypes": ["ml.g5.2xlarge", "ml.g6e.2xlarge"]}
+            "ForAllValues:StringEquals": {
+                "sagemaker:InstanceTypes": ["ml.g5.2xlarge", "ml.g6e.2xlarge", "ml.m5.xlarge"]
+            }
         }
 
 

@@ -228,7 +228,8 @@ def test_settings_on_an_ephemeral_copy_of_a_draft_opens_the_modal(slack, videobo
     root = alice.video("a fox in the snow")
     card = alice.draft_card(root)
     assert click_on_ephemeral(slack, OPEN_SETTINGS, button_value(card, OPEN_SETTINGS), root.ts).status == 200
-    assert [v.user for v in slack.views if v.open] == [ALICE]
+    # Locally the ack is answered first and the modal opened right after it (process_before_response off).
+    slack.wait_until(lambda: [v.user for v in slack.views if v.open] == [ALICE], what="the modal")
 
 
 def test_a_button_whose_value_cant_be_read_gets_a_polite_note(slack, videobot, alice):

@@ -9,11 +9,15 @@ import json
 from bot.adapters.refiner import FallbackRefiner
 from bot.adapters.refiner.bedrock import BedrockRefiner
 from bot.adapters.refiner.offline import OfflineRefiner
+from bot.conversation.quotas import counts_against_quota
+from bot.slack.blocks import EXTEND_VIDEO, SMOOTH_VIDEO, UPSCALE_VIDEO, excerpt
 from bot.slack.story_blocks import (
+    STORY_CANCEL,
     STORY_CONTINUITY,
     STORY_DOWN,
     STORY_EDIT,
     STORY_GENERATE,
+    STORY_REBUILD_CUT,
     STORY_REMOVE,
     STORY_RETRY_SHOT,
 )
@@ -56,7 +60,7 @@ def shot_lines(slack, root):
 
 def progress_message(slack, root):
     return slack.wait_until(
-        lambda: next((m for m in slack.thread(CHANNEL, root.ts) if "🎬 Storyboard:" in m.text), None),
+        lambda: next((m for m in slack.thread(CHANNEL, root.ts) if "shots done" in m.text), None),
         what="the storyboard's progress",
     )
 
@@ -210,3 +214,116 @@ def test_a_models_shot_titles_and_prompts_never_become_links_or_mentions(slack, 
     assert len(shots) == 2 and all(
         b["type"] == "section" and b["text"]["type"] == "plain_text" for b in shots
     )
+
+
+def shot_list_message(slack, root):
+    """The shot list posted under the cut, with what can follow the cut."""
+    return slack.wait_until(
+        lambda: next((m for m in slack.thread(CHANNEL, root.ts) if m.text.startswith("Shot list")), None),
+        what="the shot list under the cut",
+    )
+
+
+def extension_in_thread(slack, root, timeout=180):
+    return slack.wait_until(
+        lambda: next((f for f in slack.files if f.thread_ts == root.ts and f.name == "video.mp4"), None),
+        timeout=timeout,
+        what="the extension in the thread",
+    )
+
+
+def test_the_cut_offers_extend_smooth_and_upscale_under_its_shot_list(slack, videobot, alice):
+    root, card = story(slack, alice, f"a red fox running through snow --shots 2 {FAST}")
+    alice.click(card, STORY_GENERATE)
+    cut_in_thread(slack, root)
+    shot_list = shot_list_message(slack, root)
+    assert shot_list.action_ids() == [EXTEND_VIDEO, SMOOTH_VIDEO, UPSCALE_VIDEO]
+    assert "*Extend* continues the cut from its last frame with the last shot's prompt" in seen(shot_list)
+
+
+def test_extend_on_the_cut_continues_it_from_its_last_frame_with_the_last_shots_prompt(
+    slack, videobot, alice
+):
+    root, card = story(slack, alice, f"a red fox running through snow --shots 2 {FAST}")
+    alice.click(card, STORY_GENERATE)
+    cut_in_thread(slack, root)
+    last_prompt = videobot.store.get_storyboard(CHANNEL, root.ts).shots[-1].prompt
+    alice.click(shot_list_message(slack, root), EXTEND_VIDEO)
+    extension = extension_in_thread(slack, root)
+    # The 14-frame cut and 9 more frames from its last one (the seam's repeated frame dropped).
+    assert probe_video(extension.path).frames == 14 + 9 - 1
+    assert "here is your video, extended." in extension.initial_comment
+    assert "Part 1 · 1.8 s, Part 2 · 1 s" in extension.initial_comment
+    assert excerpt(last_prompt)[:40] in extension.initial_comment
+
+
+def test_cancel_stops_the_shots_still_to_come_keeps_those_done_and_gives_back_the_unstarted_quota(
+    slack, videobot, alice
+):
+    root, card = story(slack, alice, f"a red fox running through snow --shots 3 {FAST}")
+    alice.click(card, STORY_GENERATE)
+    # Two shots at a time: when shot 1 is done, shot 2 renders and shot 3 waits its turn on the renderer.
+    slack.wait_until(lambda: shot_lines(slack, root)[0].endswith("✅ done"), timeout=120, what="shot 1 done")
+    progress = progress_message(slack, root)
+    alice.click(progress, STORY_CANCEL)
+    slack.wait_until(
+        lambda: "🛑 Storyboard cancelled" in seen(progress_message(slack, root)), what="the cancel shown"
+    )
+    videobot.launcher.wait_idle(timeout=120)
+    lines = shot_lines(slack, root)
+    assert lines[0].endswith("✅ done") and lines[2].endswith("🛑 cancelled")
+    shown = seen(progress_message(slack, root))
+    assert "cancelled the storyboard: the shots done are kept" in shown
+    assert STORY_CANCEL not in progress_message(slack, root).action_ids()
+    board = videobot.store.get_storyboard(CHANNEL, root.ts)
+    third = videobot.store.get_job(board.shots[2].job_id)
+    assert third.status == "cancelled" and not counts_against_quota(third)  # it never reached the GPU
+    assert videobot.store.get_job(board.shots[0].job_id).status == "delivered"
+    assert board.cut_job_id is None and not [f for f in slack.files if f.thread_ts == root.ts]
+
+
+def test_only_the_owner_can_cancel_a_storyboard(slack, videobot, alice, bob):
+    root, card = story(slack, alice, f"a red fox --shots 2 {FAST}")
+    alice.click(card, STORY_GENERATE)
+    bob.click(progress_message(slack, root), STORY_CANCEL)
+    bob.told("Only <@UALICE>")
+    assert not videobot.store.get_storyboard(CHANNEL, root.ts).cancelled
+    cut_in_thread(slack, root)
+
+
+def test_a_failed_cut_offers_rebuild_and_rebuilding_joins_again_and_posts_the_cut(slack, videobot, alice):
+    root, card = story(slack, alice, f"a red fox running through snow --shots 2 {FAST}")
+    alice.click(card, STORY_GENERATE)
+    board = slack.wait_until(
+        lambda: (b := videobot.store.get_storyboard(CHANNEL, root.ts)) and b.cut_job_id and b,
+        timeout=120,
+        what="the join launched",
+    )
+    videobot.launcher.stop(board.cut_job_id)  # the join ends without a cut
+    progress = slack.wait_until(
+        lambda: (m := progress_message(slack, root)) and STORY_REBUILD_CUT in m.action_ids() and m,
+        timeout=120,
+        what="Rebuild the cut offered",
+    )
+    assert "❌ The cut didn't join" in seen(progress)
+    assert not [f for f in slack.files if f.thread_ts == root.ts]
+    alice.click(progress, STORY_REBUILD_CUT)
+    cut = cut_in_thread(slack, root)
+    assert probe_video(cut.path).frames == 14
+    slack.wait_until(lambda: "The cut is below" in seen(progress_message(slack, root)), what="the cut noted")
+    assert STORY_REBUILD_CUT not in progress_message(slack, root).action_ids()
+
+
+def test_extend_on_the_cut_goes_on_with_the_prompt_refined_from_the_owners_reply_since(
+    slack, videobot, alice
+):
+    root, card = story(slack, alice, f"a red fox running through snow --shots 2 {FAST}")
+    alice.click(card, STORY_GENERATE)
+    cut_in_thread(slack, root)
+    shot_list = shot_list_message(slack, root)
+    alice.reply(root, "make it night")
+    alice.draft_card(root, revision=2)  # the thread is a session now: the reply refines the last shot
+    alice.click(shot_list, EXTEND_VIDEO)
+    extension = extension_in_thread(slack, root)
+    assert "here is your video, extended." in extension.initial_comment
+    assert "at night" in extension.initial_comment

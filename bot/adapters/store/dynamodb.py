@@ -9,6 +9,8 @@ Items (partition key `pk`, no sort key):
                                     that count today
     quota#workspace                 the active renders     version, body ({job_id: created_at})
     claim#<key>                     a one-time claim       expires_at (a replayed Slack request's signature)
+    feedback#<job_id>#<user>        a 👍 / 👎 on a render   expires_at, body, owner_key "feedback",
+                                                          created_at (when voted: `by_owner` lists them)
     defaults#<user>                 a person's defaults    version, body (bot.conversation.defaults; no TTL)
 Two global secondary indexes answer the queries: `by_owner` (owner_key, created_at) for quotas and
 `/video status`, and the sparse `active_jobs` (active_key, created_at), which holds only jobs not yet
@@ -34,6 +36,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bot.conversation.defaults import UserDefaults
+from bot.conversation.feedback import Feedback
 from bot.conversation.ports import Conflict, QuotaCheck, QuotaExceeded
 from bot.conversation.quotas import GIVEN_BACK
 from bot.conversation.sessions import ACTIVE, SESSION_TTL_SECONDS, Job, Session, session_key
@@ -44,6 +47,8 @@ TTL_ATTRIBUTE = "expires_at"
 OWNER_INDEX = "by_owner"
 ACTIVE_INDEX = "active_jobs"
 ACTIVE_MARK = "active"
+FEEDBACK_MARK = "feedback"  # the `by_owner` partition that lists the votes (no owner is called that)
+FEEDBACK_TTL_S = 365 * 24 * 3600
 WORKSPACE_QUOTA = "quota#workspace"
 DAY_S = 24 * 3600
 # A reservation that lost its transaction to another one counts again; each round lets one through.
@@ -270,6 +275,35 @@ class DynamoDbSessionStore:
                 return False
             raise
         return True
+
+    # 👍 / 👎 on results: one item per person per render, replaced by a new vote
+
+    def record_feedback(self, feedback: Feedback) -> None:
+        self.client.put_item(
+            TableName=self.table,
+            Item={
+                KEY: _s(f"feedback#{feedback.job_id}#{feedback.user}"),
+                "kind": _s("feedback"),
+                TTL_ATTRIBUTE: _n(int(feedback.at + FEEDBACK_TTL_S)),
+                "owner_key": _s(FEEDBACK_MARK),
+                "created_at": _n(feedback.at),
+                "body": _s(json.dumps(feedback.to_dict(), separators=(",", ":"))),
+            },
+        )
+
+    def feedback_since(self, since: float) -> list[Feedback]:
+        pages = self.client.get_paginator("query").paginate(
+            TableName=self.table,
+            IndexName=OWNER_INDEX,
+            KeyConditionExpression="owner_key = :feedback AND created_at >= :since",
+            ExpressionAttributeValues={":feedback": _s(FEEDBACK_MARK), ":since": _n(since)},
+            ProjectionExpression="body",
+        )
+        return [
+            Feedback.from_dict(json.loads(item["body"]["S"]))
+            for page in pages
+            for item in page.get("Items", ())
+        ]
 
     # channel settings (`/video channel pictures all|mention`)
 

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from bot.conversation.defaults import UserDefaults
+from bot.conversation.feedback import Feedback
 from bot.conversation.ports import Conflict, QuotaCheck, QuotaExceeded
 from bot.conversation.sessions import ACTIVE, Job, Session
 from bot.conversation.storyboards import Storyboard
@@ -43,6 +44,13 @@ CREATE TABLE IF NOT EXISTS storyboards (
 CREATE TABLE IF NOT EXISTS claims (
     key TEXT PRIMARY KEY,
     expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feedback (
+    job_id TEXT NOT NULL,
+    user TEXT NOT NULL,
+    at REAL NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (job_id, user)
 );
 CREATE TABLE IF NOT EXISTS channel_settings (
     channel TEXT PRIMARY KEY,
@@ -271,6 +279,22 @@ class SqliteSessionStore:
                 (key, expires_at),
             )
             return cursor.rowcount == 1
+
+    # 👍 / 👎 on results: one row per person per render
+
+    def record_feedback(self, feedback: Feedback) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO feedback (job_id, user, at, body) VALUES (?, ?, ?, ?)",
+                (feedback.job_id, feedback.user, feedback.at, json.dumps(feedback.to_dict())),
+            )
+
+    def feedback_since(self, since: float) -> list[Feedback]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT body FROM feedback WHERE at >= ? ORDER BY at", (since,)
+            ).fetchall()
+        return [Feedback.from_dict(json.loads(row[0])) for row in rows]
 
     # channel settings (`/video channel pictures all|mention`)
 

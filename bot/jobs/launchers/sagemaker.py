@@ -41,9 +41,9 @@ from bot.conversation.ports import Launch, SessionStore
 from bot.conversation.sessions import Job
 from bot.jobs.capacity import CapacityQueue, NoCapacity, WarmJobSoon, queue_position
 from bot.jobs.messages import JobStateChange, job_name, state_change_event
-from bot.runtime.aws_settings import AwsSettings, instance_type_for
+from bot.runtime.aws_settings import AwsSettings, instance_type_for, job_instance_type
 from processing_job import warm
-from processing_job.models import ModelInfo, resolve_model
+from processing_job.models import JOIN, ModelInfo, resolve_model
 from processing_job.spec import JobSpec
 from processing_job.weights import STAGED_MANIFEST, WEIGHTS_S3_ENV
 
@@ -57,6 +57,9 @@ MODEL_CACHE_PATH = f"{PROCESSING_ROOT}/cache"  # on the job's volume, for anythi
 HUB_CACHE_PATH = f"{MODEL_CACHE_PATH}/huggingface"  # a hub download lands on the volume, not the root disk
 # How long the answer to "are this model's weights staged?" is kept: staged stays staged; not yet
 # staged is asked again soon, so a `make stage-model` is noticed within a minute.
+# A join (crossfading at most a storyboard's 8 short clips with ffmpeg) takes seconds; this bounds a
+# stuck one on its CPU instance, as MaxRuntimeInSeconds bounds a render.
+JOIN_MAX_RUNTIME_S = 600
 STAGED_TTL_S = 3600
 NOT_STAGED_TTL_S = 60
 # SageMaker's answers that mean "no room now, try later" (botocore already retried the throttles).
@@ -115,7 +118,7 @@ class SageMakerJobLauncher:
 
     def launch(self, job: Job, spec: JobSpec) -> Launch:
         self._stage_inputs(job, spec)
-        if self.warm and self._offer_to_warm_job(job, spec):
+        if self.warm and spec.mode != JOIN and self._offer_to_warm_job(job, spec):
             return Launch(state="started")
         try:
             self._create(job, spec)
@@ -150,7 +153,7 @@ class SageMakerJobLauncher:
         """Create the processing job for a render whose inputs are staged; NoCapacity if no room.
         A render offered to the warm jobs is left to them while one has it or can take it soon
         (WarmJobSoon); otherwise the launcher claims it and starts a job of its own."""
-        if self.warm:
+        if self.warm and job.job_spec.mode != JOIN:  # a join runs on a CPU job of its own
             taker = self.work.claimed_by(job.job_id)
             if taker is not None and taker != warm.CLAIMED_BY_LAUNCHER:
                 log.info(
@@ -261,8 +264,11 @@ class SageMakerJobLauncher:
                 environment["HF_HUB_OFFLINE"] = "1"
             else:
                 environment["HF_HOME"] = HUB_CACHE_PATH
-        instance_type = instance_type_for(info, aws.instance_types)
-        if self.warm:
+        instance_type = job_instance_type(info, spec.mode, aws.instance_types)
+        # A join: ffmpeg on a CPU instance of its own (never a warm GPU job's), for minutes at most.
+        joining = spec.mode == JOIN
+        max_runtime_s = min(aws.max_runtime_s, JOIN_MAX_RUNTIME_S) if joining else aws.max_runtime_s
+        if self.warm and not joining:
             environment.update(
                 {
                     warm.IDLE_ENV: str(aws.warm_idle_s),
@@ -305,7 +311,7 @@ class SageMakerJobLauncher:
                     }
                 ]
             },
-            "StoppingCondition": {"MaxRuntimeInSeconds": aws.max_runtime_s},
+            "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime_s},
             "Environment": environment,
             "NetworkConfig": network,
             "Tags": [

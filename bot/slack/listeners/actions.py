@@ -162,3 +162,6 @@ def register(app: App, conversation: Conversation) -> None:
     app.action(blocks.EXTEND_VIDEO)(ack=acknowledge, lazy=[on_job("extend_video", conversation.extend)])
     app.action(blocks.SMOOTH_VIDEO)(ack=acknowledge, lazy=[on_factor("smooth_video", conversation.smooth)])
     app.action(blocks.UPSCALE_VIDEO)(ack=acknowledge, lazy=[on_factor("upscale_video", conversation.upscale)])
+    # 👍 / 👎 under a result (bot.conversation.votes)
+    app.action(blocks.FEEDBACK_UP)(ack=acknowledge, lazy=[on_job("vote_up", conversation.vote_up)])
+    app.action(blocks.FEEDBACK_DOWN)(ack=acknowledge, lazy=[on_job("vote_down", conversation.vote_down)])

@@ -1,6 +1,6 @@
 """Storyboard buttons and the shot editor: ✏️ Edit (a modal, opened in the ack while the click's
 trigger_id lives), ⬆️ / ⬇️ / 🗑️ on each shot, 🔗 continuity and ▶️ Generate on the card, 🔁 Render shot N
-again and 🔁 Rebuild the cut on the progress message. Everything else runs in lazy listeners."""
+again, 🔁 Rebuild the cut and 🛑 Cancel on the progress message. Everything else runs in lazy listeners."""
 
 from __future__ import annotations
 
@@ -136,6 +136,9 @@ def register(app: App, conversation: Conversation) -> None:
     def rebuild(*, revision: int, shot: int | None, **ref: Any) -> None:
         story.rebuild_cut(**ref)
 
+    def cancel(*, revision: int, shot: int | None, **ref: Any) -> None:
+        story.cancel(**ref)
+
     app.action(story_blocks.STORY_EDIT)(open_editor)
     app.view(story_blocks.STORY_EDIT_VIEW)(ack=check_edit, lazy=[save_edit])
     app.action(story_blocks.STORY_REMOVE)(
@@ -154,6 +157,9 @@ def register(app: App, conversation: Conversation) -> None:
     )
     app.action(story_blocks.STORY_REBUILD_CUT)(
         ack=acknowledge, lazy=[on_button("rebuild_cut", rebuild, needs_shot=False)]
+    )
+    app.action(story_blocks.STORY_CANCEL)(
+        ack=acknowledge, lazy=[on_button("cancel_storyboard", cancel, needs_shot=False)]
     )
 
 

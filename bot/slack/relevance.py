@@ -13,6 +13,7 @@ front door acks and drops the rest at once:
   or in a channel that takes every picture (`/video channel pictures all`; the caller's lookup);
 - in a direct message with the bot: a file, or a reply in a thread;
 - a reaction: only 🎬 (`:clapper:`) on a message, which asks for that message's picture or video;
+- `app_home_opened`: only for the Home tab (the Messages tab opens with every look at the bot's DM);
 - anything else (commands, buttons, modals, other events): for the listeners to judge.
 """
 
@@ -28,6 +29,7 @@ CLAPPER = "clapper"  # 🎬: "make a video of this"
 MESSAGE_SUBTYPES = (None, "thread_broadcast", "file_share")
 SLACKBOT = "USLACKBOT"
 DIRECT_MESSAGE = "im"
+HOME_TAB = "home"
 
 
 def bot_user_id(body: Mapping[str, Any]) -> str | None:
@@ -83,6 +85,8 @@ def worth_handling(
     if kind == "reaction_added":
         item = event.get("item")
         return event.get("reaction") == CLAPPER and isinstance(item, dict) and item.get("type") == "message"
+    if kind == "app_home_opened":
+        return event.get("tab") == HOME_TAB  # the Messages tab (a DM opened): nothing to publish
     if kind != "message":
         return True
     bot = bot_user_id(body) or bot

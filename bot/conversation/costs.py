@@ -133,7 +133,8 @@ class RenderCost:
         else:
             text = f"{duration(self.seconds)} {where}"
         if self.dollars is not None:
-            text += f", about {money(self.dollars)}"
+            amount = money(self.dollars)
+            text += f", {amount}" if amount.startswith("under") else f", about {amount}"
         return text
 
 

@@ -254,22 +254,7 @@ def shot_spec(board: Storyboard, index: int, job_id: str) -> tuple[JobSpec, dict
     assert previous.job_id is not None and previous.state == DONE
     clip = SHOT_CLIP.format(number=index)
     extending = replace(draft, model=image_model_for(draft.model).key)
-    spec = JobSpec.create(
-        job_id=job_id,
-        model=extending.model,
-        prompt=extending.prompt,
-        seed=extending.seed,
-        num_frames=extending.num_frames,
-        num_inference_steps=extending.num_inference_steps,
-        guidance_scale=extending.guidance_scale,
-        negative_prompt=extending.negative_prompt,
-        quality=extending.quality,
-        height=extending.height,
-        width=extending.width,
-        mode=EXTEND,
-        video=clip,
-    )
-    return spec, {clip: previous.job_id}
+    return extending.to_spec(job_id, mode=EXTEND, video=clip), {clip: previous.job_id}
 
 
 def crossfade_s(board: Storyboard) -> float:

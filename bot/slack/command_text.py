@@ -139,7 +139,7 @@ def parse_story_command(text: str) -> VideoCommand:
     found = _SHOTS_FLAG.search(text)
     if found:
         raw = _unquoted(found.group(1))
-        if not raw.isdigit() or not MIN_SHOTS <= int(raw) <= MAX_SHOTS:
+        if not raw.isdecimal() or not MIN_SHOTS <= int(raw) <= MAX_SHOTS:
             shown = f"`{_shown(raw)}`" if raw else "nothing"
             raise CommandError(
                 f"`--shots` takes a whole number from {MIN_SHOTS} to {MAX_SHOTS}, not {shown}, "

@@ -45,6 +45,7 @@ STORY_RETRY_SHOT = "story_retry_shot"
 STORY_REBUILD_CUT = "story_rebuild_cut"
 STORY_EDIT_VIEW = "story_shot_edit"
 SHOT_TITLE_INPUT = ("shot_title", "title")
+SHOT_TITLE_MAX_CHARS = 60
 SHOT_PROMPT_INPUT = ("shot_prompt", "prompt")
 
 CUT_EXTEND_HINT = (
@@ -238,7 +239,7 @@ def shot_edit_view(board: Storyboard, index: int) -> dict[str, Any]:
                     "type": "plain_text_input",
                     "action_id": SHOT_TITLE_INPUT[1],
                     "initial_value": shot.title,
-                    "max_length": 60,
+                    "max_length": SHOT_TITLE_MAX_CHARS,
                 },
             ),
             _input(

@@ -266,7 +266,6 @@ def test_a_render_a_warm_job_took_ends_in_its_thread_from_its_own_events(deploye
     from bot.jobs.messages import render_state_event
     from tests.aws.conftest import generate, job_id_of, open_thread
     from tests.aws.test_aws_flow import video_in_thread
-    from tests.conftest import thread_text
 
     _, host = generate(deployed, alice, "a fox")
     deployed.set_status(host, "InProgress")
@@ -284,7 +283,7 @@ def test_a_render_a_warm_job_took_ends_in_its_thread_from_its_own_events(deploye
     deployed.deliver(render_state_event(taken, "Completed", host=host))
     video = video_in_thread(slack, root)
     assert video.path.read_bytes()
-    assert "Done in 93 s" in thread_text(slack, root)
+    assert "rendered in 93 s" in slack.thread_transcript(root.channel, root.ts)
 
 
 def test_a_failed_render_in_a_warm_job_is_explained_in_its_thread(deployed, alice, bob, slack):

@@ -17,17 +17,10 @@ from bot.conversation.costs import (
 from bot.conversation.sessions import Job
 from bot.runtime.settings import ConfigError, Settings
 from processing_job.spec import JobSpec
+from tests.aws.test_aws_settings import REQUIRED
 
 CLOUD = Pricing(local=False)
-AWS_ENV = {
-    "VIDEOBOT_BACKEND": "aws",
-    "VIDEOBOT_TABLE": "t",
-    "VIDEOBOT_BUCKET": "b",
-    "VIDEOBOT_SLACK_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:s",
-    "VIDEOBOT_JOB_IMAGE_URI": "1.dkr.ecr.us-east-1.amazonaws.com/job:1",
-    "VIDEOBOT_JOB_ROLE_ARN": "arn:aws:iam::1:role/job",
-    "VIDEOBOT_CAPACITY_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/q",
-}
+AWS_ENV = {"VIDEOBOT_BACKEND": "aws", **REQUIRED}
 
 
 def spec(model: str = "cogvideox-5b", **changes: object) -> JobSpec:
@@ -174,3 +167,9 @@ def test_only_the_stages_cost_no_denoising_and_no_model_load():
     staged = estimate_render(stages_only, pricing=CLOUD)
     assert staged.seconds < plain.seconds / 2
     assert staged.startup_s < plain.startup_s
+
+
+def test_a_cost_under_a_cent_is_not_said_to_be_about_anything():
+    assert RenderCost(seconds=1, dollars=0.0004, instance="ml.g5.2xlarge", predicted=False).line() == (
+        "1 s on ml.g5.2xlarge, under $0.01"
+    )

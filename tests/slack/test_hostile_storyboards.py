@@ -1,11 +1,7 @@
 """Storyboards attacked through the real app: a shot edited with more text than any render takes (a
-hand-made view_submission: Slack's max_length is only the client's). The storyboard's listeners are
-owned by another engineer this morning, so the failing behaviour is marked xfail (strict) with its fix
-described."""
+hand-made view_submission: Slack's max_length is only the client's), a refused edit, an odd shot count."""
 
 from __future__ import annotations
-
-import pytest
 
 from bot.slack.story_blocks import STORY_EDIT
 from processing_job.spec import MAX_PROMPT_CHARS
@@ -13,17 +9,6 @@ from tests.conftest import CHANNEL, settle
 from tests.slack.test_storyboards import story
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bot/slack/listeners/story.py check_edit only refuses an empty prompt: a prompt over "
-        "MAX_PROMPT_CHARS is saved, Generate renders the other shots (quota and GPU spent), that shot "
-        "fails 'Please shorten it' and 🔁 Render shot again fails the same way, since shots can't change "
-        "after Generate: no cut ever. Fix: check_edit answers response_action=errors on "
-        "SHOT_PROMPT_INPUT when len(prompt) > MAX_PROMPT_CHARS (and the title over its 60), and save_edit "
-        "saves nothing check_edit refused (see the next test)."
-    ),
-)
 def test_a_shot_prompt_longer_than_a_render_takes_is_refused_in_the_editor(slack, videobot, alice):
     root, card = story(slack, alice, "a red fox running through snow --shots 2")
     before = videobot.store.get_storyboard(CHANNEL, root.ts).shots[0].prompt
@@ -38,15 +23,6 @@ def test_a_shot_prompt_longer_than_a_render_takes_is_refused_in_the_editor(slack
     assert videobot.store.get_storyboard(CHANNEL, root.ts).shots[0].prompt == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bot/slack/listeners/story.py registers the editor as ack=check_edit, lazy=[save_edit]: Bolt runs "
-        "the lazy listener whatever the ack answered, so the prompt the modal refused ('A shot needs a "
-        "prompt.') is saved anyway (an empty shot, whose render then fails). Fix: save_edit (or "
-        "storyboards.edit_shot) re-checks what check_edit checks and saves nothing when it refused."
-    ),
-)
 def test_a_shot_the_editor_refused_is_not_saved_anyway(slack, videobot, alice):
     root, card = story(slack, alice, "a red fox running through snow --shots 2")
     before = videobot.store.get_storyboard(CHANNEL, root.ts).shots[0].prompt
@@ -60,14 +36,6 @@ def test_a_shot_the_editor_refused_is_not_saved_anyway(slack, videobot, alice):
     assert videobot.store.get_storyboard(CHANNEL, root.ts).shots[0].prompt == before  # …and nothing saved
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bot/slack/command_text.py parse_story_command checks `raw.isdigit()` then calls int(raw): '²' "
-        "is a digit to str.isdigit but no number to int(), so the ValueError escapes the command's ack "
-        "and Slack shows its own 'dispatch_failed' error. Fix: `raw.isdecimal()` (what int() reads)."
-    ),
-)
 def test_a_superscript_shot_count_gets_the_shots_sentence(slack, videobot, alice):
     answer = slack.slash_command("/video", "story a fox --shots ²", user=alice.user, channel=CHANNEL)
     assert answer.status == 200

@@ -16,6 +16,7 @@ from bot.conversation.conversation import Conversation
 from bot.conversation.storyboarding import Storyboarding
 from bot.slack import story_blocks
 from bot.slack.listeners.guard import explain_failures, where
+from processing_job.spec import MAX_PROMPT_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +90,9 @@ def register(app: App, conversation: Conversation) -> None:
             )
 
     def check_edit(ack: Ack, view: dict[str, Any]) -> None:
-        values = view.get("state", {}).get("values", {})
-        prompt = _typed(values, story_blocks.SHOT_PROMPT_INPUT)
-        if not prompt.strip():
-            ack(
-                response_action="errors", errors={story_blocks.SHOT_PROMPT_INPUT[0]: "A shot needs a prompt."}
-            )
+        problems = _edit_problems(view.get("state", {}).get("values", {}))
+        if problems:
+            ack(response_action="errors", errors=problems)
             return
         ack()
 
@@ -105,6 +103,8 @@ def register(app: App, conversation: Conversation) -> None:
             return
         channel, thread_ts, revision, shot = ref
         values = view.get("state", {}).get("values", {})
+        if _edit_problems(values):  # Bolt runs this whatever check_edit answered: what it refused stays out
+            return
         story.edit(
             channel=channel,
             thread_ts=thread_ts,
@@ -167,3 +167,22 @@ def _typed(values: dict[str, Any], field: tuple[str, str]) -> str:
     block_id, action_id = field
     raw = (values.get(block_id) or {}).get(action_id) or {}
     return str(raw.get("value") or "")  # a modal's text comes as typed (not escaped like messages)
+
+
+def _edit_problems(values: dict[str, Any]) -> dict[str, str]:
+    """What the shot editor refuses, by input block: the modal's own limits, which a hand-made
+    submission doesn't have to respect."""
+    prompt = _typed(values, story_blocks.SHOT_PROMPT_INPUT)
+    title = _typed(values, story_blocks.SHOT_TITLE_INPUT)
+    problems = {}
+    if not prompt.strip():
+        problems[story_blocks.SHOT_PROMPT_INPUT[0]] = "A shot needs a prompt."
+    elif len(prompt) > MAX_PROMPT_CHARS:
+        problems[story_blocks.SHOT_PROMPT_INPUT[0]] = (
+            f"The prompt is {len(prompt)} characters; please keep it under {MAX_PROMPT_CHARS}."
+        )
+    if len(title) > story_blocks.SHOT_TITLE_MAX_CHARS:
+        problems[story_blocks.SHOT_TITLE_INPUT[0]] = (
+            f"Keep the title under {story_blocks.SHOT_TITLE_MAX_CHARS} characters."
+        )
+    return problems

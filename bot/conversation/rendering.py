@@ -284,6 +284,12 @@ class Rendering(UseCase):
             )
         except Conflict:
             self._tell(channel, user, thread_ts, already)
+            # A second click, or this work again after it died on the way (AWS invokes it again): if the
+            # render is still in line, this is the moment to start it rather than the next sweep.
+            try:
+                self.start_waiting()
+            except Exception:
+                log.exception("starting the renders waiting in line failed; the sweeper will")
             return None
         except QuotaExceeded as refused:
             self._tell(channel, user, thread_ts, f"⏸️ {refused}")
@@ -303,7 +309,17 @@ class Rendering(UseCase):
             return None
         # In line from now on: the sweepers know it waits (and for how long), not that it was lost.
         job = self._mark_launched(job)
-        self.start_waiting(asked_now=job.job_id)
+        try:
+            self.start_waiting(asked_now=job.job_id)
+        except Exception as error:
+            # The line couldn't be read or the slot taken (the store failing): this render never reached
+            # the renderer, so it ends now with an explanation and its quota back, rather than waiting
+            # for a sweeper after a "sorry".
+            log.exception("starting %s from the line failed", job.job_id)
+            latest = self.store.get_job(job.job_id) or job
+            if latest.status == "queued":
+                self._fail_unlaunched(latest, error)
+            return None
         latest = self.store.get_job(job.job_id) or job
         return None if latest.status == "failed" and latest.started_at is None else latest
 
@@ -318,6 +334,7 @@ class Rendering(UseCase):
         active = self.store.active_jobs()
         free = free_slots(self.limits, active)
         started: list[str] = []
+        done_with: set[str] = set()  # started, or ended with an explanation: no longer in line
         line = waiting_line(active)
         for job in line:
             if free <= 0:
@@ -325,11 +342,15 @@ class Rendering(UseCase):
             try:
                 job = change_job(self.store, job, self._take_slot)
             except InvalidTransition:
+                done_with.add(job.job_id)
                 continue  # started (or cancelled) by someone else meanwhile
-            if self._hand_to_launcher(job, give_up=job.job_id == asked_now):
+            give_up = job.job_id == asked_now
+            if self._hand_to_launcher(job, give_up=give_up):
                 free -= 1
                 started.append(job.job_id)
-        still = [job for job in line if job.job_id not in started]
+            if job.job_id in started or give_up:
+                done_with.add(job.job_id)
+        still = [job for job in line if job.job_id not in done_with]
         for position, job in enumerate(still, 1):
             self._show_place(job, position)
         return started
@@ -337,7 +358,9 @@ class Rendering(UseCase):
     def _take_slot(self, job: Job) -> Job:
         if job.status != "queued" or not job.waiting_for_slot:
             raise InvalidTransition(f"{job.job_id} no longer waits for a slot")
-        return replace(job, waiting_for_slot=False, updated_at=self._now())
+        # Out of the line and not yet the launcher's: until the launch is marked, a sweeper that finds
+        # this job unknown to the renderer knows it never got there (and ends it with an explanation).
+        return replace(job, waiting_for_slot=False, launched_at=None, updated_at=self._now())
 
     def _hand_to_launcher(self, job: Job, *, give_up: bool) -> bool:
         """Hand a render that holds a slot to the launcher; False if it couldn't start. Then it is
@@ -354,6 +377,7 @@ class Rendering(UseCase):
             log.exception("launching %s failed", job.job_id)
             self._fail_unlaunched(job, error)
             return False
+        self._mark_launched(job)
         if launch.state == "queued":
             self._show_place(job, launch.queue_position)
         return True

@@ -190,6 +190,12 @@ def run_request(
     sweep_later(deployed, after_s=sweep_after_s)  # the schedule runs whatever happened: the backstop
     lam.wait_idle()
     deliver_dead_letters(deployed)
+    late = [n for n in deployed.aws.sagemaker_jobs() if n not in jobs_before and n not in started]
+    if f"videobot-{job_id}" in late:  # the sweep started a render left waiting in line: it runs too
+        duplicates += max(0, len(late) - 1)
+        _end_job(deployed, job_id, ending, exit_message, repeats)
+        lam.wait_idle()
+        deliver_dead_letters(deployed)
     result = _verdict(slack, person, root, job_id, notes_before, duplicates)
     hanging = [j for j in table.jobs_for_owner(person.user) if j.thread_ts == root.ts and j.status in ACTIVE]
     if hanging:  # a render nothing will ever end holds its quota for good: as bad as no answer

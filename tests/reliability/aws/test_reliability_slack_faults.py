@@ -17,8 +17,10 @@ from tests.reliability.flows import record, run_request
 STEPS = {
     ("auth.test", 0): "auth.test (the ack's first call)",
     ("chat.postMessage", 0): "chat.postMessage (root message)",
+    ("assistant.threads.setStatus", 0): "assistant.threads.setStatus (writing the prompt…)",
     ("chat.startStream", 0): "chat.startStream (prompt)",
     ("chat.stopStream", 0): "chat.stopStream (draft card)",
+    ("assistant.threads.setStatus", 1): "assistant.threads.setStatus (cleared)",
     ("chat.update", 0): "chat.update (card closed)",
     ("chat.postMessage", 1): "chat.postMessage (progress)",
     ("files.getUploadURLExternal", 0): "files.getUploadURLExternal",

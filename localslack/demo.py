@@ -18,6 +18,7 @@ weights are not. Prints the threads as transcripts and the mp4s' paths.
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
 import struct
@@ -44,6 +45,7 @@ RENDER_TIMEOUT_S = 600
 SHORT_CLIP = "--frames 9"  # the shortest clip keeps each tiny render to seconds
 PICTURE_WORDS = "the waves roll in and the clouds drift by"
 STORY = "a red fox hunting in the snow at dawn --shots 3"
+_PERCENT = re.compile(r" \d+%")
 
 
 @dataclass(frozen=True)
@@ -101,13 +103,20 @@ def run_demo(
         finally:
             services.close()
         threads = [text_thread, picture_thread, story_thread]
-        transcripts = [format_transcript(slack.thread(CHANNEL, ts), slack.users) for ts in threads]
-        videos = [f.path for ts in threads for f in slack.files if f.thread_ts == ts and f.path]
+        # Each long prompt in full once, then its first words (what the bot posts is unchanged).
+        transcripts = [
+            format_transcript(slack.thread(CHANNEL, ts), slack.users, shorten_repeats=True) for ts in threads
+        ]
+        per_thread = [[f.path for f in slack.files if f.thread_ts == ts and f.path] for ts in threads]
+        videos = [path for paths in per_thread for path in paths]
     elapsed = time.monotonic() - started
-    for title, transcript in zip(("a sentence", "a picture", "a storyboard"), transcripts, strict=True):
+    titles = ("a sentence", "a picture", "a storyboard")
+    for title, transcript in zip(titles, transcripts, strict=True):
         print(f"\n— From {title}: the thread, as Alice sees it —\n", file=out)
         print(transcript, file=out)
-    print("\nVideos:", *(f"  {path}" for path in videos), sep="\n", file=out)
+    print("\nVideos:", file=out)
+    for title, paths in zip(titles, per_thread, strict=True):
+        print(f"  from {title}:", *paths, file=out)
     print(f"Demo finished in {elapsed:.1f} s.", file=out)
     return DemoResult(videos=videos, transcripts=transcripts, seconds=elapsed)
 
@@ -202,14 +211,18 @@ class _Demo:
         def cut_or_progress() -> UploadedFile | None:
             for message in slack.thread(CHANNEL, root.ts):
                 if message.text.startswith("🎬 Storyboard:") and message.blocks:
-                    lines = message.blocks[1].get("text", {}).get("text", "")
+                    # A line when a shot changes state, not at every percent of its render.
+                    lines = _PERCENT.sub("", message.blocks[1].get("text", {}).get("text", ""))
                     if lines not in seen:
                         seen.add(lines)
                         step("progress: " + " | ".join(lines.splitlines()))
             return next((f for f in slack.files if f.thread_ts == root.ts), None)
 
         cut = slack.wait_until(cut_or_progress, timeout=RENDER_TIMEOUT_S, what="the storyboard's cut")
-        step(f"videobot posted the cut {cut.name} ({cut.size / 1e6:.2f} MB) with the shot list under it")
+        step(
+            f"videobot posted the cut {cut.name} ({cut.size / 1e6:.2f} MB) with the shot list under it:"
+            f" {cut.path}"
+        )
         shot_list = slack.wait_until(
             lambda: next(filter(_with_button(EXTEND_VIDEO), slack.thread(CHANNEL, root.ts)), None),
             timeout=30,
@@ -237,7 +250,7 @@ class _Demo:
             what=f"video {count} in the thread",
         )
         video = videos[0]
-        self.step(f"videobot posted {video.name} ({video.size / 1e6:.2f} MB) in the thread")
+        self.step(f"videobot posted {video.name} ({video.size / 1e6:.2f} MB) in the thread: {video.path}")
         return video
 
 

@@ -181,7 +181,41 @@ def human_size(size: int) -> str:
     return f"{value / 1000:.1f} GB"
 
 
-def _body(m: Message, users: Mapping[str, str]) -> list[str]:
+LONG = 60  # a piece of text at least this long is shown in full once per transcript (when shortening)
+FIRST_WORDS = 8
+
+
+def _once(lines: list[str], seen: list[str]) -> list[str]:
+    """`lines` with each long piece already shown (or a "…"-cut start of one) as its first words + "…".
+
+    A piece is a whole line or one of its " · "-separated parts; a quote's "> " is kept. `seen` collects
+    the long pieces shown so far."""
+
+    def piece(text: str) -> str:
+        quote = "> " if text.startswith("> ") else ""
+        body = text[len(quote) :]
+        key = body.rstrip("…").rstrip()
+        if len(key) < LONG:
+            return text
+        if any(shown.startswith(key) for shown in seen):
+            words = body.split()
+            return (
+                quote + " ".join(words[:FIRST_WORDS]).rstrip(",.;:") + " …"
+                if len(words) > FIRST_WORDS
+                else text
+            )
+        seen.append(key)
+        return text
+
+    return [" · ".join(piece(part) for part in line.split(" · ")) for line in lines]
+
+
+def _body(m: Message, users: Mapping[str, str], seen: list[str] | None = None) -> list[str]:
+    lines = _full_body(m, users)
+    return lines if seen is None else _once(lines, seen)
+
+
+def _full_body(m: Message, users: Mapping[str, str]) -> list[str]:
     if m.deleted:
         return ["(message deleted)"]
     lines = (
@@ -205,7 +239,9 @@ def _author(m: Message, users: Mapping[str, str]) -> str:
     return name if m.bot_id or m.user == "USLACKBOT" else f"@{name}"
 
 
-def _render(m: Message, users: Mapping[str, str], prefix: str, note: str = "") -> list[str]:
+def _render(
+    m: Message, users: Mapping[str, str], prefix: str, note: str = "", seen: list[str] | None = None
+) -> list[str]:
     stamp = time.strftime("%H:%M:%S", time.gmtime(float(m.ts)))
     marks = ""
     if m.edited and not m.deleted:
@@ -214,14 +250,20 @@ def _render(m: Message, users: Mapping[str, str], prefix: str, note: str = "") -
         marks += " (streaming…)"
     if m.ephemeral_to:
         marks += f" (only visible to @{users.get(m.ephemeral_to, m.ephemeral_to)})"
-    body = _body(m, users)
+    body = _body(m, users, seen)
     head = f"{prefix}{stamp} {_author(m, users)}{marks}: {body[0]}{note}"
     pad = prefix + " " * (len(stamp) + 1)
     return [head, *(pad + line for line in body[1:])]
 
 
-def format_transcript(messages: Iterable[Message], users: Mapping[str, str]) -> str:
-    """One line (or a few) per message, replies indented under their root, in ts order."""
+def format_transcript(
+    messages: Iterable[Message], users: Mapping[str, str], *, shorten_repeats: bool = False
+) -> str:
+    """One line (or a few) per message, replies indented under their root, in ts order.
+
+    `shorten_repeats` (what `make demo` prints): a long text (a prompt) is shown in full the first time
+    only; later it is its first words and "…"."""
+    seen: list[str] | None = [] if shorten_repeats else None
     msgs = sorted(messages, key=lambda m: float(m.ts))
     roots = {m.ts for m in msgs if not m.is_reply}
     replies: dict[str, list[Message]] = {}
@@ -235,12 +277,12 @@ def format_transcript(messages: Iterable[Message], users: Mapping[str, str]) -> 
                 continue
             # A reply whose root isn't in the list: show it where it falls, naming its thread.
             if not m.deleted:
-                lines += _render(m, users, INDENT, f"  (in thread {m.thread_ts})")
+                lines += _render(m, users, INDENT, f"  (in thread {m.thread_ts})", seen)
             continue
         visible_replies = [r for r in replies.get(m.ts, []) if not r.deleted]
         if m.deleted and not visible_replies:
             continue
-        lines += _render(m, users, "")
+        lines += _render(m, users, "", seen=seen)
         for r in visible_replies:
-            lines += _render(r, users, INDENT)
+            lines += _render(r, users, INDENT, seen=seen)
     return "\n".join(lines)

@@ -80,3 +80,21 @@ def test_a_multi_line_file_comment_continues_under_the_file_and_quotes_read_as_q
     assert format_transcript([m], USERS) == (
         "22:13:20 videobot: 📎 video.mp4 (2.5 KB) — Here it is, @alice\n         > a fox > a hound"
     )
+
+
+def test_shortened_repeats_show_a_long_prompt_in_full_once_then_its_first_words():
+    prompt = "A red fox running through snow at night, captured in rich detail with a slow and steady camera."
+    root = Message("C1", f"{T0}.000001", "UVIDEOBOT", "B1", f"*Draft 2* · seed 7\n{prompt}")
+    cut = prompt[:70] + "…"  # the result's caption quotes the prompt's start
+    done = Message("C1", f"{T0 + 9}.000002", "UVIDEOBOT", "B1", f"Done\n> {cut}\nseed 7", thread_ts=root.ts)
+
+    assert format_transcript([root, done], USERS, shorten_repeats=True) == "\n".join(
+        [
+            "22:13:20 videobot: *Draft 2* · seed 7",
+            f"         {prompt}",
+            "    22:13:29 videobot: Done",
+            "             > A red fox running through snow at night …",
+            "             seed 7",
+        ]
+    )
+    assert f"> {cut}" in format_transcript([root, done], USERS)  # by default every message in full

@@ -436,13 +436,9 @@ class WarmJob:
             from processing_job.weights import download_prefix
 
             download_prefix(self.queue.client, self.queue.bucket, f"{SPECS_PREFIX}{render}/", paths.input_dir)
-        except Exception as error:
-            log.exception("could not read the inputs of %s", render)
-            self._end(
-                Outcome(
-                    render, "Failed", 0.0, f"The render's inputs could not be read ({type(error).__name__})."
-                )
-            )
+        except Exception:
+            log.exception("could not read the inputs of %s", render)  # the details stay in the job's log
+            self._end(Outcome(render, "Failed", 0.0, "The render's inputs could not be read."))
             return
         try:
             self._run_one(paths, render)
@@ -478,11 +474,9 @@ class WarmJob:
         self.render_s = max(self.render_s, seconds - model_load)
         try:
             self._upload(render, paths.output_dir)
-        except Exception as error:
-            log.exception("could not upload the outputs of %s", render)
-            self._end(
-                Outcome(render, "Failed", seconds, f"The video could not be saved ({type(error).__name__}).")
-            )
+        except Exception:
+            log.exception("could not upload the outputs of %s", render)  # the details stay in the job's log
+            self._end(Outcome(render, "Failed", seconds, "The video could not be saved."))
             return
         self._end(Outcome(render, "Completed", seconds))
 

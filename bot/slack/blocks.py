@@ -215,7 +215,8 @@ def root_message(owner: str, idea: str) -> Message:
 def reacted_root_message(owner: str, author: str, *, video: bool) -> Message:
     """The thread a 🎬 on someone else's picture (or video) gets: the session is the reactor's."""
     what = "video" if video else "picture"
-    text = f"🎬 <@{owner}> asked for a video of the {what} <@{author}> shared"
+    shared = f"the {what} <@{author}> shared" if author else f"a {what} shared here"  # an app posts none
+    text = f"🎬 <@{owner}> asked for a video of {shared}"
     return text, [
         verbatim_section(text),
         _context("I'll write a prompt in the thread. Reply there to refine it, then press *Generate*."),

@@ -180,3 +180,11 @@ def test_a_button_under_a_video_whose_conversation_expired_says_so(slack, videob
     )
     assert send_interaction(slack, payload).status == 200
     assert "Start a new video with `/video`" in alice.told("conversation any more")
+
+
+def test_a_clapper_on_a_picture_an_app_posted_names_no_empty_mention():
+    from bot.slack.blocks import reacted_root_message
+
+    text, _ = reacted_root_message("UBOB", "", video=False)
+    assert "<@>" not in text
+    assert text == "🎬 <@UBOB> asked for a video of a picture shared here"

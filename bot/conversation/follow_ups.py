@@ -18,7 +18,7 @@ from typing import Any
 from bot.conversation.requests import upscale_factors, upscale_problems
 from bot.conversation.sessions import ConversationError, Job, Session
 from processing_job.models import EXTEND, I2V, STAGES, T2V, V2V, ModelInfo, UnknownModelError, model_for_mode
-from processing_job.spec import INTERPOLATIONS, JOB_ID_PATTERN, JobSpec
+from processing_job.spec import INTERPOLATIONS, JOB_ID_PATTERN, SPEC_VERSION, JobSpec
 
 CLIP_NAME = "clip.mp4"  # the source video, as the follow-up's input folder names it
 GENERATED = (T2V, I2V, V2V)  # modes whose result can be rerolled, refined and rendered at full quality
@@ -166,24 +166,18 @@ def stages_spec(source: Job, *, job_id: str, interpolate: int = 1, upscale: int 
     problems = upscale_problems(clip.width, clip.height, upscale)
     if problems:
         raise FollowUpRefused(problems[0].sentence)
-    spec = source.job_spec
-    return JobSpec.create(
+    # The source render's spec, as the clip it made: only the stages run on it.
+    return source.job_spec.with_changes(
         job_id=job_id,
-        model=spec.model,
-        prompt=spec.prompt,
-        negative_prompt=spec.negative_prompt,
-        seed=spec.seed,
         mode=STAGES,
+        image=None,
         video=CLIP_NAME,
-        num_frames=spec.num_frames,
-        height=spec.height,
-        width=spec.width,
-        fps=spec.fps,
-        num_inference_steps=spec.num_inference_steps,
-        guidance_scale=spec.guidance_scale,
-        quality=spec.quality,
+        strength=None,
+        clips=(),
+        crossfade_s=0.0,
         interpolate=interpolate,
         upscale=upscale,
+        version=SPEC_VERSION,
     )
 
 

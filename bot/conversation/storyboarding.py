@@ -158,6 +158,18 @@ class Storyboarding(UseCase):
             self._tell(channel, user, thread_ts, GONE)
         return board
 
+    def _owned_board(self, channel: str, thread_ts: str, user: str) -> Storyboard | None:
+        """The storyboard, if `user` may act on it (its owner or an admin); else they are told why."""
+        board = self._board(channel, thread_ts, user)
+        if board is None:
+            return None
+        try:
+            check_owner(board.owner, user, self.admins)
+        except ConversationError as error:
+            self._tell(channel, user, thread_ts, str(error))
+            return None
+        return board
+
     def _change_card(
         self, channel: str, thread_ts: str, user: str, change: Callable[[Storyboard], Storyboard]
     ) -> Storyboard | None:
@@ -376,13 +388,8 @@ class Storyboarding(UseCase):
 
     def retry_shot(self, *, channel: str, thread_ts: str, shot: int, user: str) -> Storyboard | None:
         """🔁 Render shot N again: that shot alone; the cut is joined again once it is done."""
-        board = self._board(channel, thread_ts, user)
+        board = self._owned_board(channel, thread_ts, user)
         if board is None:
-            return None
-        try:
-            check_owner(board.owner, user, self.admins)
-        except ConversationError as error:
-            self._tell(channel, user, thread_ts, str(error))
             return None
         if not 0 <= shot < len(board.shots) or board.shots[shot].state != FAILED:
             self._tell(
@@ -410,13 +417,8 @@ class Storyboarding(UseCase):
         """🛑 Cancel on the progress message: every shot still waiting, queued or rendering, and the
         cut being joined, stop; the shots already done are kept and listed. A render stopped before it
         reached the GPU gives its quota back (bot.conversation.quotas), as any cancelled render does."""
-        board = self._board(channel, thread_ts, user)
+        board = self._owned_board(channel, thread_ts, user)
         if board is None:
-            return None
-        try:
-            check_owner(board.owner, user, self.admins)
-        except ConversationError as error:
-            self._tell(channel, user, thread_ts, str(error))
             return None
         stopping: list[str] = []
 
@@ -442,13 +444,8 @@ class Storyboarding(UseCase):
         return board
 
     def rebuild_cut(self, *, channel: str, thread_ts: str, user: str) -> Storyboard | None:
-        board = self._board(channel, thread_ts, user)
+        board = self._owned_board(channel, thread_ts, user)
         if board is None:
-            return None
-        try:
-            check_owner(board.owner, user, self.admins)
-        except ConversationError as error:
-            self._tell(channel, user, thread_ts, str(error))
             return None
         if board.cut_state != "failed" or not board.all_done:
             self._tell(channel, user, thread_ts, "The cut isn't failed, so there is nothing to rebuild.")
